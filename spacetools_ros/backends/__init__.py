@@ -1,0 +1,1 @@
+"""Swappable backends behind Protocols; heavy imports stay inside each module."""

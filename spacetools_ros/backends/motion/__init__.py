@@ -1,0 +1,1 @@
+"""Motion backends: the embedded planner and MoveItPy."""

@@ -1,0 +1,1 @@
+"""Embedded MuJoCo simulation of the robot cell."""

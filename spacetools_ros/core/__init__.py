@@ -1,0 +1,1 @@
+"""ROS-free core: data types, geometry, scene description, motion logic."""

@@ -1,0 +1,58 @@
+"""Camera frames (colour + depth + calibration) as plain data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class CameraFrame:
+    """One RGB-D frame with its calibration.
+
+    Attributes:
+        camera: camera name.
+        rgb: (H, W, 3) uint8.
+        depth_m: (H, W) float32 metres along the optical axis (z), or None.
+        intrinsics: 3x3 K.
+        extrinsics: 4x4 pose of the optical frame (x right, y down, z forward) in the base frame.
+        stamp_s: acquisition time (simulation or ROS time), seconds.
+        segmentation: (H, W) int32 object index (-1 = none), simulator ground truth, or None.
+    """
+
+    camera: str
+    rgb: np.ndarray = field(repr=False)
+    depth_m: np.ndarray | None = field(repr=False)
+    intrinsics: np.ndarray
+    extrinsics: np.ndarray
+    stamp_s: float = 0.0
+    segmentation: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def width(self) -> int:
+        """Image width in pixels."""
+        return int(self.rgb.shape[1])
+
+    @property
+    def height(self) -> int:
+        """Image height in pixels."""
+        return int(self.rgb.shape[0])
+
+
+def backproject(depth_m: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """(H, W, 3) points in the optical frame from a depth image and intrinsics."""
+    h, w = depth_m.shape
+    u, v = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    z = depth_m.astype(np.float32)
+    x = (u - k[0, 2]) * z / k[0, 0]
+    y = (v - k[1, 2]) * z / k[1, 1]
+    return np.stack([x, y, z], axis=-1)
+
+
+def project(points_base: np.ndarray, k: np.ndarray, extrinsics: np.ndarray) -> np.ndarray:
+    """(N, 2) pixel coordinates (u, v) of base-frame points."""
+    t_inv = np.linalg.inv(extrinsics)
+    p = np.asarray(points_base, dtype=float) @ t_inv[:3, :3].T + t_inv[:3, 3]
+    uv = p[:, :2] / p[:, 2:3] * np.array([k[0, 0], k[1, 1]]) + np.array([k[0, 2], k[1, 2]])
+    return uv

@@ -1,0 +1,262 @@
+"""Grasp and place primitives (SpaceTools' robot tools) over any MotionBackend.
+
+Frames: base frame; a grasp is a TCP pose (x = finger opening axis, z = approach).
+Every failure leaves the gripper in a safe state and returns a structured result.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .errors import MotionFailure
+from .geometry import Pose, rot_z
+from .grasping import top_down_rotation
+from .planning_scene import AttachedObject, CollisionObject, PlanningScene
+from .results import ActionResult, FailureReason
+
+if TYPE_CHECKING:  # the Protocol lives with the backends
+    from ..backends.motion.base import MotionBackend
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Safety envelope for TCP targets, base frame, metres."""
+
+    x_m: tuple[float, float] = (0.15, 0.90)
+    y_m: tuple[float, float] = (-0.60, 0.60)
+    z_m: tuple[float, float] = (0.0, 0.70)
+
+    def contains(self, p: np.ndarray) -> bool:
+        """Whether a point lies inside the envelope."""
+        return (self.x_m[0] <= p[0] <= self.x_m[1] and self.y_m[0] <= p[1] <= self.y_m[1]
+                and self.z_m[0] <= p[2] <= self.z_m[1])
+
+
+@dataclass(frozen=True)
+class PrimitiveConfig:
+    """Distances (m) and thresholds of the primitives (see config/motion.yaml)."""
+
+    approach_distance_m: float = 0.10
+    lift_height_m: float = 0.12
+    retreat_height_m: float = 0.10
+    place_drop_m: float = 0.008
+    min_hold_width_m: float = 0.004
+    workspace: Workspace = field(default_factory=Workspace)
+
+
+class Manipulator:
+    """``execute_grasp`` and ``place_at`` with verification, over a MotionBackend."""
+
+    def __init__(self, motion: "MotionBackend", max_gripper_width_m: float, home_q: np.ndarray,
+                 config: PrimitiveConfig | None = None, capture_images: bool = True) -> None:
+        self.motion = motion
+        self.max_width = max_gripper_width_m
+        self.home_q = np.asarray(home_q, dtype=float)
+        self.config = config or PrimitiveConfig()
+        self.capture_images = capture_images
+        self.holding: AttachedObject | None = None
+
+    # ------------------------------------------------------------------ helpers
+    def _image(self):
+        if not self.capture_images:
+            return None
+        frame = self.motion.capture()
+        return None if frame is None else frame.rgb
+
+    def _result(self, action: str, t0: float, phases: dict, plans: list, reason: str | None, msg: str) -> ActionResult:
+        return ActionResult(action=action, success=reason is None, reason=reason, message=msg,
+                            execution_time_s=self.motion.now_s() - t0, phase_times_s=dict(phases),
+                            plan_times_s=tuple(plans), image=self._image())
+
+    def object_at(self, point: np.ndarray, margin_m: float = 0.015) -> CollisionObject | None:
+        """The obstacle whose bounding cylinder contains ``point`` (nearest axis first)."""
+        best = None
+        for o in self.motion.planning_scene().objects:
+            r = max(math.hypot(p.position[0], p.position[1])
+                    + (math.hypot(p.size[0], p.size[1]) if p.kind == "box" else p.size[0]) for p in o.primitives)
+            d = float(np.linalg.norm(point[:2] - o.pose.position[:2]))
+            z_ok = o.pose.position[2] - margin_m <= point[2] <= o.pose.position[2] + o.height_m + margin_m
+            if d <= r + margin_m and z_ok and (best is None or d < best[0]):
+                best = (d, o)
+        return None if best is None else best[1]
+
+    def _timed(self, phases: dict, plans: list, name: str, fn, *args, **kw):
+        t = self.motion.now_s()
+        step = fn(*args, **kw)
+        phases[name] = phases.get(name, 0.0) + self.motion.now_s() - t
+        if step is not None and hasattr(step, "plan_time_s"):
+            plans.append(step.plan_time_s)
+            phases["plan"] = phases.get("plan", 0.0) + step.plan_time_s
+        return step
+
+    # ------------------------------------------------------------------ grasp
+    def execute_grasp(self, grasp: Pose, object_name: str | None = None) -> ActionResult:
+        """Pre-grasp, approach, close, lift, verify held.
+
+        Args:
+            grasp: TCP pose at the grasp, base frame.
+            object_name: the obstacle being grasped (default: the one at the grasp point).
+        """
+        t0 = self.motion.now_s()
+        phases: dict[str, float] = {}
+        plans: list[float] = []
+        cfg = self.config
+        if self.holding is not None:
+            return self._result("grasp", t0, phases, plans, FailureReason.INVALID_TARGET.value,
+                                f"already holding '{self.holding.name}'")
+        if not np.all(np.isfinite(grasp.position)) or not cfg.workspace.contains(grasp.position):
+            return self._result("grasp", t0, phases, plans, FailureReason.INVALID_TARGET.value,
+                                f"grasp at {np.round(grasp.position, 3).tolist()} is outside the workspace")
+        scene = self.motion.planning_scene()
+        target = None
+        if object_name is not None:
+            try:
+                target = scene.object(object_name)
+            except KeyError:
+                return self._result("grasp", t0, phases, plans, FailureReason.INVALID_TARGET.value,
+                                    f"unknown object '{object_name}'")
+        else:
+            target = self.object_at(grasp.position)
+        allowed = frozenset() if target is None else frozenset({frozenset({"robot", f"obj:{target.name}"})})
+        approach = grasp.rotation[:, 2]
+        pre = grasp.translated(-approach * cfg.approach_distance_m)
+        lift = grasp.translated([0.0, 0.0, cfg.lift_height_m])
+        try:
+            tp = time.perf_counter()
+            q_pre = self.motion.ik(pre, finger_width_m=self.max_width)
+            self.motion.ik(grasp, allowed=allowed, finger_width_m=self.max_width)
+            phases["ik"] = time.perf_counter() - tp
+            if self.motion.gripper_width() < self.max_width - 0.005:
+                self._timed(phases, plans, "open", self.motion.set_gripper, self.max_width)
+            self._timed(phases, plans, "pre_grasp", self.motion.move_joints, q_pre)
+            self._timed(phases, plans, "approach", self.motion.move_linear, grasp, allowed=allowed)
+        except MotionFailure as exc:
+            return self._result("grasp", t0, phases, plans, exc.reason, str(exc))
+        width = self._timed(phases, plans, "close", self.motion.set_gripper, 0.0)
+        if width < cfg.min_hold_width_m:
+            self._recover_open(pre, phases, plans)
+            return self._result("grasp", t0, phases, plans, FailureReason.GRASP_MISSED.value,
+                                f"fingers closed to {width * 1000:.1f} mm: nothing between them")
+        if target is not None:
+            tcp_now = self.motion.tcp_pose()
+            self.holding = AttachedObject(target.name, target.primitives,
+                                          tcp_now.inverse().compose(target.pose), target.height_m)
+            self.motion.set_planning_scene(PlanningScene(scene.without(target.name).objects, scene.table, self.holding))
+        try:
+            held_allowed = frozenset({frozenset({"held", "table"}), frozenset({"held", "obj"})})
+            self._timed(phases, plans, "lift", self.motion.move_linear, lift, allowed=held_allowed)
+        except MotionFailure as exc:
+            return self._result("grasp", t0, phases, plans, exc.reason, f"lift failed: {exc}")
+        width = self.motion.gripper_width()
+        if width < cfg.min_hold_width_m:
+            self._drop_held()
+            return self._result("grasp", t0, phases, plans, FailureReason.OBJECT_DROPPED.value,
+                                "the object slipped out during the lift")
+        name = target.name if target is not None else "object"
+        return self._result("grasp", t0, phases, plans, None, f"holding {name} ({width * 1000:.1f} mm)")
+
+    def _recover_open(self, retreat: Pose, phases, plans) -> None:
+        self._timed(phases, plans, "recover", self.motion.set_gripper, self.max_width)
+        try:
+            self._timed(phases, plans, "recover", self.motion.move_linear, retreat)
+        except MotionFailure:
+            pass
+
+    def _drop_held(self) -> None:
+        scene = self.motion.planning_scene()
+        self.holding = None
+        self.motion.set_planning_scene(PlanningScene(scene.objects, scene.table, None))
+
+    # ------------------------------------------------------------------ place
+    def place_poses(self, point: np.ndarray) -> list[Pose]:
+        """TCP poses that put the held object's bottom centre at ``point`` (+drop), best first."""
+        assert self.holding is not None
+        cur = self.motion.tcp_pose()
+        cur_yaw = math.atan2(cur.rotation[1, 0], cur.rotation[0, 0])
+        obj_in_tcp = self.holding.pose_in_tcp.position
+        out = []
+        for dyaw in (0.0, math.pi / 2, -math.pi / 2, math.pi):
+            r = top_down_rotation(cur_yaw + dyaw) if abs(cur.rotation[2, 2] + 1) < 0.05 else rot_z(dyaw) @ cur.rotation
+            bottom = np.asarray(point, dtype=float) + np.array([0.0, 0.0, self.config.place_drop_m])
+            out.append(Pose(bottom - r @ obj_in_tcp, r))
+        return out
+
+    def place_at(self, point: np.ndarray, support: str | None = None) -> ActionResult:
+        """Transport, lower, release, retreat, verify released.
+
+        Args:
+            point: (3,) where the held object's bottom centre goes (z = support surface), base frame.
+            support: name of the object it is placed on/in (allowed contact while lowering).
+        """
+        t0 = self.motion.now_s()
+        phases: dict[str, float] = {}
+        plans: list[float] = []
+        cfg = self.config
+        point = np.asarray(point, dtype=float)
+        if self.holding is None:
+            return self._result("place", t0, phases, plans, FailureReason.NOT_HOLDING.value, "nothing is held")
+        if point.shape != (3,) or not np.all(np.isfinite(point)) or not cfg.workspace.contains(point):
+            return self._result("place", t0, phases, plans, FailureReason.INVALID_TARGET.value,
+                                f"place point {np.round(point, 3).tolist()} is outside the workspace")
+        if self.motion.gripper_width() < cfg.min_hold_width_m:
+            self._drop_held()
+            return self._result("place", t0, phases, plans, FailureReason.OBJECT_DROPPED.value,
+                                "the object was lost before placing")
+        held = self.holding.name
+        lower_allowed = frozenset({frozenset({"held", "table"})} |
+                                  ({frozenset({"held", f"obj:{support}"}), frozenset({"robot", f"obj:{support}"})}
+                                   if support else set()))
+        chosen = None
+        tp = time.perf_counter()
+        for pose in self.place_poses(point):
+            pre = pose.translated([0.0, 0.0, cfg.lift_height_m])
+            try:
+                q_pre = self.motion.ik(pre)
+                self.motion.ik(pose, allowed=lower_allowed)
+            except MotionFailure:
+                continue
+            chosen = (pose, pre, q_pre)
+            break
+        phases["ik"] = time.perf_counter() - tp
+        if chosen is None:
+            return self._result("place", t0, phases, plans, FailureReason.IK_FAILED.value,
+                                f"no reachable pose to place at {np.round(point, 3).tolist()}")
+        pose, pre, q_pre = chosen
+        try:
+            self._timed(phases, plans, "transport", self.motion.move_joints, q_pre)
+            if self.motion.gripper_width() < cfg.min_hold_width_m:
+                self._drop_held()
+                return self._result("place", t0, phases, plans, FailureReason.OBJECT_DROPPED.value,
+                                    "the object slipped out during transport")
+            self._timed(phases, plans, "lower", self.motion.move_linear, pose, allowed=lower_allowed)
+        except MotionFailure as exc:
+            return self._result("place", t0, phases, plans, exc.reason, str(exc))
+        width = self._timed(phases, plans, "release", self.motion.set_gripper, self.max_width)
+        tcp = self.motion.tcp_pose()
+        placed_pose = tcp.compose(self.holding.pose_in_tcp)
+        placed = CollisionObject(held, self.holding.primitives,
+                                 Pose(placed_pose.position - np.array([0, 0, cfg.place_drop_m]), placed_pose.rotation),
+                                 self.holding.height_m)
+        scene = self.motion.planning_scene()
+        self.holding = None
+        self.motion.set_planning_scene(PlanningScene(scene.objects + (placed,), scene.table, None))
+        if width < self.max_width - 0.01:
+            return self._result("place", t0, phases, plans, FailureReason.RELEASE_FAILED.value,
+                                f"fingers opened only to {width * 1000:.1f} mm")
+        try:
+            retreat_allowed = frozenset({frozenset({"robot", f"obj:{held}"})} |
+                                        ({frozenset({"robot", f"obj:{support}"})} if support else set()))
+            self._timed(phases, plans, "retreat", self.motion.move_linear,
+                        pose.translated([0.0, 0.0, cfg.retreat_height_m]), allowed=retreat_allowed)
+        except MotionFailure as exc:
+            return self._result("place", t0, phases, plans, exc.reason, f"retreat failed: {exc}")
+        return self._result("place", t0, phases, plans, None, f"released {held}")
+
+    def go_home(self) -> None:
+        """Plan and move to the home configuration (raises MotionFailure)."""
+        self.motion.move_joints(self.home_q)

@@ -1,0 +1,373 @@
+"""Scene description: YAML scene files loaded into validated, frozen dataclasses.
+
+Frames: everything is in the robot base frame (x forward, y left, z up, metres); the table
+top is the plane z = 0 and objects stand on it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from .errors import SceneError
+from .geometry import look_at_rotation
+
+SHAPES = ("box", "cylinder", "sphere", "bowl", "plate")
+COLORS: dict[str, tuple[float, float, float]] = {
+    "red": (0.85, 0.12, 0.10),
+    "green": (0.15, 0.65, 0.20),
+    "blue": (0.12, 0.30, 0.85),
+    "yellow": (0.95, 0.85, 0.10),
+    "orange": (0.98, 0.50, 0.05),
+    "purple": (0.50, 0.18, 0.65),
+    "white": (0.95, 0.95, 0.95),
+    "black": (0.06, 0.06, 0.06),
+    "gray": (0.50, 0.50, 0.50),
+    "brown": (0.50, 0.30, 0.12),
+    "pink": (0.98, 0.55, 0.75),
+    "cyan": (0.10, 0.80, 0.85),
+}
+SIZE_ARITY = {"box": 3, "cylinder": 2, "bowl": 2, "plate": 2, "sphere": 1}
+NAME_RE = re.compile(r"^[a-z0-9_]+$")
+MAX_OBJECTS = 12
+MIN_SIZE_M = 0.01
+MAX_SIZE_M = 0.30
+
+
+@dataclass(frozen=True)
+class Table:
+    """The table: a box whose top face is z = 0 (base frame)."""
+
+    x_range_m: tuple[float, float] = (-0.25, 0.95)
+    y_range_m: tuple[float, float] = (-0.65, 0.65)
+    thickness_m: float = 0.04
+    robot_keepout_radius_m: float = 0.20
+
+    def contains(self, x: float, y: float, margin_m: float = 0.0) -> bool:
+        """Whether (x, y) lies on the table top, ``margin_m`` away from its edges."""
+        return (
+            self.x_range_m[0] + margin_m <= x <= self.x_range_m[1] - margin_m
+            and self.y_range_m[0] + margin_m <= y <= self.y_range_m[1] - margin_m
+        )
+
+
+@dataclass(frozen=True)
+class CameraSpec:
+    """A fixed pinhole camera. Intrinsics: fx = fy, principal point at the image centre.
+
+    Attributes:
+        name: camera name (the first camera is the scene camera, ``scene``).
+        position: (3,) camera centre in the base frame, metres.
+        look_at: (3,) point the optical axis passes through, base frame.
+        width, height: image size in pixels.
+        fov_y_deg: vertical field of view, degrees.
+    """
+
+    name: str = "scene"
+    position: tuple[float, float, float] = (1.2, 0.0, 0.6)
+    look_at: tuple[float, float, float] = (0.5, 0.0, 0.0)
+    width: int = 640
+    height: int = 480
+    fov_y_deg: float = 58.0
+
+    @property
+    def focal_length_px(self) -> float:
+        """fx = fy in pixels."""
+        return self.height / 2.0 / math.tan(math.radians(self.fov_y_deg) / 2.0)
+
+    def intrinsics(self) -> np.ndarray:
+        """3x3 K matrix (OpenCV convention)."""
+        f = self.focal_length_px
+        return np.array([[f, 0.0, self.width / 2.0], [0.0, f, self.height / 2.0], [0.0, 0.0, 1.0]])
+
+    def extrinsics(self) -> np.ndarray:
+        """4x4 pose of the optical frame (x right, y down, z forward) in the base frame."""
+        t = np.eye(4)
+        t[:3, :3] = look_at_rotation(self.position, self.look_at)
+        t[:3, 3] = self.position
+        return t
+
+
+@dataclass(frozen=True)
+class SceneObject:
+    """One object standing on the table.
+
+    Attributes:
+        name: unique id, ``[a-z0-9_]+``.
+        shape: one of ``SHAPES``.
+        color_name: colour word, or ``None`` when given as RGB.
+        rgb: colour in 0..1.
+        size: per shape: box (x, y, z); cylinder/bowl/plate (diameter, height); sphere (diameter,).
+        position: (x, y) of the centre on the table top, metres, base frame.
+        yaw_deg: rotation about z.
+        mass_kg: mass.
+    """
+
+    name: str
+    shape: str
+    rgb: tuple[float, float, float]
+    size: tuple[float, ...]
+    position: tuple[float, float]
+    color_name: str | None = None
+    yaw_deg: float = 0.0
+    mass_kg: float = 0.1
+
+    @property
+    def height_m(self) -> float:
+        """Height of the object above the table."""
+        return self.size[0] if self.shape == "sphere" else self.size[-1]
+
+    @property
+    def footprint_radius_m(self) -> float:
+        """Radius of the smallest circle around the footprint."""
+        if self.shape == "box":
+            return math.hypot(self.size[0], self.size[1]) / 2.0
+        return self.size[0] / 2.0
+
+    def footprint(self, n: int = 24) -> np.ndarray:
+        """(k, 2) convex polygon of the footprint in the base frame."""
+        if self.shape == "box":
+            hx, hy = self.size[0] / 2.0, self.size[1] / 2.0
+            pts = np.array([[hx, hy], [-hx, hy], [-hx, -hy], [hx, -hy]])
+            c, s = math.cos(math.radians(self.yaw_deg)), math.sin(math.radians(self.yaw_deg))
+            pts = pts @ np.array([[c, s], [-s, c]])
+        else:
+            r = self.size[0] / 2.0
+            a = np.linspace(0, 2 * math.pi, n, endpoint=False)
+            pts = np.stack([r * np.cos(a), r * np.sin(a)], axis=1)
+        return pts + np.asarray(self.position)
+
+
+@dataclass(frozen=True)
+class Scene:
+    """A validated scene: objects, cameras (first = scene camera), table, seed."""
+
+    objects: tuple[SceneObject, ...]
+    cameras: tuple[CameraSpec, ...] = (CameraSpec(),)
+    table: Table = field(default_factory=Table)
+    seed: int = 0
+    source: str = "<memory>"
+
+    @property
+    def camera(self) -> CameraSpec:
+        """The scene camera."""
+        return self.cameras[0]
+
+    def object(self, name: str) -> SceneObject:
+        """Object by name.
+
+        Raises:
+            KeyError: with the list of known names.
+        """
+        for o in self.objects:
+            if o.name == name:
+                return o
+        raise KeyError(f"unknown object '{name}' (scene has: {', '.join(o.name for o in self.objects)})")
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _type_name(v: Any) -> str:
+    return type(v).__name__
+
+
+def _number(value: Any, field_path: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise SceneError(field_path, f"expected a finite number, got {value!r} ({_type_name(value)})")
+    return float(value)
+
+
+def _vector(value: Any, field_path: str, length: int) -> tuple[float, ...]:
+    if not isinstance(value, (list, tuple)):
+        raise SceneError(field_path, f"expected a list of {length} numbers, got {value!r}")
+    if len(value) != length:
+        raise SceneError(field_path, f"expected {length} numbers, got {len(value)}")
+    return tuple(_number(v, f"{field_path}[{i}]") for i, v in enumerate(value))
+
+
+def _check_keys(data: dict, allowed: set[str], required: set[str], field_path: str) -> None:
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise SceneError(f"{field_path}.{unknown[0]}" if field_path else unknown[0],
+                         f"unknown field (allowed: {', '.join(sorted(allowed))})")
+    for key in sorted(required):
+        if key not in data:
+            raise SceneError(f"{field_path}.{key}" if field_path else key, "missing required field")
+
+
+def _parse_color(value: Any, field_path: str) -> tuple[tuple[float, float, float], str | None]:
+    if isinstance(value, str):
+        key = value.strip().lower().replace("grey", "gray")
+        if key not in COLORS:
+            raise SceneError(field_path, f"unknown colour '{value}' (known: {', '.join(COLORS)}, or [r, g, b] in 0..1)")
+        return COLORS[key], key
+    rgb = _vector(value, field_path, 3)
+    if any(c < 0.0 or c > 1.0 for c in rgb):
+        raise SceneError(field_path, f"rgb components must be in 0..1, got {list(rgb)}")
+    return (rgb[0], rgb[1], rgb[2]), None
+
+
+def _parse_object(data: Any, idx: int) -> SceneObject:
+    fp = f"objects[{idx}]"
+    if not isinstance(data, dict):
+        raise SceneError(fp, f"expected a mapping, got {_type_name(data)}")
+    _check_keys(data, {"name", "shape", "color", "size", "position", "yaw_deg", "mass_kg"},
+                {"name", "shape", "color", "size", "position"}, fp)
+    name = data["name"]
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise SceneError(f"{fp}.name", f"must match [a-z0-9_]+, got {name!r}")
+    shape = data["shape"]
+    if shape not in SHAPES:
+        raise SceneError(f"{fp}.shape", f"unknown shape {shape!r} (known: {', '.join(SHAPES)})")
+    rgb, color_name = _parse_color(data["color"], f"{fp}.color")
+    n = SIZE_ARITY[shape]
+    size_raw = data["size"]
+    if shape == "sphere" and isinstance(size_raw, (int, float)) and not isinstance(size_raw, bool):
+        size_raw = [size_raw]
+    size = _vector(size_raw, f"{fp}.size", n)
+    for i, s in enumerate(size):
+        if s < MIN_SIZE_M or s > MAX_SIZE_M:
+            raise SceneError(f"{fp}.size[{i}]", f"must be between {MIN_SIZE_M} and {MAX_SIZE_M} m, got {s}")
+    if shape == "bowl" and size[1] < 0.02:
+        raise SceneError(f"{fp}.size[1]", "a bowl must be at least 0.02 m high")
+    position = _vector(data["position"], f"{fp}.position", 2)
+    yaw = _number(data.get("yaw_deg", 0.0), f"{fp}.yaw_deg")
+    mass = _number(data.get("mass_kg", 0.1), f"{fp}.mass_kg")
+    if not 0.005 <= mass <= 2.0:
+        raise SceneError(f"{fp}.mass_kg", f"must be between 0.005 and 2.0 kg, got {mass}")
+    return SceneObject(name=name, shape=shape, rgb=rgb, color_name=color_name, size=size,
+                       position=(position[0], position[1]), yaw_deg=yaw, mass_kg=mass)
+
+
+def _parse_camera(data: Any, fp: str, default_name: str) -> CameraSpec:
+    if not isinstance(data, dict):
+        raise SceneError(fp, f"expected a mapping, got {_type_name(data)}")
+    _check_keys(data, {"name", "position", "look_at", "width", "height", "fov_y_deg"}, set(), fp)
+    base = CameraSpec()
+    name = data.get("name", default_name)
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise SceneError(f"{fp}.name", f"must match [a-z0-9_]+, got {name!r}")
+    position = _vector(data.get("position", list(base.position)), f"{fp}.position", 3)
+    look_at = _vector(data.get("look_at", list(base.look_at)), f"{fp}.look_at", 3)
+    sizes = {}
+    for key in ("width", "height"):
+        v = data.get(key, getattr(base, key))
+        if isinstance(v, bool) or not isinstance(v, int) or not 16 <= v <= 4096:
+            raise SceneError(f"{fp}.{key}", f"expected an integer in 16..4096, got {v!r}")
+        sizes[key] = v
+    fov = _number(data.get("fov_y_deg", base.fov_y_deg), f"{fp}.fov_y_deg")
+    if not 10.0 <= fov <= 150.0:
+        raise SceneError(f"{fp}.fov_y_deg", f"must be in 10..150 degrees, got {fov}")
+    if math.dist(position, look_at) < 0.05:
+        raise SceneError(f"{fp}.look_at", "must be at least 0.05 m from the camera position")
+    try:
+        look_at_rotation(position, look_at)
+    except ValueError as exc:  # pragma: no cover - guarded above
+        raise SceneError(f"{fp}.look_at", str(exc)) from exc
+    return CameraSpec(name=name, position=position, look_at=look_at, width=sizes["width"],
+                      height=sizes["height"], fov_y_deg=fov)
+
+
+def _polygons_overlap(a: np.ndarray, b: np.ndarray) -> bool:
+    """Separating-axis test for two convex polygons."""
+    for poly in (a, b):
+        edges = np.roll(poly, -1, axis=0) - poly
+        normals = np.stack([-edges[:, 1], edges[:, 0]], axis=1)
+        for nrm in normals:
+            pa, pb = a @ nrm, b @ nrm
+            if pa.max() <= pb.min() or pb.max() <= pa.min():
+                return False
+    return True
+
+
+def scene_from_dict(data: Any, source: str = "<memory>") -> Scene:
+    """Validate a parsed scene mapping.
+
+    Raises:
+        SceneError: naming the first offending field.
+    """
+    if not isinstance(data, dict):
+        raise SceneError("scene", f"expected a mapping at the top level, got {_type_name(data)}")
+    _check_keys(data, {"seed", "objects", "camera", "cameras"}, {"objects"}, "")
+    seed = data.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise SceneError("seed", f"expected a non-negative integer, got {seed!r}")
+    raw_objects = data["objects"]
+    if not isinstance(raw_objects, list):
+        raise SceneError("objects", f"expected a list, got {_type_name(raw_objects)}")
+    if not 1 <= len(raw_objects) <= MAX_OBJECTS:
+        raise SceneError("objects", f"expected 1..{MAX_OBJECTS} objects, got {len(raw_objects)}")
+    objects = [_parse_object(o, i) for i, o in enumerate(raw_objects)]
+    table = Table()
+    seen: dict[str, int] = {}
+    for i, o in enumerate(objects):
+        if o.name in seen:
+            raise SceneError(f"objects[{i}].name", f"duplicate name '{o.name}' (also objects[{seen[o.name]}])")
+        seen[o.name] = i
+        fp = o.footprint()
+        if not all(table.contains(x, y) for x, y in fp):
+            raise SceneError(f"objects[{i}].position",
+                             f"'{o.name}' is off the table (table x {table.x_range_m}, y {table.y_range_m})")
+        if np.min(np.linalg.norm(fp, axis=1)) < table.robot_keepout_radius_m:
+            raise SceneError(f"objects[{i}].position",
+                             f"'{o.name}' is inside the robot base keep-out (r < {table.robot_keepout_radius_m} m)")
+    for i, a in enumerate(objects):
+        for j in range(i):
+            b = objects[j]
+            if _polygons_overlap(a.footprint(), b.footprint()):
+                raise SceneError(f"objects[{i}].position", f"'{a.name}' overlaps '{b.name}'")
+    cameras: list[CameraSpec] = []
+    if "camera" in data:
+        cameras.append(_parse_camera(data["camera"], "camera", "scene"))
+    else:
+        cameras.append(CameraSpec())
+    extra = data.get("cameras", [])
+    if not isinstance(extra, list):
+        raise SceneError("cameras", f"expected a list, got {_type_name(extra)}")
+    for i, c in enumerate(extra):
+        cameras.append(_parse_camera(c, f"cameras[{i}]", f"camera{i + 1}"))
+    names = [c.name for c in cameras]
+    if len(set(names)) != len(names):
+        raise SceneError("cameras", f"camera names must be unique, got {names}")
+    return Scene(objects=tuple(objects), cameras=tuple(cameras), table=table, seed=seed, source=source)
+
+
+def load_scene(path: str | Path) -> Scene:
+    """Load and validate a YAML scene file.
+
+    Raises:
+        SceneError: the file is missing, not YAML, or fails validation.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise SceneError("scene", f"file not found: {p}")
+    try:
+        data = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as exc:
+        raise SceneError("scene", f"{p} is not valid YAML: {exc}") from exc
+    return scene_from_dict(data, source=str(p))
+
+
+def scene_to_dict(scene: Scene) -> dict[str, Any]:
+    """Inverse of ``scene_from_dict`` (round-trips through YAML)."""
+    objs = []
+    for o in scene.objects:
+        objs.append({
+            "name": o.name, "shape": o.shape,
+            "color": o.color_name if o.color_name else list(o.rgb),
+            "size": list(o.size), "position": list(o.position),
+            "yaw_deg": o.yaw_deg, "mass_kg": o.mass_kg,
+        })
+    cams = [{"name": c.name, "position": list(c.position), "look_at": list(c.look_at),
+             "width": c.width, "height": c.height, "fov_y_deg": c.fov_y_deg} for c in scene.cameras]
+    out: dict[str, Any] = {"seed": scene.seed, "objects": objs, "camera": cams[0]}
+    if len(cams) > 1:
+        out["cameras"] = cams[1:]
+    return out
