@@ -25,18 +25,15 @@ class SimArm:
         sim: the simulation.
         monitor: execution monitoring limits.
         real_time_factor: 0 = as fast as possible, 1 = real time, 2 = twice real time.
-        observer_period_s: sim-time period between observer calls (video, recording).
     """
 
-    def __init__(self, sim: MujocoSim, monitor: MonitorConfig | None = None, real_time_factor: float = 0.0,
-                 observer_period_s: float = 0.1) -> None:
+    def __init__(self, sim: MujocoSim, monitor: MonitorConfig | None = None, real_time_factor: float = 0.0) -> None:
         self.sim = sim
         self.joint_names = sim.robot.arm_joints
         self.monitor_config = monitor or MonitorConfig()
         self.real_time_factor = real_time_factor
-        self.observer_period_s = observer_period_s
-        self.observers: list[Observer] = []
-        self._next_obs = 0.0
+        self.observers: list[list] = []  # [period_s, next_time_s, callback]
+        self.command_listeners: list[Callable[[str, object], None]] = []
         self.cancel_requested = False
         self.perturbations: list[Callable[[MujocoSim, str], None]] = []
 
@@ -55,14 +52,22 @@ class SimArm:
     def _advance(self, n: int = 10) -> None:
         t_wall = time.perf_counter()
         self.sim.step(n)
-        if self.sim.time_s >= self._next_obs:
-            self._next_obs = self.sim.time_s + self.observer_period_s
-            for obs in self.observers:
-                obs(self.sim)
+        for entry in self.observers:
+            if self.sim.time_s >= entry[1]:
+                entry[1] = self.sim.time_s + entry[0]
+                entry[2](self.sim)
         if self.real_time_factor > 0:
             lag = n * self.sim.timestep_s / self.real_time_factor - (time.perf_counter() - t_wall)
             if lag > 0:
                 time.sleep(lag)
+
+    def add_observer(self, callback: Observer, period_s: float) -> None:
+        """Call ``callback(sim)`` every ``period_s`` of simulated time while the arm moves."""
+        self.observers.append([period_s, 0.0, callback])
+
+    def _notify(self, kind: str, payload: object) -> None:
+        for cb in self.command_listeners:
+            cb(kind, payload)
 
     def _perturb(self, event: str) -> None:
         for p in self.perturbations:
@@ -71,6 +76,7 @@ class SimArm:
     def execute(self, traj: JointTrajectory) -> ExecutionReport:
         """Run the trajectory in the simulation with monitoring."""
         t0 = self.sim.time_s
+        self._notify("trajectory", traj)
         self.sim.send_trajectory(traj)
         mon = TrajectoryMonitor(traj.reordered(self.joint_names), t0, self.monitor_config)
         while True:
@@ -88,6 +94,7 @@ class SimArm:
     def set_gripper(self, width_m: float, settle_s: float = 0.6) -> float:
         """Command the fingers and wait until they stop moving."""
         self._perturb("gripper_closing" if width_m < self.gripper_width() else "gripper_opening")
+        self._notify("gripper", width_m)
         self.sim.set_gripper(width_m)
         t_end = self.sim.time_s + 2.0
         t_min = self.sim.time_s + 0.15

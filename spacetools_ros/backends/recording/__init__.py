@@ -1,0 +1,1 @@
+"""Recording of rosbag2-layout bags (rosbags, pure Python)."""

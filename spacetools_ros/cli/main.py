@@ -1,0 +1,148 @@
+"""``spacetools`` command line: embedded episodes and tools."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+from ..core.errors import ConfigError, SceneError, SpacetoolsError, TargetError
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def safe_ros_environment() -> None:
+    """Keep DDS discovery on this host (set before any rclpy import)."""
+    os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+    os.environ.setdefault("ROS_LOCALHOST_ONLY", "1")
+
+
+def _xy(text: str) -> tuple[float, float]:
+    try:
+        x, y = (float(v) for v in text.split(","))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected X,Y in metres, got '{text}'") from exc
+    return x, y
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    p = argparse.ArgumentParser(prog="spacetools", description="Language-driven pick-and-place on ROS 2.")
+    sub = p.add_subparsers(dest="command", required=True)
+    pp = sub.add_parser("pick-place", help="one motion-level pick-and-place in the embedded sim (true poses)")
+    pp.add_argument("--scene", required=True, help="scene YAML file")
+    pp.add_argument("--pick", required=True, help="name of the object to pick")
+    target = pp.add_mutually_exclusive_group(required=True)
+    target.add_argument("--place-on", help="name of the object to place it on / in")
+    target.add_argument("--place-at", type=_xy, help="X,Y on the table (base frame, metres)")
+    pp.add_argument("--record", help="write a rosbag2 (MCAP) bag into this new directory")
+    pp.add_argument("--video", help="write an episode video (.mp4/.avi) or image strip (.png/.jpg)")
+    pp.add_argument("--json", required=True, help="write the result document here")
+    pp.add_argument("--motion-config", help="motion parameter YAML (default: config/motion.yaml)")
+    pp.add_argument("--real-time", type=float, default=0.0, help="pace the sim: 1 = real time, 0 = as fast as possible")
+    return p
+
+
+def _write_json(path: str, doc: dict) -> None:
+    Path(path).write_text(json.dumps(doc, indent=2))
+
+
+def cmd_pick_place(args: argparse.Namespace) -> int:
+    """Run ``pick-place``; returns the exit code."""
+    from ..backends.motion.settings import load_params, motion_settings
+    from ..backends.sim.mujoco_sim import ensure_headless_gl
+    from ..core.scene import load_scene
+    from .media import EpisodeVideo, check_output_path
+    from .pick_place import resolve_targets, run_pick_place
+
+    ensure_headless_gl()
+    json_path = Path(args.json)
+    if not json_path.parent.exists():
+        raise ConfigError(f"--json directory {json_path.parent} does not exist")
+    scene = load_scene(args.scene)
+    target = resolve_targets(scene, args.pick, args.place_on, args.place_at)
+    if args.video:
+        check_output_path(args.video)
+    if args.record and Path(args.record).exists():
+        raise ConfigError(f"--record directory {args.record} already exists (bags are never overwritten)")
+    settings = motion_settings(load_params(args.motion_config, "spacetools_motion") if args.motion_config else None)
+
+    from .session import EmbeddedSession
+
+    print(f"[pick-place] scene {scene.source}: {len(scene.objects)} objects; building the cell", file=sys.stderr)
+    session = EmbeddedSession.create(scene, settings, real_time_factor=args.real_time)
+    video = EpisodeVideo(args.video) if args.video else None
+    bag = None
+    if args.record:
+        from .episode_bag import EpisodeBag
+
+        bag = EpisodeBag(args.record, session.sim)
+        session.arm.add_observer(bag.on_state, 0.02)
+        session.arm.add_observer(bag.on_camera, 0.2)
+        session.arm.command_listeners.append(bag.on_command)
+    if video:
+        session.arm.add_observer(lambda sim: video.add(sim.render(depth=False, width=320, height=240).rgb, sim.time_s), 0.1)
+
+    interrupted = {"flag": False}
+
+    def on_signal(signum, _frame):
+        interrupted["flag"] = True
+        session.arm.cancel_requested = True
+
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        doc = run_pick_place(session, args.pick, target,
+                             on_result=(lambda r: bag.write_json("/spacetools/action_result", r.to_dict())) if bag else None,
+                             label=(lambda s: setattr(video, "label", s)) if video else None)
+    except TargetError:
+        if bag:
+            bag.close()
+        raise
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+    if interrupted["flag"]:
+        doc["success"], doc["reason"] = False, "cancelled"
+    doc["final_object_poses"] = {k: [round(float(v), 4) for v in p] for k, (p, _) in session.sim.object_poses().items()}
+    doc["scene"] = scene.source
+    if video:
+        video.label = "done: " + ("success" if doc["success"] else f"failed ({doc['reason']})")
+        video.add(session.sim.render(depth=False, width=320, height=240).rgb, session.sim.time_s)
+        doc["video"] = str(video.write())
+    if bag:
+        from ..ros import topics
+
+        bag.write_json(topics.EPISODE_RESULT, {k: v for k, v in doc.items() if k != "actions"})
+        bag.close()
+        doc["bag"] = str(Path(args.record))
+    session.close()
+    _write_json(args.json, doc)
+    status = "SUCCESS" if doc["success"] else f"FAILED ({doc['reason']})"
+    print(f"[pick-place] {status}; sim {doc['timings']['sim_time_s']:.1f} s, wall {doc['timings']['wall_time_s']:.1f} s; "
+          f"result in {args.json}", file=sys.stderr)
+    return EXIT_OK if doc["success"] else EXIT_FAILED
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``spacetools`` command."""
+    safe_ros_environment()
+    args = build_parser().parse_args(argv)
+    handlers = {"pick-place": cmd_pick_place}
+    try:
+        code = handlers[args.command](args)
+    except (SceneError, TargetError, ConfigError) as exc:
+        print(f"spacetools {args.command}: error: {exc}", file=sys.stderr)
+        if getattr(args, "json", None) and Path(args.json).parent.exists():
+            _write_json(args.json, {"success": False, "reason": "invalid_input", "error": str(exc)})
+        code = EXIT_BAD_INPUT
+    except SpacetoolsError as exc:
+        print(f"spacetools {args.command}: failed: {exc}", file=sys.stderr)
+        code = EXIT_FAILED
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
