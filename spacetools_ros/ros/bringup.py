@@ -1,0 +1,70 @@
+"""spacetools_bringup: start the embedded world's nodes in one process, without ``ros2 launch``.
+
+Same executables and parameter files as launch/spacetools_sim.launch.py; stops cleanly on
+SIGINT/SIGTERM (the bag is closed) or after ``--duration`` seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from rclpy.parameter import Parameter
+
+from ..core.paths import config_dir
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line options of the bringup."""
+    p = argparse.ArgumentParser(prog="spacetools_bringup", description=__doc__.splitlines()[0])
+    p.add_argument("--scene", help="scene YAML (default: the packaged demo scene)")
+    p.add_argument("--record", help="record a rosbag2 (MCAP) bag into this new directory")
+    p.add_argument("--duration", type=float, help="stop by itself after this many seconds")
+    p.add_argument("--real-time-factor", type=float, help="override the sim's real_time_factor")
+    p.add_argument("--sim-params", default=str(config_dir() / "sim_node.yaml"), help="sim node parameter file")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Start the sim node (and the recorder with --record) and spin until stopped."""
+    args = parse_args(argv if argv is not None else sys.argv[1:])
+    os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+    os.environ.setdefault("ROS_LOCALHOST_ONLY", "1")
+    if args.scene and not Path(args.scene).is_file():
+        print(f"error: scene file not found: {args.scene}", file=sys.stderr)
+        sys.exit(2)
+    if args.record and Path(args.record).exists():
+        print(f"error: --record directory {args.record} already exists", file=sys.stderr)
+        sys.exit(2)
+    from .sim_node import SimNode
+    from .spin import run_nodes
+
+    ros_args = ["--ros-args", "--params-file", args.sim_params]
+    sim_overrides = []
+    if args.scene:
+        sim_overrides.append(Parameter("scene", value=str(Path(args.scene).resolve())))
+    if args.real_time_factor is not None:
+        sim_overrides.append(Parameter("real_time_factor", value=float(args.real_time_factor)))
+
+    recorder = None
+    if args.record:
+        # its own process: the bag writer must not compete with physics and rendering for the GIL
+        recorder = subprocess.Popen([sys.executable, "-m", "spacetools_ros.ros.recorder_node", "--ros-args",
+                                     "-p", f"output:={Path(args.record).resolve()}"])
+    code = run_nodes(lambda: [SimNode(parameter_overrides=sim_overrides)], ["spacetools_bringup", *ros_args],
+                     duration_s=args.duration)
+    if recorder is not None:
+        recorder.send_signal(signal.SIGINT)
+        try:
+            recorder.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            recorder.kill()
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

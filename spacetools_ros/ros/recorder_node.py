@@ -1,0 +1,86 @@
+"""spacetools_recorder: writes chosen topics, serialised as received, into a rosbag2 (MCAP) bag."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+from rclpy.node import Node
+from rclpy.qos import QoSProfile, qos_profile_sensor_data
+
+from ..backends.recording.bag import ThreadedBagWriter
+
+SENSOR_TYPES = ("sensor_msgs/", "rosgraph_msgs/")
+DEFAULT_TOPICS = [
+    "/camera/color/image_raw:sensor_msgs/msg/Image",
+    "/camera/color/camera_info:sensor_msgs/msg/CameraInfo",
+    "/camera/depth/image_raw:sensor_msgs/msg/Image",
+    "/camera/depth/camera_info:sensor_msgs/msg/CameraInfo",
+    "/joint_states:sensor_msgs/msg/JointState",
+    "/clock:rosgraph_msgs/msg/Clock",
+    "/arm_controller/joint_trajectory:trajectory_msgs/msg/JointTrajectory",
+    "/gripper_controller/commands:std_msgs/msg/Float64MultiArray",
+    "/spacetools/action_result:std_msgs/msg/String",
+    "/spacetools/episode_result:std_msgs/msg/String",
+]
+
+
+def message_class(msgtype: str):
+    """Message class from ``pkg/msg/Type``.
+
+    Raises:
+        ValueError: for a malformed or unknown type.
+    """
+    parts = msgtype.split("/")
+    if len(parts) != 3 or parts[1] != "msg":
+        raise ValueError(f"message type must look like pkg/msg/Type, got {msgtype!r}")
+    try:
+        return getattr(importlib.import_module(f"{parts[0]}.msg"), parts[2])
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"unknown message type {msgtype!r}") from exc
+
+
+class RecorderNode(Node):
+    """Subscribes with raw=True and hands the CDR bytes to one bag-writer thread."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__("spacetools_recorder", **kwargs)
+        output = self.declare_parameter("output", "").value
+        specs = list(self.declare_parameter("topics", DEFAULT_TOPICS).value)
+        if not output:
+            raise ValueError("parameter 'output' (bag directory) is required")
+        pairs = []
+        for spec in specs:
+            topic, _, msgtype = spec.partition(":")
+            pairs.append((topic, msgtype, message_class(msgtype)))
+        self.writer = ThreadedBagWriter(output)
+        reliable = QoSProfile(depth=50)
+        sensor = QoSProfile(depth=50, reliability=qos_profile_sensor_data.reliability)
+        for topic, msgtype, cls in pairs:
+            # sensor streams best-effort (never slow the publisher down); commands and results reliable
+            qos = sensor if msgtype.startswith(SENSOR_TYPES) else reliable
+            self.create_subscription(cls, topic, self._callback(topic, msgtype), qos, raw=True)
+        self.get_logger().info(f"recording {len(pairs)} topics into {output}")
+
+    def _callback(self, topic: str, msgtype: str):
+        def cb(data: bytes) -> None:
+            self.writer.write(topic, msgtype, self.get_clock().now().nanoseconds, data)
+
+        return cb
+
+    def shutdown(self) -> None:
+        """Flush and close the bag (metadata written)."""
+        self.writer.close()
+        if self.writer.dropped:
+            self.get_logger().warning(f"dropped {self.writer.dropped} messages (writer queue full)")
+
+
+def main(args: list[str] | None = None) -> None:
+    """Run the recorder until SIGINT/SIGTERM."""
+    from .spin import run_nodes
+
+    sys.exit(run_nodes(lambda: [RecorderNode()], args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,220 @@
+"""spacetools_sim: the embedded MuJoCo cell as a ROS 2 node.
+
+Publishes camera colour (rgb8) / depth (32FC1) / camera info, joint states, /clock and, while
+someone subscribes, a PointCloud2. Accepts trajectory_msgs/JointTrajectory on
+/arm_controller/joint_trajectory with joint_trajectory_controller semantics and gripper widths
+(std_msgs/Float64MultiArray, metres) on /gripper_controller/commands.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import rclpy
+from rclpy.node import Node
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from rosgraph_msgs.msg import Clock
+from sensor_msgs.msg import CameraInfo, Image, JointState, PointCloud2
+from std_msgs.msg import Float64MultiArray, String
+from std_srvs.srv import Trigger
+from trajectory_msgs.msg import JointTrajectory as JointTrajectoryMsg
+
+from ..backends.sim.mujoco_sim import MujocoSim, ensure_headless_gl
+from ..core.camera import backproject
+from ..core.paths import config_dir
+from ..core.robot_spec import load_robot_spec
+from ..core.scene import load_scene
+from . import conversions as conv
+from . import topics
+
+
+@dataclass(frozen=True)
+class SimNodeConfig:
+    """Parameters of the sim node."""
+
+    scene: str
+    real_time_factor: float
+    joint_state_rate_hz: float
+    camera_rate_hz: float
+    clock_rate_hz: float
+    publish_clock: bool
+    pointcloud_stride: int
+
+
+def declare_config(node: Node) -> SimNodeConfig:
+    """Declare the parameters and read them into a validated config."""
+    d = node.declare_parameter
+    cfg = SimNodeConfig(
+        scene=d("scene", "").value,
+        real_time_factor=float(d("real_time_factor", 1.0).value),
+        joint_state_rate_hz=float(d("joint_state_rate_hz", 100.0).value),
+        camera_rate_hz=float(d("camera_rate_hz", 10.0).value),
+        clock_rate_hz=float(d("clock_rate_hz", 100.0).value),
+        publish_clock=bool(d("publish_clock", True).value),
+        pointcloud_stride=int(d("pointcloud_stride", 2).value),
+    )
+    for name in ("joint_state_rate_hz", "camera_rate_hz", "clock_rate_hz"):
+        if not 0.1 <= getattr(cfg, name) <= 1000.0:
+            raise ValueError(f"parameter {name} must be in 0.1..1000")
+    if cfg.real_time_factor < 0 or cfg.pointcloud_stride < 1:
+        raise ValueError("real_time_factor must be >= 0 and pointcloud_stride >= 1")
+    return cfg
+
+
+class SimNode(Node):
+    """ROS adapter of ``MujocoSim``; physics and rendering run in one worker thread."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__("spacetools_sim", **kwargs)
+        self.cfg = declare_config(self)
+        ensure_headless_gl()
+        scene_path = self.cfg.scene or str(config_dir() / "scenes" / "box_in_bowl.yaml")
+        self.scene = load_scene(scene_path)
+        self.robot = load_robot_spec()
+        self.sim = MujocoSim(self.scene, self.robot)
+        self.frame = topics.optical_frame(self.scene.camera.name)
+        sensor_qos = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
+        self.pub_rgb = self.create_publisher(Image, topics.COLOR_IMAGE, sensor_qos)
+        self.pub_depth = self.create_publisher(Image, topics.DEPTH_IMAGE, sensor_qos)
+        self.pub_rgb_info = self.create_publisher(CameraInfo, topics.COLOR_INFO, sensor_qos)
+        self.pub_depth_info = self.create_publisher(CameraInfo, topics.DEPTH_INFO, sensor_qos)
+        self.pub_points = self.create_publisher(PointCloud2, topics.POINTS, sensor_qos)
+        self.pub_joints = self.create_publisher(JointState, topics.JOINT_STATES, 20)
+        self.pub_clock = self.create_publisher(Clock, topics.CLOCK, 20)
+        self.pub_status = self.create_publisher(String, topics.SIM_STATUS, 10)
+        self.create_subscription(JointTrajectoryMsg, topics.ARM_TRAJECTORY, self._on_trajectory, 10)
+        self.create_subscription(Float64MultiArray, topics.GRIPPER_COMMAND, self._on_gripper, 10)
+        self.create_service(Trigger, "~/reset", self._on_reset)
+        self._lock = threading.Lock()
+        self._pending: list = []
+        self._stop = threading.Event()
+        self.steps_per_s = 0.0
+        self._worker = threading.Thread(target=self._loop, name="sim-physics", daemon=True)
+        self._worker.start()
+        self.get_logger().info(f"simulating {scene_path} ({len(self.scene.objects)} objects), "
+                               f"real-time factor {self.cfg.real_time_factor}")
+
+    # ------------------------------------------------------------------ commands (executor threads)
+    def _on_trajectory(self, msg: JointTrajectoryMsg) -> None:
+        try:
+            traj, start = conv.trajectory_from_msg(msg)
+            if set(traj.joint_names) != set(self.robot.arm_joints):
+                raise ValueError(f"joints {list(traj.joint_names)} do not match the arm {list(self.robot.arm_joints)}")
+            traj = traj.reordered(self.robot.arm_joints)
+            if not all(self.robot.within_limits(q, tol=1e-3) for q in traj.positions):
+                raise ValueError("trajectory leaves the joint position limits")
+        except ValueError as exc:
+            self.get_logger().error(f"rejected trajectory: {exc}")
+            return
+        with self._lock:
+            self._pending.append(("trajectory", traj, start))
+
+    def _on_gripper(self, msg: Float64MultiArray) -> None:
+        if len(msg.data) != 1 or not np.isfinite(msg.data[0]) or not 0.0 <= msg.data[0] <= self.robot.gripper_max_width_m:
+            self.get_logger().error(f"rejected gripper command {list(msg.data)}: expected [width_m] "
+                                    f"in 0..{self.robot.gripper_max_width_m}")
+            return
+        with self._lock:
+            self._pending.append(("gripper", float(msg.data[0]), 0.0))
+
+    def _on_reset(self, _req, resp):
+        with self._lock:
+            self._pending.append(("reset", None, 0.0))
+        resp.success, resp.message = True, "reset queued"
+        return resp
+
+    # ------------------------------------------------------------------ physics thread
+    def _apply_pending(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, []
+        for kind, payload, start in pending:
+            if kind == "trajectory":
+                self.sim.send_trajectory(payload, start_s=start if start > 0 else None)
+            elif kind == "gripper":
+                self.sim.set_gripper(payload)
+            elif kind == "reset":
+                self.sim.reset()
+
+    def _loop(self) -> None:
+        sim, cfg = self.sim, self.cfg
+        dt = sim.timestep_s
+        next_js = next_cam = next_clock = 0.0
+        wall0, sim0 = time.perf_counter(), sim.time_s
+        count, t_count = 0, time.perf_counter()
+        try:
+            while not self._stop.is_set():
+                self._apply_pending()
+                sim.step(5)
+                count += 5
+                t = sim.time_s
+                if cfg.publish_clock and t >= next_clock:
+                    next_clock = t + 1.0 / cfg.clock_rate_hz
+                    self.pub_clock.publish(Clock(clock=conv.to_time(t)))
+                if t >= next_js:
+                    next_js = t + 1.0 / cfg.joint_state_rate_hz
+                    self._publish_joints()
+                if t >= next_cam:
+                    next_cam = t + 1.0 / cfg.camera_rate_hz
+                    self._publish_camera()
+                if cfg.real_time_factor > 0:
+                    ahead = (t - sim0) / cfg.real_time_factor - (time.perf_counter() - wall0)
+                    if ahead > 0:
+                        time.sleep(min(ahead, 0.05))
+                    elif ahead < -0.5:  # cannot keep up: re-anchor instead of sprinting
+                        wall0, sim0 = time.perf_counter(), t
+                now = time.perf_counter()
+                if now - t_count > 1.0:
+                    self.steps_per_s = count / (now - t_count)
+                    rt = self.steps_per_s * dt
+                    self.pub_status.publish(String(data=f'{{"sim_time_s": {t:.3f}, "real_time_factor": {rt:.2f}}}'))
+                    count, t_count = 0, now
+        except Exception as exc:  # noqa: BLE001 - reported, never kills the process silently
+            self.get_logger().error(f"simulation thread stopped: {exc!r}")
+        finally:
+            sim.close()
+
+    def _publish_joints(self) -> None:
+        st = self.sim.arm_state()
+        names = list(self.robot.arm_joints) + list(self.robot.finger_joints)
+        self.pub_joints.publish(conv.joint_state_msg(
+            names, list(st.position) + list(st.finger_positions), list(st.velocity) + [0.0, 0.0],
+            list(st.effort) + [0.0, 0.0], st.stamp_s))
+
+    def _publish_camera(self) -> None:
+        want_points = self.pub_points.get_subscription_count() > 0
+        f = self.sim.render(depth=True)
+        t = f.stamp_s
+        self.pub_rgb.publish(conv.rgb_image_msg(f.rgb, t, self.frame))
+        self.pub_depth.publish(conv.depth_image_msg(f.depth_m, t, self.frame))
+        info = conv.camera_info_msg(f.intrinsics, f.width, f.height, t, self.frame)
+        self.pub_rgb_info.publish(info)
+        self.pub_depth_info.publish(info)
+        if want_points:
+            s = self.cfg.pointcloud_stride
+            pts = backproject(f.depth_m, f.intrinsics)[::s, ::s].reshape(-1, 3)
+            rgb = f.rgb[::s, ::s].reshape(-1, 3)
+            keep = np.isfinite(pts[:, 2]) & (pts[:, 2] > 0) & (pts[:, 2] < 5.0)
+            self.pub_points.publish(conv.pointcloud_msg(pts[keep], rgb[keep], t, self.frame))
+
+    def shutdown(self) -> None:
+        """Stop the physics thread."""
+        self._stop.set()
+        self._worker.join(timeout=5.0)
+        self.get_logger().info(f"stopped at sim time {self.sim.time_s:.2f} s "
+                               f"(last real-time factor {self.steps_per_s * self.sim.timestep_s:.2f})")
+
+
+def main(args: list[str] | None = None) -> None:
+    """Run the sim node until SIGINT/SIGTERM."""
+    import sys
+
+    from .spin import run_nodes
+
+    sys.exit(run_nodes(lambda: [SimNode()], args))
+
+
+if __name__ == "__main__":
+    main()
