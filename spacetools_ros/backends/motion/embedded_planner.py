@@ -185,8 +185,6 @@ class EmbeddedPlanner:
         finally:
             # break the reference cycle between the planner and the Python callback
             ss.setStateValidityChecker(lambda state: True)
-            space.freeState(start)
-            space.freeState(goal)
         return path
 
     def _shortcut(self, path: np.ndarray, width, allowed, tries: int = 30) -> np.ndarray:

@@ -1,0 +1,77 @@
+"""IK and collision-aware planning with the embedded planner (real MuJoCo and OMPL)."""
+
+import numpy as np
+import pytest
+
+from spacetools_ros.backends.motion.embedded_planner import EmbeddedPlanner
+from spacetools_ros.core.errors import MotionFailure
+from spacetools_ros.core.geometry import Pose
+from spacetools_ros.core.grasping import top_down_rotation
+from spacetools_ros.core.planning_scene import CollisionObject, PlanningScene
+from spacetools_ros.core.robot_spec import load_robot_spec
+from spacetools_ros.core.shapes import Primitive
+
+ROBOT = load_robot_spec()
+WALL = CollisionObject("wall", (Primitive("box", (0.04, 0.06, 0.15), (0.0, 0.0, 0.15)),),
+                       Pose(np.array([0.5, 0.0, 0.0]), np.eye(3)), 0.3)
+
+
+@pytest.fixture(scope="module")
+def planner():
+    return EmbeddedPlanner(ROBOT)
+
+
+@pytest.mark.parametrize("xyz", [(0.3, -0.3, 0.02), (0.7, 0.3, 0.02), (0.5, 0.0, 0.3), (0.7, -0.3, 0.1)])
+def test_ik_reaches_top_down_poses(planner, xyz):
+    planner.set_scene(PlanningScene())
+    target = Pose(np.array(xyz), top_down_rotation(0.3))
+    q = planner.ik(target, ROBOT.home_rad)
+    fk = planner.kin.fk(q)
+    assert np.linalg.norm(fk.position - target.position) < 1e-3
+    assert np.abs(fk.rotation - target.rotation).max() < 1e-2
+    assert ROBOT.within_limits(q)
+
+
+def test_ik_fails_out_of_reach(planner):
+    planner.set_scene(PlanningScene())
+    with pytest.raises(MotionFailure) as err:
+        planner.ik(Pose(np.array([1.5, 0.0, 0.1]), top_down_rotation(0.0)), ROBOT.home_rad)
+    assert err.value.reason == "ik_failed"
+
+
+def test_plan_around_obstacle_is_collision_free_and_within_limits(planner):
+    planner.set_scene(PlanningScene())
+    q_a = planner.ik(Pose(np.array([0.5, 0.3, 0.15]), top_down_rotation(0.0)), ROBOT.home_rad)
+    q_b = planner.ik(Pose(np.array([0.5, -0.3, 0.15]), top_down_rotation(0.0)), ROBOT.home_rad)
+    planner.set_scene(PlanningScene((WALL,)))
+    assert planner.first_collision(np.stack([q_a, q_b]), 0.08) is not None  # the straight line is blocked
+    plan = planner.plan_joints(q_a, q_b, finger_width_m=0.08)
+    traj = plan.trajectory
+    np.testing.assert_allclose(traj.positions[0], q_a, atol=1e-9)
+    np.testing.assert_allclose(traj.positions[-1], q_b, atol=1e-9)
+    # every point of the executed (interpolated) trajectory is clear of the wall
+    ts = np.linspace(0, traj.duration_s, 400)
+    qs, _ = traj.sample_many(ts)
+    assert not any(planner.kin.contacts(q, 0.08) for q in qs)
+    rv, ra = traj.max_limit_ratios(planner.vmax, planner.amax)
+    assert rv <= 1.0 + 1e-6 and ra <= 1.0 + 1e-6
+    assert np.all(qs >= ROBOT.position_lower_rad - 1e-6) and np.all(qs <= ROBOT.position_upper_rad + 1e-6)
+
+
+def test_goal_in_collision_is_refused(planner):
+    planner.set_scene(PlanningScene())
+    q_in = planner.ik(Pose(np.array([0.5, 0.0, 0.15]), top_down_rotation(0.0)), ROBOT.home_rad)
+    planner.set_scene(PlanningScene((WALL,)))
+    with pytest.raises(MotionFailure) as err:
+        planner.plan_joints(ROBOT.home_rad, q_in, finger_width_m=0.08)
+    assert err.value.reason == "collision"
+
+
+def test_cartesian_line_is_straight(planner):
+    planner.set_scene(PlanningScene())
+    start = planner.ik(Pose(np.array([0.5, 0.1, 0.25]), top_down_rotation(0.2)), ROBOT.home_rad)
+    goal = Pose(np.array([0.5, 0.1, 0.05]), top_down_rotation(0.2))
+    plan = planner.plan_cartesian(start, goal, finger_width_m=0.08)
+    xy = np.array([planner.kin.fk(q).position[:2] for q in plan.path])
+    assert np.abs(xy - [0.5, 0.1]).max() < 2e-3
+    assert np.linalg.norm(planner.kin.fk(plan.path[-1]).position - goal.position) < 1e-3
