@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Creates .venv with everything the embedded world needs (idempotent). Used by the README commands.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+  if ! dpkg -s libegl1 libosmesa6 libgl1 libegl-mesa0 >/dev/null 2>&1; then
+    echo "[setup] installing headless OpenGL libraries (apt)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libegl1 libosmesa6 libgl1 libegl-mesa0 >/dev/null
+  fi
+fi
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "[setup] creating .venv"
+  "$PY" -m venv .venv
+fi
+if ! .venv/bin/python -c "import spacetools_ros, rclpy, mujoco, ompl, rosbags, dm_robotics" >/dev/null 2>&1; then
+  echo "[setup] installing Python packages (first run takes a minute or two)"
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -r requirements/embedded.txt
+  .venv/bin/pip install -q --no-deps dm-robotics-panda==0.4.8
+  .venv/bin/pip install -q -e .
+fi
