@@ -1,0 +1,136 @@
+"""The sim node over real rclpy/DDS (loopback only): topics, encodings, rates, trajectories."""
+
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.ros
+
+rclpy = pytest.importorskip("rclpy")
+from rclpy.executors import MultiThreadedExecutor  # noqa: E402
+from sensor_msgs.msg import CameraInfo, Image, JointState  # noqa: E402
+from std_msgs.msg import Float64MultiArray  # noqa: E402
+
+from spacetools_ros.core.robot_spec import load_robot_spec  # noqa: E402
+from spacetools_ros.core.timing import time_parameterize  # noqa: E402
+from spacetools_ros.ros import conversions as conv  # noqa: E402
+from spacetools_ros.ros import topics  # noqa: E402
+
+ROBOT = load_robot_spec()
+
+
+@pytest.fixture(scope="module")
+def graph():
+    assert os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] == "LOCALHOST"
+    rclpy.init()
+    from spacetools_ros.ros.sim_node import SimNode
+
+    sim = SimNode()
+    probe = rclpy.create_node("probe")
+    ex = MultiThreadedExecutor(num_threads=3)
+    ex.add_node(sim)
+    ex.add_node(probe)
+    th = threading.Thread(target=ex.spin, daemon=True)
+    th.start()
+    yield sim, probe
+    ex.shutdown(timeout_sec=2.0)
+    sim.shutdown()
+    sim.destroy_node()
+    probe.destroy_node()
+    rclpy.shutdown()
+
+
+def collect(probe, msg_type, topic, n, timeout_s=20.0):
+    got, ev = [], threading.Event()
+
+    def cb(m):
+        got.append((time.monotonic(), m))
+        if len(got) >= n:
+            ev.set()
+
+    sub = probe.create_subscription(msg_type, topic, cb, 10)
+    ev.wait(timeout_s)
+    probe.destroy_subscription(sub)
+    assert len(got) >= n, f"only {len(got)} messages on {topic}"
+    return got
+
+
+def test_camera_topics_encodings_and_sizes(graph):
+    _, probe = graph
+    rgb = collect(probe, Image, topics.COLOR_IMAGE, 3)[-1][1]
+    depth = collect(probe, Image, topics.DEPTH_IMAGE, 2)[-1][1]
+    info = collect(probe, CameraInfo, topics.COLOR_INFO, 2)[-1][1]
+    assert (rgb.encoding, rgb.width, rgb.height, rgb.step) == ("rgb8", 640, 480, 640 * 3)
+    assert (depth.encoding, depth.step) == ("32FC1", 640 * 4)
+    d = conv.image_to_numpy(depth)
+    assert 0.3 < float(np.median(d)) < 3.0
+    assert info.k[2] == pytest.approx(320.0) and info.k[0] == pytest.approx(info.k[4])
+    assert rgb.header.frame_id == "scene_camera_optical_frame"
+
+
+def test_joint_state_rate(graph):
+    _, probe = graph
+    msgs = collect(probe, JointState, topics.JOINT_STATES, 60)
+    span = msgs[-1][0] - msgs[0][0]
+    assert len(msgs[0][1].name) == 9
+    assert (len(msgs) - 1) / span > 30.0  # 100 Hz configured; DDS + Python leave plenty of margin
+
+
+def latest_q(probe):
+    m = collect(probe, JointState, topics.JOINT_STATES, 1)[-1][1]
+    return np.array(m.position[:7])
+
+
+def test_trajectory_is_executed_and_bad_ones_are_rejected(graph):
+    _, probe = graph
+    from trajectory_msgs.msg import JointTrajectory
+
+    pub = probe.create_publisher(JointTrajectory, topics.ARM_TRAJECTORY, 10)
+    deadline = time.monotonic() + 10
+    while pub.get_subscription_count() == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    q0 = latest_q(probe)
+    # bad: unknown joint names -> rejected, the arm does not move
+    bad = conv.trajectory_msg(time_parameterize(np.stack([q0, q0 + 0.3]), tuple(f"j{i}" for i in range(7)),
+                                                ROBOT.velocity_limit_rad_s, ROBOT.acceleration_limit_rad_s2))
+    pub.publish(bad)
+    time.sleep(1.0)
+    assert np.abs(latest_q(probe) - q0).max() < 0.01
+    goal = q0 + np.array([0.3, 0.1, -0.2, 0.2, 0.1, -0.1, 0.2])
+    traj = time_parameterize(np.stack([q0, goal]), ROBOT.arm_joints,
+                             ROBOT.velocity_limit_rad_s * 0.5, ROBOT.acceleration_limit_rad_s2 * 0.5)
+    pub.publish(conv.trajectory_msg(traj))
+    deadline = time.monotonic() + traj.duration_s + 10
+    while time.monotonic() < deadline:
+        if np.abs(latest_q(probe) - goal).max() < 0.01:
+            break
+    assert np.abs(latest_q(probe) - goal).max() < 0.01
+    gpub = probe.create_publisher(Float64MultiArray, topics.GRIPPER_COMMAND, 10)
+    time.sleep(1.0)
+    gpub.publish(Float64MultiArray(data=[0.02]))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        m = collect(probe, JointState, topics.JOINT_STATES, 1)[-1][1]
+        if abs(m.position[7] + m.position[8] - 0.02) < 0.003:
+            break
+    assert abs(m.position[7] + m.position[8] - 0.02) < 0.003
+
+
+def test_bringup_records_a_bag_and_stops_on_sigterm(tmp_path):
+    bag = tmp_path / "bag"
+    proc = subprocess.Popen([sys.executable, "-m", "spacetools_ros.ros.bringup", "--record", str(bag)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    time.sleep(12)
+    proc.terminate()
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out
+    from rosbags.highlevel import AnyReader
+
+    with AnyReader([bag]) as reader:
+        counts = {c.topic: c.msgcount for c in reader.connections}
+    assert counts.get("/joint_states", 0) > 20 and counts.get("/camera/color/image_raw", 0) > 2, counts
