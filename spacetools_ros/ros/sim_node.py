@@ -200,7 +200,9 @@ class SimNode(Node):
             self.pub_points.publish(conv.pointcloud_msg(pts[keep], rgb[keep], t, self.frame))
 
     def shutdown(self) -> None:
-        """Stop the physics thread."""
+        """Stop the physics thread (idempotent)."""
+        if self._stop.is_set():
+            return
         self._stop.set()
         self._worker.join(timeout=5.0)
         self.get_logger().info(f"stopped at sim time {self.sim.time_s:.2f} s "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+import time
 from typing import Callable, Sequence
 
 import rclpy
@@ -39,9 +40,12 @@ def run_nodes(make_nodes: Callable[[], Sequence[Node]], args: list[str] | None =
         ex = MultiThreadedExecutor(num_threads=4)
         for n in nodes:
             ex.add_node(n)
-        spin = threading.Thread(target=ex.spin, daemon=True)
-        spin.start()
-        stop.wait(duration_s)
+        deadline = None if duration_s is None else time.monotonic() + duration_s
+        while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
+            ex.spin_once(timeout_sec=0.1)
+        for n in nodes:  # stop producing work before the executor goes away
+            if hasattr(n, "shutdown"):
+                n.shutdown()
         ex.shutdown(timeout_sec=2.0)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
@@ -51,7 +55,7 @@ def run_nodes(make_nodes: Callable[[], Sequence[Node]], args: list[str] | None =
     finally:
         for n in reversed(nodes):
             if hasattr(n, "shutdown"):
-                n.shutdown()
+                n.shutdown()  # idempotent
             n.destroy_node()
         if rclpy.ok():
             rclpy.shutdown()

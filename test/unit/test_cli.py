@@ -75,3 +75,24 @@ def test_bad_scene_file_exits_2(tmp_path):
     assert res.returncode == 2
     assert "objects[0].shape" in res.stderr and "pyramid" in res.stderr
     assert not Path(tmp_path / "bag").exists()
+
+
+def test_sigint_stops_motion_and_keeps_the_bag(tmp_path):
+    import signal
+    import time
+
+    out = tmp_path / "r.json"
+    proc = subprocess.Popen([sys.executable, "-m", "spacetools_ros.cli.main", "pick-place", "--scene", DEMO,
+                             "--pick", "red_block", "--place-on", "blue_bowl", "--real-time", "1.0",
+                             "--record", str(tmp_path / "bag"), "--json", str(out)],
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(6)  # building the cell takes ~1 s, then the arm moves in real time
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, err
+    doc = json.loads(out.read_text())
+    assert doc["success"] is False and doc["reason"] == "cancelled"
+    from rosbags.highlevel import AnyReader
+
+    with AnyReader([tmp_path / "bag"]) as reader:
+        assert sum(c.msgcount for c in reader.connections) > 10

@@ -75,3 +75,17 @@ def test_cartesian_line_is_straight(planner):
     xy = np.array([planner.kin.fk(q).position[:2] for q in plan.path])
     assert np.abs(xy - [0.5, 0.1]).max() < 2e-3
     assert np.linalg.norm(planner.kin.fk(plan.path[-1]).position - goal.position) < 1e-3
+
+
+def test_held_object_is_part_of_collision_checking(planner):
+    from spacetools_ros.core.planning_scene import AttachedObject
+
+    planner.set_scene(PlanningScene())
+    q = planner.ik(Pose(np.array([0.5, 0.0, 0.10]), top_down_rotation(0.0)), ROBOT.home_rad)
+    assert not planner.kin.contacts(q, 0.04)
+    # a 14 cm tall box hanging below the TCP reaches through the table
+    tall = AttachedObject("tall", (Primitive("box", (0.02, 0.02, 0.07), (0.0, 0.0, 0.07)),),
+                          Pose(np.array([0.0, 0.0, 0.12]), np.diag([1.0, -1.0, -1.0])), 0.14)
+    planner.set_scene(PlanningScene(attached=tall))
+    hits = planner.kin.contacts(q, 0.04)
+    assert any("held" in (a, b) and "table" in (a, b) for a, b, _ in hits)
