@@ -62,12 +62,59 @@ def main() -> None:
           f"p95 {np.percentile(times, 95) * 1000:.0f} ms")
     print(f"trajectory duration / time-optimal bound (same path, same limits, 20x finer grid): "
           f"median {np.median(ratios):.3f}, max {np.max(ratios):.3f}")
+    # executed duration (sim, servo-tracked) vs the bound for one demo-sized motion
+    from spacetools_ros.backends.motion.sim_arm import SimArm
+
+    sim = MujocoSim(scene, robot)
+    arm = SimArm(sim)
+    goal = planner.ik(Pose(np.array([0.5, -0.2, 0.15]), top_down_rotation(0.3)), robot.home_rad)
+    plan = planner.plan_joints(robot.home_rad, goal, finger_width_m=0.08)
+    rep = arm.execute(plan.trajectory)
+    bound = time_parameterize(plan.path, robot.arm_joints, planner.vmax, planner.amax, step_rad=0.0005).duration_s
+    print(f"executed motion (until within goal tolerance) / time-optimal bound: {rep.duration_s / bound:.3f} "
+          f"({rep.duration_s:.2f} s vs {bound:.2f} s; max tracking error {rep.max_tracking_error_rad:.4f} rad)")
+    sim.close()
+    ros_rates()
     session = EmbeddedSession.create(scene)
     t = time.perf_counter()
     doc = run_pick_place(session, "red_block", resolve_targets(scene, "red_block", "blue_bowl", None), progress=lambda m: None)
     print(f"episode (demo, box into bowl): success={doc['success']}, wall {time.perf_counter() - t:.2f} s, "
           f"sim {doc['timings']['sim_time_s']:.2f} s")
     session.close()
+
+
+def ros_rates(window_s: float = 8.0) -> None:
+    """Publish rates of the sim node (its own process, real time) as received over DDS on loopback."""
+    import subprocess
+    import sys
+    import threading
+
+    import rclpy
+    from rosgraph_msgs.msg import Clock
+    from sensor_msgs.msg import Image, JointState
+    from rclpy.qos import qos_profile_sensor_data
+
+    proc = subprocess.Popen([sys.executable, "-m", "spacetools_ros.ros.bringup", "--duration", str(window_s + 8)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    rclpy.init()
+    node = rclpy.create_node("rate_probe")
+    counts = {"/joint_states": [], "/camera/color/image_raw": [], "/clock": []}
+    for topic, typ in (("/joint_states", JointState), ("/camera/color/image_raw", Image), ("/clock", Clock)):
+        node.create_subscription(typ, topic, lambda m, t=topic: counts[t].append(time.monotonic()), 10)
+    stop = time.monotonic() + 25
+    while time.monotonic() < stop and not counts["/camera/color/image_raw"]:
+        rclpy.spin_once(node, timeout_sec=0.1)
+    t0 = time.monotonic()
+    for v in counts.values():
+        v.clear()
+    while time.monotonic() < t0 + window_s:
+        rclpy.spin_once(node, timeout_sec=0.05)
+    rates = {k: len(v) / window_s for k, v in counts.items()}
+    print("sim node publish rates received over DDS (configured 100 / 5 / 100 Hz): "
+          + ", ".join(f"{k} {v:.1f} Hz" for k, v in rates.items()))
+    node.destroy_node()
+    rclpy.shutdown()
+    proc.wait(timeout=60)
 
 
 if __name__ == "__main__":

@@ -6,11 +6,10 @@ import importlib
 import sys
 
 from rclpy.node import Node
-from rclpy.qos import QoSProfile, qos_profile_sensor_data
+from rclpy.qos import QoSProfile
 
 from ..backends.recording.bag import ThreadedBagWriter
 
-SENSOR_TYPES = ("sensor_msgs/", "rosgraph_msgs/")
 DEFAULT_TOPICS = [
     "/camera/color/image_raw:sensor_msgs/msg/Image",
     "/camera/color/camera_info:sensor_msgs/msg/CameraInfo",
@@ -54,11 +53,9 @@ class RecorderNode(Node):
             topic, _, msgtype = spec.partition(":")
             pairs.append((topic, msgtype, message_class(msgtype)))
         self.writer = ThreadedBagWriter(output)
-        reliable = QoSProfile(depth=50)
-        sensor = QoSProfile(depth=50, reliability=qos_profile_sensor_data.reliability)
+        # reliable: best-effort readers lose most fragmented (image-sized) samples over DDS
+        qos = QoSProfile(depth=50)
         for topic, msgtype, cls in pairs:
-            # sensor streams best-effort (never slow the publisher down); commands and results reliable
-            qos = sensor if msgtype.startswith(SENSOR_TYPES) else reliable
             self.create_subscription(cls, topic, self._callback(topic, msgtype), qos, raw=True)
         self.get_logger().info(f"recording {len(pairs)} topics into {output}")
 

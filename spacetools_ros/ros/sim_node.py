@@ -150,14 +150,15 @@ class SimNode(Node):
                 sim.step(5)
                 count += 5
                 t = sim.time_s
-                if cfg.publish_clock and t >= next_clock:
-                    next_clock = t + 1.0 / cfg.clock_rate_hz
+                eps = 0.5 * dt  # float drift must not skip a period
+                if cfg.publish_clock and t >= next_clock - eps:
+                    next_clock = max(next_clock + 1.0 / cfg.clock_rate_hz, t)
                     self.pub_clock.publish(Clock(clock=conv.to_time(t)))
-                if t >= next_js:
-                    next_js = t + 1.0 / cfg.joint_state_rate_hz
+                if t >= next_js - eps:
+                    next_js = max(next_js + 1.0 / cfg.joint_state_rate_hz, t)
                     self._publish_joints()
-                if t >= next_cam:
-                    next_cam = t + 1.0 / cfg.camera_rate_hz
+                if t >= next_cam - eps:
+                    next_cam = max(next_cam + 1.0 / cfg.camera_rate_hz, t)
                     self._publish_camera()
                 if cfg.real_time_factor > 0:
                     ahead = (t - sim0) / cfg.real_time_factor - (time.perf_counter() - wall0)
