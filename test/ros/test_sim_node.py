@@ -1,6 +1,7 @@
 """The sim node over real rclpy/DDS (loopback only): topics, encodings, rates, trajectories."""
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -12,7 +13,7 @@ import pytest
 pytestmark = pytest.mark.ros
 
 rclpy = pytest.importorskip("rclpy")
-from rclpy.executors import MultiThreadedExecutor  # noqa: E402
+from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from sensor_msgs.msg import CameraInfo, Image, JointState  # noqa: E402
 from std_msgs.msg import Float64MultiArray  # noqa: E402
 
@@ -26,26 +27,27 @@ ROBOT = load_robot_spec()
 
 @pytest.fixture(scope="module")
 def graph():
+    """The sim node as users run it (its own process), and a probe node in this process."""
     assert os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] == "LOCALHOST"
+    proc = subprocess.Popen([sys.executable, "-m", "spacetools_ros.ros.sim_node"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     rclpy.init()
-    from spacetools_ros.ros.sim_node import SimNode
-
-    sim = SimNode()
     probe = rclpy.create_node("probe")
-    ex = MultiThreadedExecutor(num_threads=3)
-    ex.add_node(sim)
+    ex = SingleThreadedExecutor()
     ex.add_node(probe)
     th = threading.Thread(target=ex.spin, daemon=True)
     th.start()
-    yield sim, probe
+    yield proc, probe
     ex.shutdown(timeout_sec=2.0)
-    sim.shutdown()
-    sim.destroy_node()
     probe.destroy_node()
     rclpy.shutdown()
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out
+    assert "stopped at sim time" in out
 
 
-def collect(probe, msg_type, topic, n, timeout_s=20.0):
+def collect(probe, msg_type, topic, n, timeout_s=30.0):
     got, ev = [], threading.Event()
 
     def cb(m):
