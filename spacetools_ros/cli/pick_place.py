@@ -134,33 +134,27 @@ def run_pick_place(session: EmbeddedSession, pick: str, target: PlaceTarget,
     _precheck_reach(session, pick, grasps, target)
     man = session.manipulator
     results: list[ActionResult] = []
-    reason = None
     set_label = label or (lambda s: None)
+
+    def record(res: ActionResult, what: str) -> bool:
+        results.append(res)
+        if on_result:
+            on_result(res)
+        progress(f"[pick-place] {what}: {'ok' if res.success else res.reason} "
+                 f"({res.execution_time_s:.2f} s) {res.message}")
+        return res.success
+
     grasp_res = None
-    for g in grasps:
-        set_label(f"grasp {pick}")
+    set_label(f"grasp {pick}")
+    for g in grasps:  # the next candidate only when this one could not start (no IK, no motion)
         grasp_res = man.execute_grasp(g, pick)
-        moved = bool(set(grasp_res.phase_times_s) - {"ik"})
-        if grasp_res.success or moved:
+        if grasp_res.success or set(grasp_res.phase_times_s) - {"ik"}:
             break
     assert grasp_res is not None
-    results.append(grasp_res)
-    if on_result:
-        on_result(grasp_res)
-    progress(f"[pick-place] grasp {pick}: {'ok' if grasp_res.success else grasp_res.reason} "
-             f"({grasp_res.execution_time_s:.2f} s) {grasp_res.message}")
-    if not grasp_res.success:
-        reason = grasp_res.reason
-    else:
+    if record(grasp_res, f"grasp {pick}"):
         set_label(f"place {pick} -> {target.support or np.round(target.point[:2], 2).tolist()}")
-        place_res = man.place_at(target.point, target.support)
-        results.append(place_res)
-        if on_result:
-            on_result(place_res)
-        progress(f"[pick-place] place: {'ok' if place_res.success else place_res.reason} "
-                 f"({place_res.execution_time_s:.2f} s) {place_res.message}")
-        if not place_res.success:
-            reason = place_res.reason
+        record(man.place_at(target.point, target.support), "place")
+    reason = next((r.reason for r in results if not r.success), None)
     set_label("home")
     t_home = session.motion.now_s()
     try:
