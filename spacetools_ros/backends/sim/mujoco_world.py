@@ -122,11 +122,14 @@ def build_world(scene: Scene, robot: RobotSpec):
     max_h = max(c.height for c in scene.cameras)
     spec.visual.global_.offwidth = max(640, max_w)
     spec.visual.global_.offheight = max(480, max_h)
-    spec.visual.headlight.ambient = [0.35, 0.35, 0.35]
-    spec.visual.headlight.diffuse = [0.5, 0.5, 0.5]
+    spec.visual.headlight.ambient = [0.3, 0.3, 0.3]
+    spec.visual.headlight.diffuse = [0.3, 0.3, 0.3]
+    spec.visual.headlight.specular = [0.0, 0.0, 0.0]
     world = spec.worldbody
-    world.add_light(name="key", pos=[0.6, 0.3, 2.0], dir=[0.0, -0.1, -1.0], castshadow=False)
-    world.add_light(name="fill", pos=[1.5, -0.8, 1.5], dir=[-0.7, 0.4, -0.6], castshadow=False)
+    world.add_light(name="key", pos=[0.6, 0.3, 2.0], dir=[0.0, -0.1, -1.0], castshadow=False,
+                    diffuse=[0.45, 0.45, 0.45], specular=[0.05, 0.05, 0.05])
+    world.add_light(name="fill", pos=[1.5, -0.8, 1.5], dir=[-0.7, 0.4, -0.6], castshadow=False,
+                    diffuse=[0.2, 0.2, 0.2], specular=[0.0, 0.0, 0.0])
     t = scene.table
     cx, cy = (t.x_range_m[0] + t.x_range_m[1]) / 2, (t.y_range_m[0] + t.y_range_m[1]) / 2
     hx, hy = (t.x_range_m[1] - t.x_range_m[0]) / 2, (t.y_range_m[1] - t.y_range_m[0]) / 2

@@ -1,0 +1,1 @@
+"""Offline tabletop perception from RGB-D: table plane, object segments, descriptions."""

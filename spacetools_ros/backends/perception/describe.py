@@ -1,0 +1,49 @@
+"""Colour names and shape classes of detected segments (geometry and colour rules, no learning)."""
+
+from __future__ import annotations
+
+import colorsys
+
+import numpy as np
+
+from .tabletop import DetectedObject
+
+# hue centres in degrees for chromatic colour words
+HUES = {"red": 0.0, "orange": 28.0, "yellow": 55.0, "green": 125.0, "cyan": 185.0, "blue": 225.0, "purple": 280.0,
+        "pink": 330.0}
+
+
+def color_name(rgb: np.ndarray) -> str:
+    """Nearest colour word for a (shaded) RGB value in 0..255."""
+    r, g, b = (float(c) / 255.0 for c in rgb)
+    h, s, v = colorsys.rgb_to_hsv(r, g, b)
+    if s < 0.25 or v < 0.2:
+        if v < 0.25:
+            return "black"
+        return "white" if v > 0.72 else "gray"
+    hue = h * 360.0
+    if 12.0 <= hue <= 45.0 and v < 0.75:
+        return "brown"
+    if (hue >= 300.0 or hue < 12.0) and s < 0.6:
+        return "pink"
+    best = min(HUES, key=lambda k: min(abs(hue - HUES[k]), 360.0 - abs(hue - HUES[k])))
+    return best
+
+
+def shape_name(o: DetectedObject) -> str:
+    """box | cylinder | sphere | bowl | plate, from the segment's 3D geometry."""
+    long_, short = o.footprint_size
+    if o.height_m < 0.028 and long_ > 0.09:
+        return "plate"
+    if long_ > 0.09 and o.centre_low_fraction > 0.35:
+        return "bowl"
+    if o.sphere_rms_m < 0.0015 and abs(2 * o.sphere_radius_m - o.height_m) < 0.25 * o.height_m:
+        return "sphere"
+    return "cylinder" if o.circularity < 0.88 else "box"
+
+
+def describe(objects: list[DetectedObject]) -> None:
+    """Fill in ``color`` and ``shape`` of each object (in place)."""
+    for o in objects:
+        o.color = color_name(o.rgb_median)
+        o.shape = shape_name(o)
