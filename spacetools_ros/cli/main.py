@@ -43,7 +43,26 @@ def build_parser() -> argparse.ArgumentParser:
     pp.add_argument("--json", required=True, help="write the result document here")
     pp.add_argument("--motion-config", help="motion parameter YAML (default: config/motion.yaml)")
     pp.add_argument("--real-time", type=float, default=0.0, help="pace the sim: 1 = real time, 0 = as fast as possible")
+    tl = sub.add_parser("tool", help="run a tool (or a chain: NAME ARGS NAME ARGS ...) on the sim camera frame")
+    tl.add_argument("--scene", required=True, help="scene YAML file")
+    tl.add_argument("--image-out", help="write the camera image with the results drawn in (PNG/JPG)")
+    tl.add_argument("calls", nargs="+", metavar="NAME [JSON_ARGS]", help="tool name and its JSON arguments")
     return p
+
+
+def cmd_tool(args: argparse.Namespace) -> int:
+    """Run ``tool``; prints the response JSON; exit 1 when the (last) tool returned an error."""
+    from ..backends.sim.mujoco_sim import ensure_headless_gl
+    from ..core.scene import load_scene
+    from .tool import run_tools
+
+    ensure_headless_gl()
+    scene = load_scene(args.scene)
+    if args.image_out and Path(args.image_out).suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        raise ConfigError("--image-out must end in .png or .jpg")
+    doc = run_tools(scene, args.calls, args.image_out)
+    print(json.dumps(doc, indent=2))
+    return EXIT_OK if doc["ok"] else EXIT_FAILED
 
 
 def _write_json(path: str, doc: dict) -> None:
@@ -130,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``spacetools`` command."""
     safe_ros_environment()
     args = build_parser().parse_args(argv)
-    handlers = {"pick-place": cmd_pick_place}
+    handlers = {"pick-place": cmd_pick_place, "tool": cmd_tool}
     try:
         code = handlers[args.command](args)
     except (SceneError, TargetError, ConfigError) as exc:

@@ -1,0 +1,1 @@
+"""Pointing backends: referring expressions to image points."""

@@ -1,0 +1,1 @@
+"""The toolshed: tool implementations over swappable perception / grasp / robot backends."""

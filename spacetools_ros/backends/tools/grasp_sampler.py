@@ -1,0 +1,113 @@
+"""Geometric top-down parallel-jaw grasp sampler on a camera-frame point cloud.
+
+Candidates: the gripper comes straight down (against the table normal), fingers closing across
+the object at yaws every 15 degrees; each is checked for the fingers' swept boxes against the
+rest of the scene cloud and the table, then scored (narrow, centred, deep enough).
+Returned poses are the gripper base frame (GraspGen/Panda convention): x = finger axis ("left"),
+z = approach, fingertip centre (TCP) at z = ``tcp_depth_m``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .geometry3d import table_plane
+
+
+@dataclass(frozen=True)
+class GraspSamplerConfig:
+    """Gripper geometry (m) and sampling."""
+
+    max_opening_m: float = 0.08
+    width_margin_m: float = 0.012
+    pad_depth_m: float = 0.045        # finger length above the TCP that must be free
+    pad_thickness_m: float = 0.02
+    pad_halfwidth_m: float = 0.012
+    tip_below_tcp_m: float = 0.009
+    grasp_depth_m: float = 0.025
+    min_tcp_height_m: float = 0.016
+    tcp_depth_m: float = 0.1034
+    yaw_step_deg: float = 15.0
+    max_scene_points: int = 8192
+
+
+class GeometricGraspSampler:
+    """GraspBackend: top-down antipodal candidates, collision-checked against the scene cloud."""
+
+    def __init__(self, config: GraspSamplerConfig | None = None, seed: int = 0) -> None:
+        self.cfg = config or GraspSamplerConfig()
+        self.seed = seed
+
+    def grasps(self, cloud_cam: np.ndarray, object_idx: np.ndarray) -> tuple[list[tuple[np.ndarray, float]], int]:
+        """Collision-free grasps for the object points, best first; (list, candidates tried)."""
+        cfg = self.cfg
+        if len(object_idx) == 0:
+            raise RuntimeError("Mask removed all points; cannot generate grasp.")
+        plane = table_plane(cloud_cam, self.seed)
+        n, d = plane[:3], plane[3]
+        obj = cloud_cam[object_idx]
+        h_obj = obj @ n + d
+        keep = h_obj > 0.003
+        if keep.sum() < 10:
+            raise RuntimeError("Mask removed all points; cannot generate grasp.")
+        obj, h_obj = obj[keep], h_obj[keep]
+        mask = np.ones(len(cloud_cam), bool)
+        mask[object_idx] = False
+        rest = cloud_cam[mask]
+        h_rest = rest @ n + d
+        rest = rest[h_rest > 0.004]
+        if len(rest) > cfg.max_scene_points:
+            rng = np.random.default_rng(self.seed)
+            rest = rest[rng.choice(len(rest), cfg.max_scene_points, replace=False)]
+        e3 = np.array([1.0, 0.0, 0.0]) if abs(n[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
+        e1 = np.cross(n, e3)
+        e1 /= np.linalg.norm(e1)
+        e2 = np.cross(n, e1)
+        top = float(np.percentile(h_obj, 99))
+        z_tcp = max(top - min(cfg.grasp_depth_m, top / 2), cfg.min_tcp_height_m)
+        uv = np.stack([obj @ e1, obj @ e2], axis=1)
+        tried, out = 0, []
+        for yaw in np.deg2rad(np.arange(0.0, 180.0, cfg.yaw_step_deg)):
+            tried += 1
+            ax = np.cos(yaw) * e1 + np.sin(yaw) * e2
+            perp = np.cross(n, ax)
+            s = uv @ np.array([np.cos(yaw), np.sin(yaw)])
+            t = uv @ np.array([-np.sin(yaw), np.cos(yaw)])
+            width = float(s.max() - s.min())
+            if width + cfg.width_margin_m > cfg.max_opening_m:
+                continue
+            mid_s = float((s.max() + s.min()) / 2)
+            mid_t = float((t.max() + t.min()) / 2)
+            centre = (mid_s * ax + mid_t * perp) - d * n + z_tcp * n
+            if self._collides(rest, centre, ax, perp, n, d, width):
+                continue
+            depth_t = float(t.max() - t.min())
+            conf = 0.5 * (1.0 - width / cfg.max_opening_m) + 0.3 * min(depth_t / 0.05, 1.0) + 0.2
+            approach = -n
+            y_axis = np.cross(approach, ax)
+            pose = np.eye(4)
+            pose[:3, 0], pose[:3, 1], pose[:3, 2] = ax, y_axis, approach
+            pose[:3, 3] = centre - approach * cfg.tcp_depth_m
+            out.append((pose, float(np.clip(conf, 0.0, 1.0))))
+        if tried and not out:
+            raise RuntimeError("No collision-free grasps found. All grasps collide with other objects.")
+        out.sort(key=lambda g: -g[1])
+        return out, tried
+
+    def _collides(self, rest, centre, ax, perp, n, d, width) -> bool:
+        cfg = self.cfg
+        # the fingertips must stay above the table
+        if (centre @ n + d) - cfg.tip_below_tcp_m < 0.003:
+            return True
+        if len(rest) == 0:
+            return False
+        rel = rest - centre
+        a, p, z = rel @ ax, rel @ perp, rel @ n
+        open_half = min(width / 2 + cfg.width_margin_m / 2, cfg.max_opening_m / 2)
+        in_pad = ((np.abs(a) >= open_half - 0.002) & (np.abs(a) <= open_half + cfg.pad_thickness_m)
+                  & (np.abs(p) <= cfg.pad_halfwidth_m + 0.004)
+                  & (z >= -cfg.tip_below_tcp_m - 0.004) & (z <= cfg.pad_depth_m + 0.06))
+        between = (np.abs(a) < open_half) & (np.abs(p) <= cfg.pad_halfwidth_m) & (z >= -cfg.tip_below_tcp_m) & (z < 0.12)
+        return bool(in_pad.any() or between.sum() > 5)

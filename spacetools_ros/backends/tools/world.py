@@ -1,0 +1,80 @@
+"""The robot tools' world in the embedded sim: cameras, and grasp/place primitives planned
+against obstacles perceived from the camera (not the simulator's ground truth)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...core.camera import CameraFrame
+from ...core.geometry import Pose
+from ...core.planning_scene import CollisionObject, PlanningScene
+from ...core.results import ActionResult
+from ...core.shapes import Primitive
+from ..perception.tabletop import TableScene
+from .geometry3d import gravity_box
+from .offline import PerceptionCache
+
+
+def planning_scene_from_perception(scene: TableScene, table) -> PlanningScene:
+    """Gravity-aligned boxes around the perceived objects, in the base frame."""
+    t = scene.frame.extrinsics
+    objs = []
+    for o in scene.objects:
+        corners, extent = gravity_box(o.points_cam, scene.plane)
+        cb = corners @ t[:3, :3].T + t[:3, 3]
+        bottom = cb[:4]
+        centre = bottom.mean(axis=0)
+        ax = bottom[1] - bottom[0]
+        yaw = float(np.arctan2(ax[1], ax[0]))
+        l1 = float(np.linalg.norm(bottom[1] - bottom[0]))
+        l2 = float(np.linalg.norm(bottom[2] - bottom[1]))
+        height = float(extent[2])
+        c, s = np.cos(yaw), np.sin(yaw)
+        rot = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+        prim = Primitive("box", (l1 / 2 + 0.003, l2 / 2 + 0.003, height / 2), (0.0, 0.0, height / 2))
+        objs.append(CollisionObject(f"seen{o.index}_{o.color}_{o.shape}", (prim,),
+                                    Pose(np.array([centre[0], centre[1], 0.0]), rot), height))
+    return PlanningScene(tuple(objs), table)
+
+
+class SimToolWorld:
+    """ToolWorld over an EmbeddedSession."""
+
+    def __init__(self, session, cache: PerceptionCache | None = None) -> None:
+        self.session = session
+        self.cache = cache or PerceptionCache()
+        self._last: CameraFrame | None = None
+
+    def cameras(self) -> list[str]:
+        """Scene cameras (first = the robot's camera)."""
+        return [c.name for c in self.session.scene.cameras]
+
+    def capture(self, camera: str | None = None) -> CameraFrame:
+        """Render a fresh frame."""
+        frame = self.session.sim.render(camera)
+        if camera is None or camera == self.cameras()[0]:
+            self._last = frame
+        return frame
+
+    def _perceived_scene(self) -> None:
+        frame = self._last or self.capture()
+        held = self.session.manipulator.holding
+        ps = planning_scene_from_perception(self.cache(frame), self.session.scene.table)
+        if held is not None:  # the held object is attached, not an obstacle
+            ps = PlanningScene(tuple(o for o in ps.objects if np.linalg.norm(
+                o.pose.position[:2] - self.session.motion.tcp_pose().position[:2]) > 0.05), ps.table, held)
+        self.session.motion.set_planning_scene(ps)
+
+    def execute_grasp(self, tcp_pose_base: Pose) -> ActionResult:
+        """Plan against the perceived scene and run the grasp primitive."""
+        self._perceived_scene()
+        return self.session.manipulator.execute_grasp(tcp_pose_base)
+
+    def place_at(self, point_base: np.ndarray, support: str | None) -> ActionResult:
+        """Place on the surface at ``point_base`` (the object there, if any, is the support)."""
+        self._perceived_scene()
+        man = self.session.manipulator
+        below = man.object_at(np.array([point_base[0], point_base[1], max(point_base[2] - 0.005, 0.0)]))
+        if support is None and below is not None:
+            support = below.name
+        return man.place_at(np.asarray(point_base, dtype=float), support)

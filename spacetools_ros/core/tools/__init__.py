@@ -1,0 +1,1 @@
+"""The SpaceTools tool-call protocol: schemas, calls, validation, variables and response texts."""

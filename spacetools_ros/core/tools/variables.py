@@ -1,0 +1,75 @@
+"""Per-episode variable store: large tool outputs referenced by ``$name`` in later calls."""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+
+REF = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def nbytes(value: Any) -> int:
+    """Approximate memory of a stored value."""
+    if isinstance(value, np.ndarray):
+        return int(value.nbytes)
+    if isinstance(value, (list, tuple)):
+        return 64 + sum(nbytes(v) for v in value[:1000]) * max(1, len(value) // max(1, min(len(value), 1000)))
+    return 64
+
+
+class VariableStore:
+    """Named values of one episode; later writes overwrite; least recently used values are
+    dropped when the store exceeds ``max_bytes``; ``clear()`` at the end of the episode."""
+
+    def __init__(self, max_bytes: int = 512 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self._values: OrderedDict[str, Any] = OrderedDict()
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._values
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    @property
+    def total_bytes(self) -> int:
+        """Memory held now."""
+        return sum(nbytes(v) for v in self._values.values())
+
+    def set(self, name: str, value: Any) -> None:
+        """Store (overwrite) a value, evicting the least recently used ones beyond the budget."""
+        self._values.pop(name, None)
+        self._values[name] = value
+        while len(self._values) > 1 and self.total_bytes > self.max_bytes:
+            self._values.popitem(last=False)
+
+    def get(self, name: str) -> Any:
+        """A stored value (KeyError when absent)."""
+        value = self._values[name]
+        self._values.move_to_end(name)
+        return value
+
+    def names(self) -> list[str]:
+        """Stored names."""
+        return list(self._values)
+
+    def resolve(self, value: Any) -> Any:
+        """Replace references in one argument: exactly ``$name`` becomes the stored object;
+        ``$name`` inside longer text is substituted as text; unknown names stay literal."""
+        if not isinstance(value, str):
+            return value
+        m = REF.fullmatch(value.strip())
+        if m:
+            return self.get(m.group(1)) if m.group(1) in self._values else value
+        return REF.sub(lambda mm: str(self.get(mm.group(1))) if mm.group(1) in self._values else mm.group(0), value)
+
+    def resolve_arguments(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Resolve every argument of a call."""
+        return {k: self.resolve(v) for k, v in args.items()}
+
+    def clear(self) -> None:
+        """Free everything (end of episode)."""
+        self._values.clear()
