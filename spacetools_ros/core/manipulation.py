@@ -124,13 +124,26 @@ class Manipulator:
             target = self.object_at(grasp.position)
         allowed = frozenset() if target is None else frozenset({frozenset({"robot", f"obj:{target.name}"})})
         approach = grasp.rotation[:, 2]
+        tp = time.perf_counter()
+        # a parallel gripper is symmetric: the same grasp turned half a turn about the approach axis
+        flipped = Pose(grasp.position, grasp.rotation @ np.diag([-1.0, -1.0, 1.0]), grasp.frame)
+        q_pre, chosen, last_exc = None, None, None
+        for cand in (grasp, flipped):
+            try:
+                q_pre = self.motion.ik(cand.translated(-approach * cfg.approach_distance_m), finger_width_m=self.max_width)
+                self.motion.ik(cand, allowed=allowed, finger_width_m=self.max_width)
+            except MotionFailure as exc:
+                last_exc = exc
+                continue
+            chosen = cand
+            break
+        phases["ik"] = time.perf_counter() - tp
+        if chosen is None:
+            return self._result("grasp", t0, phases, plans, last_exc.reason, str(last_exc))
+        grasp = chosen
         pre = grasp.translated(-approach * cfg.approach_distance_m)
         lift = grasp.translated([0.0, 0.0, cfg.lift_height_m])
         try:
-            tp = time.perf_counter()
-            q_pre = self.motion.ik(pre, finger_width_m=self.max_width)
-            self.motion.ik(grasp, allowed=allowed, finger_width_m=self.max_width)
-            phases["ik"] = time.perf_counter() - tp
             if self.motion.gripper_width() < self.max_width - 0.005:
                 self._timed(phases, plans, "open", self.motion.set_gripper, self.max_width)
             self._timed(phases, plans, "pre_grasp", self.motion.move_joints, q_pre)

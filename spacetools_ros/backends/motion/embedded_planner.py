@@ -29,6 +29,7 @@ class PlannerConfig:
     check_step_m: float = 0.005
     cartesian_step_m: float = 0.005
     cartesian_max_joint_jump_rad: float = 0.15
+    cartesian_max_deviation_m: float = 0.015
     seed: int = 0
     clearances: Clearances = Clearances()
 
@@ -209,6 +210,30 @@ class EmbeddedPlanner:
                 ``collision`` (the line hits something).
         """
         t0 = time.perf_counter()
+        try:
+            return self._cartesian(q_start, goal, finger_width_m, allowed, t0)
+        except MotionFailure as exc:
+            if exc.reason != FailureReason.IK_FAILED.value:
+                raise
+            # near a singularity or a joint limit the line cannot be followed step by step:
+            # accept a joint-space path to the goal if it stays close to the line
+            q_goal = self.kin.ik(goal, q_start, finger_width_m=finger_width_m, allowed=allowed)
+            if q_goal is None:
+                raise
+            path = np.stack([np.asarray(q_start, dtype=float), q_goal])
+            start_pose = self.kin.fk(q_start)
+            seg = goal.position - start_pose.position
+            for s_ in np.linspace(0.0, 1.0, 21):
+                p = self.kin.fk(path[0] + s_ * (path[1] - path[0])).position
+                off = p - start_pose.position
+                dev = np.linalg.norm(off - (off @ seg) / max(seg @ seg, 1e-12) * seg)
+                if dev > self.config.cartesian_max_deviation_m:
+                    raise
+            if self.first_collision(path, finger_width_m, allowed) is not None:
+                raise
+            return self._timed(path, t0, smooth=False)
+
+    def _cartesian(self, q_start, goal: Pose, finger_width_m: float, allowed: frozenset, t0: float) -> Plan:
         start_pose = self.kin.fk(q_start)
         dist = float(np.linalg.norm(goal.position - start_pose.position))
         ang = float(np.linalg.norm(rotation_log(goal.rotation @ start_pose.rotation.T)))

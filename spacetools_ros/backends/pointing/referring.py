@@ -81,7 +81,7 @@ def _parse_simple(text: str) -> Reference:
     i = 0
     while i < len(words):
         w = words[i]
-        two = " ".join(words[i:i + 3])
+        two = " ".join(words[i:i + 4])
         if two.startswith(("closest to the robot", "nearest to the robot", "closest to robot", "nearest to robot")):
             sup = "robot_closest"
             i += 4 if "the" in two else 3
@@ -138,12 +138,19 @@ def parse_reference(text: str) -> Reference:
 
 
 def _size(o: DetectedObject) -> float:
-    return float(o.footprint_size[0] * o.footprint_size[1] * max(o.height_m, 0.01))
+    """Volume estimate by shape (a partial view shortens the short footprint side of round things)."""
+    long_, short = o.footprint_size
+    h = max(o.height_m, 0.005)
+    if o.shape == "sphere":
+        return float(np.pi / 6 * h**3)
+    if o.shape in ("cylinder", "bowl", "plate"):
+        return float(np.pi / 4 * long_**2 * h)
+    return float(long_ * short * h)
 
 
 def _key(o: DetectedObject, what: str) -> float:
     if what == "u":
-        return float(o.pixel[0])
+        return float(np.nonzero(o.mask)[1].mean())
     if what == "depth":
         return float(o.centroid_cam[2])
     if what == "height":

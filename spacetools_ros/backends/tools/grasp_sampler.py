@@ -81,9 +81,9 @@ class GeometricGraspSampler:
             mid_s = float((s.max() + s.min()) / 2)
             mid_t = float((t.max() + t.min()) / 2)
             centre = (mid_s * ax + mid_t * perp) - d * n + z_tcp * n
-            if self._collides(rest, centre, ax, perp, n, d, width):
-                continue
             depth_t = float(t.max() - t.min())
+            if self._collides(rest, centre, ax, perp, n, d, width, depth_t):
+                continue
             conf = 0.5 * (1.0 - width / cfg.max_opening_m) + 0.3 * min(depth_t / 0.05, 1.0) + 0.2
             approach = -n
             y_axis = np.cross(approach, ax)
@@ -96,7 +96,7 @@ class GeometricGraspSampler:
         out.sort(key=lambda g: -g[1])
         return out, tried
 
-    def _collides(self, rest, centre, ax, perp, n, d, width) -> bool:
+    def _collides(self, rest, centre, ax, perp, n, d, width, depth) -> bool:
         cfg = self.cfg
         # the fingertips must stay above the table
         if (centre @ n + d) - cfg.tip_below_tcp_m < 0.003:
@@ -105,6 +105,9 @@ class GeometricGraspSampler:
             return False
         rel = rest - centre
         a, p, z = rel @ ax, rel @ perp, rel @ n
+        # unmasked fringe of the object itself (segmentation edges) is not an obstacle
+        own = (np.abs(a) <= width / 2 + 0.004) & (np.abs(p) <= depth / 2 + 0.004)
+        a, p, z = a[~own], p[~own], z[~own]
         open_half = min(width / 2 + cfg.width_margin_m / 2, cfg.max_opening_m / 2)
         in_pad = ((np.abs(a) >= open_half - 0.002) & (np.abs(a) <= open_half + cfg.pad_thickness_m)
                   & (np.abs(p) <= cfg.pad_halfwidth_m + 0.004)

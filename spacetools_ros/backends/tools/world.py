@@ -31,7 +31,10 @@ def planning_scene_from_perception(scene: TableScene, table) -> PlanningScene:
         height = float(extent[2])
         c, s = np.cos(yaw), np.sin(yaw)
         rot = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
-        prim = Primitive("box", (l1 / 2 + 0.003, l2 / 2 + 0.003, height / 2), (0.0, 0.0, height / 2))
+        if o.shape in ("cylinder", "sphere", "bowl", "plate"):  # round: a box would stick out at the corners
+            prim = Primitive("cylinder", (max(l1, l2) / 2 + 0.002, height / 2), (0.0, 0.0, height / 2))
+        else:
+            prim = Primitive("box", (l1 / 2 + 0.003, l2 / 2 + 0.003, height / 2), (0.0, 0.0, height / 2))
         objs.append(CollisionObject(f"seen{o.index}_{o.color}_{o.shape}", (prim,),
                                     Pose(np.array([centre[0], centre[1], 0.0]), rot), height))
     return PlanningScene(tuple(objs), table)
