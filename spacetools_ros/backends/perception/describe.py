@@ -42,8 +42,17 @@ def shape_name(o: DetectedObject) -> str:
     return "cylinder" if o.circularity < 0.88 else "box"
 
 
-def describe(objects: list[DetectedObject]) -> None:
-    """Fill in ``color`` and ``shape`` of each object (in place)."""
+def describe(objects: list[DetectedObject], k: np.ndarray | None = None, axes: np.ndarray | None = None,
+             plane: np.ndarray | None = None) -> None:
+    """Fill in ``color`` and ``shape`` of each object (in place). With the camera intrinsics and
+    the table frame, a container's point moves to the centre of its floor (where things go)."""
     for o in objects:
         o.color = color_name(o.rgb_median)
         o.shape = shape_name(o)
+        if o.shape in ("bowl", "plate") and k is not None and axes is not None and plane is not None:
+            n, d = plane[:3], plane[3]
+            floor = o.footprint_centre[0] * axes[:, 0] + o.footprint_centre[1] * axes[:, 1] - d * n + 0.008 * n
+            u = int(floor[0] / floor[2] * k[0, 0] + k[0, 2])
+            v = int(floor[1] / floor[2] * k[1, 1] + k[1, 2])
+            if 0 <= v < o.mask.shape[0] and 0 <= u < o.mask.shape[1] and o.mask[v, u]:
+                o.pixel = (u, v)
