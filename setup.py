@@ -26,6 +26,7 @@ setup(
         (f"share/{PACKAGE}/launch", glob("launch/*.py")),
         (f"share/{PACKAGE}/config", glob("config/*.yaml")),
         (f"share/{PACKAGE}/config/scenes", glob("config/scenes/*.yaml")),
+        (f"share/{PACKAGE}/config/tools", glob("config/tools/*.json")),
         (f"share/{PACKAGE}/urdf", glob("urdf/*")),
     ],
     # The ROS 2 client libraries come from the ROS install (colcon) or from the PyPI ros-*
@@ -48,6 +49,7 @@ setup(
             "spacetools_sim = spacetools_ros.ros.sim_node:main",
             "spacetools_recorder = spacetools_ros.ros.recorder_node:main",
             "spacetools_bringup = spacetools_ros.ros.bringup:main",
+            "spacetools_tool_server = spacetools_ros.ros.tool_server_node:main",
         ],
     },
 )

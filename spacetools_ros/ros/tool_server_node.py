@@ -1,0 +1,232 @@
+"""spacetools_tool_server: one toolshed replica serving tool calls over ROS 2.
+
+Frames come from the camera topics (colour + depth + camera info with equal stamps); requests
+name them by stamp or "latest". Heavy outputs are also published as standard messages and an
+annotated debug image. See core/tools/wire.py for the request/response protocol.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import socket
+import sys
+import threading
+import time
+from collections import OrderedDict
+
+import numpy as np
+from rclpy.node import Node
+from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+from std_msgs.msg import String
+
+from ..backends.tools.annotate import annotate
+from ..backends.tools.factory import build_toolshed
+from ..backends.tools.toolshed import Episode, ToolResponse
+from ..core.camera import CameraFrame
+from ..core.scene import CameraSpec, load_scene
+from ..core.tools.protocol import ToolCall
+from ..core.tools.wire import ANNOUNCE, REQUEST, RESPONSE, Announcement, Request, WireError, decode_request
+from . import conversions as conv
+from . import topics
+
+
+class ToolServerNode(Node):
+    """A toolshed replica."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__("spacetools_tool_server", **kwargs)
+        d = self.declare_parameter
+        self.replica = d("replica_id", "").value or f"{socket.gethostname()}-{os.getpid()}"
+        wanted = list(d("tools", ["all"]).value)
+        world_kind = d("world", "none").value
+        scene_path = d("scene", "").value
+        backends = {k: d(f"{k}_backend", v).value for k, v in
+                    (("pointing", "offline"), ("segmentation", "offline"), ("depth", "sensor"), ("grasp", "geometric"))}
+        self.announce_period = float(d("announce_period_s", 1.0).value)
+        self.frame_buffer = int(d("frame_buffer", 10).value)
+        self.max_episodes = int(d("max_episodes", 16).value)
+        self.publish_debug = bool(d("publish_debug", True).value)
+        self.delay_s = float(d("processing_delay_s", 0.0).value)
+        if world_kind not in ("none", "embedded"):
+            raise ValueError("parameter world must be 'none' or 'embedded'")
+        scene = load_scene(scene_path) if scene_path else None
+        self.extrinsics = (scene.camera if scene else CameraSpec()).extrinsics()
+        self.session = None
+        world = None
+        if world_kind == "embedded":
+            from ..backends.tools.world import SimToolWorld
+            from ..cli.session import EmbeddedSession
+
+            if scene is None:
+                raise ValueError("world=embedded needs the 'scene' parameter")
+            self.session = EmbeddedSession.create(scene)
+            world = SimToolWorld(self.session)
+        self.shed = build_toolshed(world, **backends)
+        names = self.shed.tool_names
+        if "all" not in wanted:
+            names = [n for n in names if n in wanted or n.split(".")[0] in wanted]
+        if world is None:
+            names = [n for n in names if not n.startswith(("robot.", "view_selection."))]
+        self.tools = tuple(names)
+        self._frames: OrderedDict[int, dict] = OrderedDict()
+        self._episodes: OrderedDict[str, Episode] = OrderedDict()
+        self._queue: queue.Queue = queue.Queue(maxsize=100)
+        self._inflight = 0
+        self._stop = threading.Event()
+        self.pub_resp = self.create_publisher(String, RESPONSE, 50)
+        self.pub_ann = self.create_publisher(String, ANNOUNCE, 10)
+        self.pub_mask = self.create_publisher(Image, "/toolshed/mask", 5)
+        self.pub_depth = self.create_publisher(Image, "/toolshed/depth", 5)
+        self.pub_points = self.create_publisher(PointCloud2, "/toolshed/points", 5)
+        self.pub_debug = self.create_publisher(Image, "/toolshed/debug_image", 5)
+        self.create_subscription(String, REQUEST, self._on_request, 50)
+        self.create_subscription(Image, topics.COLOR_IMAGE, lambda m: self._on_frame_part("rgb", m), 5)
+        self.create_subscription(Image, topics.DEPTH_IMAGE, lambda m: self._on_frame_part("depth", m), 5)
+        self.create_subscription(CameraInfo, topics.COLOR_INFO, lambda m: self._on_frame_part("info", m), 5)
+        self.create_timer(self.announce_period, self._announce)
+        self._worker = threading.Thread(target=self._work, name="tool-worker", daemon=True)
+        self._worker.start()
+        self._announce()
+        self.get_logger().info(f"replica {self.replica} serving {len(self.tools)} tools: {', '.join(self.tools)}")
+
+    # ------------------------------------------------------------------ inputs
+    def _announce(self) -> None:
+        self.pub_ann.publish(String(data=Announcement(self.replica, self.tools, self._inflight).encode()))
+
+    def _on_frame_part(self, part: str, msg) -> None:
+        stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+        entry = self._frames.setdefault(stamp, {})
+        entry[part] = msg
+        while len(self._frames) > self.frame_buffer:
+            self._frames.popitem(last=False)
+
+    def _frame(self, ref) -> CameraFrame:
+        complete = [(s, e) for s, e in self._frames.items() if {"rgb", "depth", "info"} <= set(e)]
+        if not complete:
+            raise RuntimeError("no camera frame received yet (colour, depth and camera info with equal stamps)")
+        if ref == "latest":
+            stamp, e = complete[-1]
+        else:
+            match = [(s, e) for s, e in complete if s == int(ref)]
+            if not match:
+                raise RuntimeError(f"no buffered frame with stamp {ref} (have {len(complete)} recent frames)")
+            stamp, e = match[0]
+        if "frame" not in e:
+            k = np.array(e["info"].k, dtype=float).reshape(3, 3)
+            e["frame"] = CameraFrame(e["rgb"].header.frame_id, conv.image_to_numpy(e["rgb"]),
+                                     conv.image_to_numpy(e["depth"]), k, self.extrinsics, stamp * 1e-9)
+        return e["frame"]
+
+    def _on_request(self, msg: String) -> None:
+        try:
+            req = decode_request(msg.data)
+        except WireError as exc:
+            self.get_logger().warning(f"ignored malformed request: {exc}")
+            return
+        if req.replica != self.replica:
+            return
+        try:
+            self._queue.put_nowait(req)
+            self._inflight += 1
+        except queue.Full:
+            self._respond(req, ToolResponse(req.name, "Error: RuntimeError: tool server is overloaded", False))
+
+    # ------------------------------------------------------------------ work
+    def _episode(self, req: Request) -> Episode:
+        ep = self._episodes.get(req.episode)
+        if ep is None:
+            ep = Episode(episode_id=req.episode)
+            self._episodes[req.episode] = ep
+            while len(self._episodes) > self.max_episodes:
+                _, old = self._episodes.popitem(last=False)
+                old.close()
+        self._episodes.move_to_end(req.episode)
+        return ep
+
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            try:
+                req = self._queue.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            try:
+                if self.delay_s > 0:
+                    time.sleep(self.delay_s)
+                resp = self._execute(req)
+            except Exception as exc:  # noqa: BLE001 - the server stays up, the caller gets the error
+                resp = ToolResponse(req.name, f"Error: {type(exc).__name__}: {exc}", False)
+            self._inflight = max(0, self._inflight - 1)
+            self._respond(req, resp)
+
+    def _execute(self, req: Request) -> ToolResponse:
+        if req.end_episode:
+            ep = self._episodes.pop(req.episode, None)
+            if ep is not None:
+                ep.close()
+            return ToolResponse(req.name, "Episode closed.", True)
+        if req.name not in self.tools:
+            return ToolResponse(req.name, f"Error when executing tool: Unknown tool '{req.name}' on replica "
+                                          f"{self.replica}", False)
+        ep = self._episode(req)
+        needs_images = not req.name.startswith("robot.")
+        if needs_images and req.images:
+            frames = [self._frame(ref) for ref in req.images]
+            if len(ep.images) < len(frames) or any(a is not b for a, b in zip(ep.images, frames)):
+                ep.images[: len(frames)] = frames
+        resp = self.shed.execute(ToolCall(req.name, req.arguments, req.id), ep)
+        self._publish_outputs(req, ep, resp)
+        return resp
+
+    def _publish_outputs(self, req: Request, ep: Episode, resp: ToolResponse) -> None:
+        if not resp.ok or not ep.images:
+            return
+        frame = ep.images[min(int(req.arguments.get("image_index", 0) or 0), len(ep.images) - 1)]
+        t, fid = frame.stamp_s, frame.camera
+        if req.name.startswith("sam2.") and "segmentation_mask" in ep.variables:
+            m = ep.variables.get("segmentation_mask").astype(np.uint8) * 255
+            self.pub_mask.publish(Image(header=conv.header(t, fid), height=m.shape[0], width=m.shape[1],
+                                        encoding="mono8", step=m.shape[1], data=m.tobytes()))
+        if req.name.startswith(("depth_estimator.", "robot.get_depth")) and "depth_map" in ep.variables:
+            self.pub_depth.publish(conv.depth_image_msg(ep.variables.get("depth_map"), t, fid))
+            if "point_cloud" in ep.variables and self.pub_points.get_subscription_count() > 0:
+                self.pub_points.publish(conv.pointcloud_msg(ep.variables.get("point_cloud"), None, t, fid))
+        if self.publish_debug and self.pub_debug.get_subscription_count() > 0:
+            img = annotate(frame.rgb, [resp], ep.variables)
+            self.pub_debug.publish(conv.rgb_image_msg(img, t, fid))
+
+    def _respond(self, req: Request, resp: ToolResponse) -> None:
+        import json
+
+        doc = {"id": req.id, "replica": self.replica, **resp.to_dict()}
+        self.pub_resp.publish(String(data=json.dumps(doc, default=_jsonable)))
+
+    def shutdown(self) -> None:
+        """Stop the worker and release the embedded world (idempotent)."""
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        self._worker.join(timeout=5.0)
+        for ep in self._episodes.values():
+            ep.close()
+        if self.session is not None:
+            self.session.close()
+
+
+def _jsonable(o):
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    return str(o)
+
+
+def main(args: list[str] | None = None) -> None:
+    """Run one replica until SIGINT/SIGTERM."""
+    from .spin import run_nodes
+
+    sys.exit(run_nodes(lambda: [ToolServerNode()], args))
+
+
+if __name__ == "__main__":
+    main()
