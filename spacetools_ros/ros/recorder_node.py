@@ -21,6 +21,9 @@ DEFAULT_TOPICS = [
     "/gripper_controller/commands:std_msgs/msg/Float64MultiArray",
     "/spacetools/action_result:std_msgs/msg/String",
     "/spacetools/episode_result:std_msgs/msg/String",
+    "/toolshed/request:std_msgs/msg/String",
+    "/toolshed/response:std_msgs/msg/String",
+    "/toolshed/announce:std_msgs/msg/String",
 ]
 
 

@@ -17,6 +17,7 @@ from collections import OrderedDict
 
 import numpy as np
 from rclpy.node import Node
+from rclpy.serialization import deserialize_message
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from std_msgs.msg import String
 
@@ -81,9 +82,10 @@ class ToolServerNode(Node):
         self.pub_points = self.create_publisher(PointCloud2, "/toolshed/points", 5)
         self.pub_debug = self.create_publisher(Image, "/toolshed/debug_image", 5)
         self.create_subscription(String, REQUEST, self._on_request, 50)
-        self.create_subscription(Image, topics.COLOR_IMAGE, lambda m: self._on_frame_part("rgb", m), 5)
-        self.create_subscription(Image, topics.DEPTH_IMAGE, lambda m: self._on_frame_part("depth", m), 5)
-        self.create_subscription(CameraInfo, topics.COLOR_INFO, lambda m: self._on_frame_part("info", m), 5)
+        # raw: images are only deserialised when a call uses them
+        self.create_subscription(Image, topics.COLOR_IMAGE, lambda m: self._on_frame_part("rgb", m), 5, raw=True)
+        self.create_subscription(Image, topics.DEPTH_IMAGE, lambda m: self._on_frame_part("depth", m), 5, raw=True)
+        self.create_subscription(CameraInfo, topics.COLOR_INFO, lambda m: self._on_frame_part("info", m), 5, raw=True)
         self.create_timer(self.announce_period, self._announce)
         self._worker = threading.Thread(target=self._work, name="tool-worker", daemon=True)
         self._worker.start()
@@ -94,10 +96,12 @@ class ToolServerNode(Node):
     def _announce(self) -> None:
         self.pub_ann.publish(String(data=Announcement(self.replica, self.tools, self._inflight).encode()))
 
-    def _on_frame_part(self, part: str, msg) -> None:
-        stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+    def _on_frame_part(self, part: str, data: bytes) -> None:
+        stamp = header_stamp_ns(data)
+        if stamp is None:
+            return
         entry = self._frames.setdefault(stamp, {})
-        entry[part] = msg
+        entry[part] = data
         while len(self._frames) > self.frame_buffer:
             self._frames.popitem(last=False)
 
@@ -113,9 +117,12 @@ class ToolServerNode(Node):
                 raise RuntimeError(f"no buffered frame with stamp {ref} (have {len(complete)} recent frames)")
             stamp, e = match[0]
         if "frame" not in e:
-            k = np.array(e["info"].k, dtype=float).reshape(3, 3)
-            e["frame"] = CameraFrame(e["rgb"].header.frame_id, conv.image_to_numpy(e["rgb"]),
-                                     conv.image_to_numpy(e["depth"]), k, self.extrinsics, stamp * 1e-9)
+            rgb = deserialize_message(e["rgb"], Image)
+            depth = deserialize_message(e["depth"], Image)
+            info = deserialize_message(e["info"], CameraInfo)
+            k = np.array(info.k, dtype=float).reshape(3, 3)
+            e["frame"] = CameraFrame(rgb.header.frame_id, conv.image_to_numpy(rgb), conv.image_to_numpy(depth), k,
+                                     self.extrinsics, stamp * 1e-9)
         return e["frame"]
 
     def _on_request(self, msg: String) -> None:
@@ -211,6 +218,16 @@ class ToolServerNode(Node):
             ep.close()
         if self.session is not None:
             self.session.close()
+
+
+def header_stamp_ns(cdr: bytes) -> int | None:
+    """Header stamp of a serialised message whose first field is a std_msgs/Header."""
+    if len(cdr) < 12:
+        return None
+    order = "little" if cdr[1] & 1 else "big"
+    sec = int.from_bytes(cdr[4:8], order, signed=True)
+    nsec = int.from_bytes(cdr[8:12], order)
+    return sec * 1_000_000_000 + nsec
 
 
 def _jsonable(o):
