@@ -75,7 +75,7 @@ class ReferenceError(ValueError):
     """The expression cannot be parsed into anything groundable."""
 
 
-def _parse_simple(text: str) -> Reference:
+def _parse_simple(text: str, use_synonyms: bool = True) -> Reference:
     words = re.findall(r"[a-z]+", text.lower())
     colors, shape, sup, size, plural, unknown = set(), None, None, None, False, []
     i = 0
@@ -111,6 +111,22 @@ def _parse_simple(text: str) -> Reference:
         elif w not in STOP:
             unknown.append(w)
         i += 1
+    if unknown and use_synonyms:
+        from .synonyms import default_resolver
+
+        resolver = default_resolver()
+        still = []
+        for w in unknown:
+            hit = resolver.resolve(w) if resolver is not None else None
+            if hit is None:
+                still.append(w)
+                continue
+            kind, value = hit[0].split(":")
+            if kind == "color":
+                colors.add(value)
+            elif shape is None:
+                shape = value
+        unknown = still
     return Reference(text, frozenset(colors), shape, sup, size, None, None, plural, tuple(unknown))
 
 

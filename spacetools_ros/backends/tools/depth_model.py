@@ -1,0 +1,58 @@
+"""DepthBackend with a monocular depth model through transformers (Depth Anything, DPT, ...).
+
+``model_path`` is a local folder (no downloads). A model that predicts relative depth is scaled
+to metres with the sensor depth when the frame has it, else to ``fallback_median_m``. Without a
+model path a small random-weight Depth Anything is built (tests only: its depth is meaningless).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...core.camera import CameraFrame
+
+
+class TransformersDepth:
+    """AutoModelForDepthEstimation on CPU or GPU."""
+
+    def __init__(self, model_path: str | None = None, device: str = "cpu", fallback_median_m: float = 1.0,
+                 input_size: int = 196) -> None:
+        import torch
+        from transformers import AutoModelForDepthEstimation
+
+        self.torch = torch
+        self.device = device
+        self.fallback_median_m = fallback_median_m
+        self.input_size = input_size
+        if model_path:
+            self.model = AutoModelForDepthEstimation.from_pretrained(model_path, local_files_only=True)
+            self.random_weights = False
+        else:
+            from transformers import DepthAnythingConfig, DepthAnythingForDepthEstimation, Dinov2Config
+
+            backbone = Dinov2Config(hidden_size=48, num_hidden_layers=4, num_attention_heads=2, intermediate_size=96,
+                                    patch_size=14, image_size=input_size, out_indices=[1, 2, 3, 4],
+                                    reshape_hidden_states=False)
+            cfg = DepthAnythingConfig(backbone_config=backbone, fusion_hidden_size=32, neck_hidden_sizes=[16, 32, 48, 48],
+                                      reassemble_hidden_size=48, head_hidden_size=16, patch_size=14)
+            self.model = DepthAnythingForDepthEstimation(cfg)
+            self.random_weights = True
+        self.model.to(device).eval()
+
+    def depth(self, frame: CameraFrame) -> tuple[np.ndarray, float]:
+        """(depth in metres, focal length px) for the frame."""
+        import cv2
+
+        torch = self.torch
+        s = self.input_size
+        img = cv2.resize(frame.rgb, (s, s), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+        mean, std = np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225])
+        x = torch.from_numpy(((img - mean) / std).transpose(2, 0, 1)[None].astype(np.float32)).to(self.device)
+        with torch.no_grad():
+            pred = self.model(pixel_values=x).predicted_depth[0].float().cpu().numpy()
+        pred = cv2.resize(pred, (frame.width, frame.height), interpolation=cv2.INTER_LINEAR)
+        # relative depth (or disparity-like output) -> metres: match the median to a reference
+        pred = np.abs(pred) + 1e-6
+        ref = float(np.nanmedian(frame.depth_m)) if frame.depth_m is not None else self.fallback_median_m
+        depth = (pred / float(np.median(pred)) * ref).astype(np.float32)
+        return depth, float(frame.intrinsics[0, 0])

