@@ -69,7 +69,7 @@ class ToolClient:
             with self._lock:
                 if prefer and prefer in self.table.alive(name) and prefer not in tried:
                     replica = prefer
-                    self.table._sticky[episode] = prefer
+                    self.table.stick(episode, prefer)
                 else:
                     replica = self.table.pick(name, episode, exclude=set(tried))
             if replica is None:
@@ -97,7 +97,7 @@ class ToolClient:
     def end_episode(self, episode: str) -> None:
         """Free an episode's variables on its replica."""
         with self._lock:
-            replica = self.table._sticky.get(episode)
+            replica = self.table.sticky(episode)
             self.table.forget_episode(episode)
         if replica:
             self.pub.publish(String(data=Request(replica, "episode.end", {}, episode, (), end_episode=True).encode()))

@@ -109,7 +109,8 @@ class ReplicaTable:
         t = time.monotonic() if now is None else now
         out = [r for r, (seen, ann) in self._seen.items()
                if tool in ann.tools and t - seen <= self.stale_after_s and r not in self._failed]
-        return sorted(out, key=lambda r: (self._seen[r][1].inflight, r))
+        episodes = {r: list(self._sticky.values()).count(r) for r in out}
+        return sorted(out, key=lambda r: (self._seen[r][1].inflight + episodes[r], r))
 
     def pick(self, tool: str, episode: str, exclude: set[str] = frozenset(), now: float | None = None) -> str | None:
         """The replica for this call, or None when no live replica serves the tool."""
@@ -120,6 +121,14 @@ class ReplicaTable:
         choice = sticky if sticky in live else live[0]
         self._sticky[episode] = choice
         return choice
+
+    def stick(self, episode: str, replica: str) -> None:
+        """Pin an episode to a replica (e.g. a caller's preference)."""
+        self._sticky[episode] = replica
+
+    def sticky(self, episode: str) -> str | None:
+        """The replica an episode is pinned to, if any."""
+        return self._sticky.get(episode)
 
     def mark_failed(self, replica: str, now: float | None = None) -> None:
         """A replica did not answer in time: skip it until it announces again."""
