@@ -64,6 +64,14 @@ class TableScene:
     table_axes: np.ndarray = field(repr=False)  # (3, 3) columns e1, e2, n (camera frame)
 
 
+def plane_axes(n: np.ndarray) -> np.ndarray:
+    """(3, 3) columns e1, e2, n: an orthonormal frame whose third axis is the plane normal."""
+    e3 = np.array([1.0, 0.0, 0.0]) if abs(n[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
+    e1 = np.cross(n, e3)
+    e1 /= np.linalg.norm(e1)
+    return np.stack([e1, np.cross(n, e1), n], axis=1)
+
+
 def fit_plane(points: np.ndarray, rng: np.random.Generator, iters: int, tol: float) -> np.ndarray:
     """RANSAC plane (n, d) with n pointing towards the camera (n . p + d = 0)."""
     best, best_count = None, -1
@@ -131,11 +139,7 @@ class TabletopPerception:
         edges = (gx > cfg.depth_jump_m) | (gy > cfg.depth_jump_m)
         cut = above & ~edges
         n_lab, labels = cv2.connectedComponents(cut.astype(np.uint8), connectivity=4)
-        e3 = np.array([1.0, 0.0, 0.0]) if abs(n[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
-        e1 = np.cross(n, e3)
-        e1 /= np.linalg.norm(e1)
-        e2 = np.cross(n, e1)
-        axes = np.stack([e1, e2, n], axis=1)
+        axes = plane_axes(n)
         objects: list[DetectedObject] = []
         rgb = frame.rgb.astype(np.float32)
         t_base = frame.extrinsics

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..perception.tabletop import fit_plane
+from ..perception.tabletop import fit_plane, plane_axes
 
 EDGES = [(0, 1), (1, 2), (2, 3), (3, 0), (4, 5), (5, 6), (6, 7), (7, 4), (0, 4), (1, 5), (2, 6), (3, 7)]
 
@@ -50,10 +50,7 @@ def gravity_box(obj: np.ndarray, plane: np.ndarray) -> tuple[np.ndarray, np.ndar
     import cv2
 
     n, d = plane[:3], plane[3]
-    e3 = np.array([1.0, 0.0, 0.0]) if abs(n[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
-    e1 = np.cross(n, e3)
-    e1 /= np.linalg.norm(e1)
-    e2 = np.cross(n, e1)
+    e1, e2, _ = plane_axes(n).T
     uv = np.stack([obj @ e1, obj @ e2], axis=1).astype(np.float32)
     (cx, cy), (sw, sh), ang = cv2.minAreaRect(uv)
     a = np.deg2rad(ang)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..perception.tabletop import plane_axes
 from .geometry3d import table_plane
 
 
@@ -61,10 +62,7 @@ class GeometricGraspSampler:
         if len(rest) > cfg.max_scene_points:
             rng = np.random.default_rng(self.seed)
             rest = rest[rng.choice(len(rest), cfg.max_scene_points, replace=False)]
-        e3 = np.array([1.0, 0.0, 0.0]) if abs(n[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
-        e1 = np.cross(n, e3)
-        e1 /= np.linalg.norm(e1)
-        e2 = np.cross(n, e1)
+        e1, e2, _ = plane_axes(n).T
         top = float(np.percentile(h_obj, 99))
         z_tcp = max(top - min(cfg.grasp_depth_m, top / 2), cfg.min_tcp_height_m)
         uv = np.stack([obj @ e1, obj @ e2], axis=1)
