@@ -31,7 +31,7 @@ def _xy(text: str) -> tuple[float, float]:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     p = argparse.ArgumentParser(prog="spacetools", description="Language-driven pick-and-place on ROS 2.")
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="subcommand", required=True)
     pp = sub.add_parser("pick-place", help="one motion-level pick-and-place in the embedded sim (true poses)")
     pp.add_argument("--scene", required=True, help="scene YAML file")
     pp.add_argument("--pick", required=True, help="name of the object to pick")
@@ -43,11 +43,104 @@ def build_parser() -> argparse.ArgumentParser:
     pp.add_argument("--json", required=True, help="write the result document here")
     pp.add_argument("--motion-config", help="motion parameter YAML (default: config/motion.yaml)")
     pp.add_argument("--real-time", type=float, default=0.0, help="pace the sim: 1 = real time, 0 = as fast as possible")
+    rn = sub.add_parser("run", help="carry out a natural-language pick-and-place command with the agent")
+    rn.add_argument("--scene", required=True, help="scene YAML file")
+    rn.add_argument("--command", required=True, help='e.g. "put the red block in the blue bowl"')
+    rn.add_argument("--policy", default="scripted", help="scripted (offline default) | openai")
+    rn.add_argument("--policy-url", help="OpenAI-compatible endpoint for --policy openai")
+    rn.add_argument("--model", help="model name for --policy openai")
+    rn.add_argument("--record", help="write a rosbag2 (MCAP) bag into this new directory")
+    rn.add_argument("--video", help="episode video (.mp4/.avi) or image strip (.png/.jpg)")
+    rn.add_argument("--json", required=True, help="write the result document here")
     tl = sub.add_parser("tool", help="run a tool (or a chain: NAME ARGS NAME ARGS ...) on the sim camera frame")
     tl.add_argument("--scene", required=True, help="scene YAML file")
     tl.add_argument("--image-out", help="write the camera image with the results drawn in (PNG/JPG)")
     tl.add_argument("calls", nargs="+", metavar="NAME [JSON_ARGS]", help="tool name and its JSON arguments")
     return p
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run ``run``; exit 0 when the command was carried out."""
+    import time
+
+    from ..backends.sim.mujoco_sim import ensure_headless_gl
+    from ..core.scene import load_scene
+    from .media import EpisodeVideo, check_output_path
+    from .run import make_policy, run_command, write_outcome
+    from .session import EmbeddedSession
+
+    ensure_headless_gl()
+    t0 = time.perf_counter()
+    if not Path(args.json).parent.exists():
+        raise ConfigError(f"--json directory {Path(args.json).parent} does not exist")
+    scene = load_scene(args.scene)
+    if args.video:
+        check_output_path(args.video)
+    if args.record and Path(args.record).exists():
+        raise ConfigError(f"--record directory {args.record} already exists (bags are never overwritten)")
+    policy = make_policy(args.policy, args.policy_url, args.model)
+    session = EmbeddedSession.create(scene)
+    video = EpisodeVideo(args.video) if args.video else None
+    bag = None
+    if args.record:
+        from .episode_bag import EpisodeBag
+
+        bag = EpisodeBag(args.record, session.sim)
+        session.arm.add_observer(bag.on_state, 0.02)
+        session.arm.add_observer(bag.on_camera, 0.2)
+        session.arm.command_listeners.append(bag.on_command)
+    overlays: list = []
+    if video:
+        from ..backends.tools.annotate import annotate
+
+        def frame_cb(sim):
+            rgb = sim.render(depth=False, width=320, height=240).rgb
+            video.add(annotate(rgb, overlays[-3:]) if overlays else rgb, sim.time_s)
+
+        session.arm.add_observer(frame_cb, 0.1)
+
+    def on_tool(resp):
+        if resp.data.get("points") or resp.data.get("points_2d") or resp.data.get("corners_2d"):
+            overlays.append(resp)
+
+    def progress(line: str) -> None:
+        print(line, file=sys.stderr)
+        if video:
+            video.label = line.replace("[agent] ", "")[:60]
+
+    def on_any(resp):
+        on_tool(resp)
+
+    old = {s_: signal.signal(s_, lambda *_: setattr(session.arm, "cancel_requested", True))
+           for s_ in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        outcome, episode = run_command(session, args.command, policy, progress=progress, on_frame=on_any)
+    finally:
+        for s_, h in old.items():
+            signal.signal(s_, h)
+    doc = outcome.to_dict()
+    doc["final_object_poses"] = {k: [round(float(v), 4) for v in p] for k, (p, _) in session.sim.object_poses().items()}
+    doc["command"] = args.command
+    doc["policy"] = args.policy
+    doc["wall_s"] = round(time.perf_counter() - t0, 3)
+    if video:
+        video.label = "done: " + ("success" if doc["success"] else f"failed ({doc['reason']})")
+        video.add(session.sim.render(depth=False, width=320, height=240).rgb, session.sim.time_s)
+        doc["video"] = str(video.write())
+    if bag:
+        from ..ros import topics
+
+        bag.write_json("/spacetools/transcript", {"transcript": doc["transcript"]})
+        bag.write_json(topics.EPISODE_RESULT, {k: v for k, v in doc.items() if k != "transcript"})
+        bag.close()
+        doc["bag"] = args.record
+    episode.close()
+    session.close()
+    write_outcome(doc, args.json)
+    status = "SUCCESS" if doc["success"] else f"FAILED ({doc['reason']})"
+    print(f"[run] {status}: {doc['answer']}; {len(doc['tool_calls'])} tool calls, first move after "
+          f"{doc['time_to_first_move_s']} s, total {doc['total_s']:.1f} s; result in {args.json}", file=sys.stderr)
+    return EXIT_OK if doc["success"] else EXIT_FAILED
 
 
 def cmd_tool(args: argparse.Namespace) -> int:
@@ -149,16 +242,16 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``spacetools`` command."""
     safe_ros_environment()
     args = build_parser().parse_args(argv)
-    handlers = {"pick-place": cmd_pick_place, "tool": cmd_tool}
+    handlers = {"pick-place": cmd_pick_place, "tool": cmd_tool, "run": cmd_run}
     try:
-        code = handlers[args.command](args)
+        code = handlers[args.subcommand](args)
     except (SceneError, TargetError, ConfigError) as exc:
-        print(f"spacetools {args.command}: error: {exc}", file=sys.stderr)
+        print(f"spacetools {args.subcommand}: error: {exc}", file=sys.stderr)
         if getattr(args, "json", None) and Path(args.json).parent.exists():
             _write_json(args.json, {"success": False, "reason": "invalid_input", "error": str(exc)})
         code = EXIT_BAD_INPUT
     except SpacetoolsError as exc:
-        print(f"spacetools {args.command}: failed: {exc}", file=sys.stderr)
+        print(f"spacetools {args.subcommand}: failed: {exc}", file=sys.stderr)
         code = EXIT_FAILED
     return code
 

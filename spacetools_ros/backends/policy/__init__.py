@@ -1,0 +1,1 @@
+"""Policy backends: the next assistant turn for a conversation."""

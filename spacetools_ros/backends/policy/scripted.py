@@ -1,0 +1,189 @@
+"""The offline default policy: a deterministic reasoner that parses the command and then acts
+through the same tools and the same tagged transcript as the VLM, retrying after failures."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from typing import Generator
+
+import numpy as np
+
+from ...core.commands import CommandError, parse_command
+from ...core.conversation import Message
+from ..pointing.referring import ReferenceError, parse_reference
+
+_PTS = re.compile(r"Detected (\d+) instance\(s\) of '.*?': (\[.*\])")
+_C2D = re.compile(r"Corners in normalized image coordinates: (\[.*?\]\])")
+_RESPONSE = re.compile(r"<tool_response>\n(.*?)\n</tool_response>", re.S)
+SIDE_GAP = 0.045  # normalized image width between an anchor's edge and the placed object's centre
+
+
+def _points(text: str) -> list[tuple[float, float]]:
+    m = _PTS.search(text)
+    if not m:
+        return []
+    try:
+        return [tuple(map(float, p)) for p in ast.literal_eval(m.group(2))]
+    except (ValueError, SyntaxError):
+        return []
+
+
+def _call(name: str, args: dict, thought: str) -> str:
+    return f"<think>{thought}</think>\n<tool_call>\n{json.dumps({'name': name, 'arguments': args})}\n</tool_call>"
+
+
+def _answer(text: str, thought: str) -> str:
+    return f"<think>{thought}</think>\n<answer>{text}</answer>"
+
+
+class ScriptedPolicy:
+    """Deterministic, tool-using pick-and-place reasoner."""
+
+    name = "scripted"
+
+    def __init__(self, max_grasp_attempts: int = 3, max_place_attempts: int = 3) -> None:
+        self.max_grasp_attempts = max_grasp_attempts
+        self.max_place_attempts = max_place_attempts
+        self._gen: Generator[str, str, None] | None = None
+        self._last_response = ""
+
+    def start(self, command: str) -> None:
+        """Begin a new episode."""
+        self._gen = self._script(command)
+        self._primed = False
+
+    def next_turn(self, messages: list[Message], images: list[np.ndarray]) -> str:
+        """Advance the script with the latest tool responses."""
+        if self._gen is None:
+            self.start(next((m.content for m in messages if m.role == "user"), ""))
+        last = messages[-1].content if messages and messages[-1].role == "user" else ""
+        blocks = _RESPONSE.findall(last)
+        last = blocks[-1] if blocks else last
+        try:
+            if not self._primed:
+                self._primed = True
+                return next(self._gen)
+            return self._gen.send(last)
+        except StopIteration:
+            return _answer("Stopped.", "The task has already ended.")
+
+    # ------------------------------------------------------------------ the script
+    def _script(self, text: str) -> Generator[str, str, None]:
+        try:
+            cmd = parse_command(text)
+            for ref in (cmd.pick, cmd.anchor, cmd.anchor2):
+                if ref:
+                    parse_reference(ref)
+        except (CommandError, ReferenceError) as exc:
+            yield _answer(f"I cannot do that: {exc}.", "The request is not a pick-and-place task I can ground.")
+            return
+        images = 0
+        resp = yield _call("robot.capture_image", {}, "I need to see the scene first.")
+        if "Captured image" not in resp:
+            yield _answer("I cannot do that: no camera image.", "Capturing an image failed.")
+            return
+        images = 1
+        grasps = 0
+        while True:
+            img = images - 1
+            resp = yield _call("roborefer.detect_all", {"obj_name": cmd.pick, "image_index": img},
+                               f"Find every '{cmd.pick}' in the latest image.")
+            pts = _points(resp)
+            if not pts:
+                yield _answer(f"I cannot find the {cmd.pick}.", f"No '{cmd.pick}' is visible.")
+                return
+            ref = parse_reference(cmd.pick)
+            if len(pts) > 1 and not (ref.superlative or ref.relation):
+                yield _answer(f"I cannot do that: '{cmd.pick}' is ambiguous ({len(pts)} objects match).",
+                              "Several objects match and nothing tells them apart.")
+                return
+            pick = pts[0]
+            if grasps == 0:
+                dest = yield from self._destination(cmd, img)
+                if dest is None:
+                    return
+            resp = yield _call("sam2.segment_from_point", {"x": pick[0], "y": pick[1], "image_index": img},
+                               f"Segment the {cmd.pick}.")
+            resp = yield _call("depth_estimator.estimate_depth_with_pointcloud", {"image_index": img},
+                               "I need the 3D points to plan a grasp.")
+            resp = yield _call("grasp_generator.compute_grasp",
+                               {"point_cloud": "$point_cloud", "mask": "$segmentation_mask",
+                                "focal_length_px": "$focal_length_px", "image_index": img},
+                               "Generate a collision-free grasp on the mask.")
+            if not resp.startswith("Generated"):
+                grasps += 1
+                if grasps >= self.max_grasp_attempts:
+                    yield _answer(f"I could not find a grasp for the {cmd.pick}.", resp)
+                    return
+                continue
+            resp = yield _call("robot.execute_grasp", {"grasp_pose": "$grasp_pose"}, "Execute the grasp.")
+            images += 1
+            grasps += 1
+            if "succeeded" in resp:
+                break
+            if grasps >= self.max_grasp_attempts:
+                yield _answer(f"I failed to grasp the {cmd.pick} after {grasps} attempts.", "Out of attempts.")
+                return
+            # self-correction: the robot returned a fresh image; look again and retry
+        places = 0
+        while True:
+            resp = yield _call("robot.place_object_at_2d_location", {"placement_point_2d": [round(dest[0], 4), round(dest[1], 4)]},
+                               f"Place the {cmd.pick} {cmd.relation} the {cmd.anchor}.")
+            images += 1
+            places += 1
+            if "succeeded" in resp:
+                yield _answer(f"Done: the {cmd.pick} is {_rel_words(cmd.relation)} the {cmd.anchor}"
+                              f"{' and the ' + cmd.anchor2 if cmd.anchor2 else ''}.", "The object was released.")
+                return
+            if places >= self.max_place_attempts:
+                yield _answer(f"I failed to place the {cmd.pick} after {places} attempts.", "Out of attempts.")
+                return
+            alt = yield from self._destination(cmd, images - 1, attempt=places)
+            if alt is None:
+                return
+            dest = alt
+
+    def _destination(self, cmd, img: int, attempt: int = 0):
+        """Image point where the object goes (None after answering a refusal)."""
+        resp = yield _call("roborefer.detect_one", {"obj_name": cmd.anchor, "image_index": img},
+                           f"Find the {cmd.anchor}.")
+        pts = _points(resp)
+        if not pts:
+            yield _answer(f"I cannot find the {cmd.anchor}.", f"No '{cmd.anchor}' is visible.")
+            return None
+        a = pts[0]
+        if cmd.relation in ("in", "on"):
+            return a
+        if cmd.relation == "between":
+            resp = yield _call("roborefer.detect_one", {"obj_name": cmd.anchor2, "image_index": img},
+                               f"Find the {cmd.anchor2}.")
+            pts2 = _points(resp)
+            if not pts2:
+                yield _answer(f"I cannot find the {cmd.anchor2}.", f"No '{cmd.anchor2}' is visible.")
+                return None
+            return ((a[0] + pts2[0][0]) / 2, (a[1] + pts2[0][1]) / 2)
+        # a side of the anchor: its extent from a segmentation and a 3D box
+        yield _call("sam2.segment_from_point", {"x": a[0], "y": a[1], "image_index": img}, f"Segment the {cmd.anchor}.")
+        yield _call("depth_estimator.estimate_depth_with_pointcloud", {"image_index": img}, "3D points of the scene.")
+        resp = yield _call("bounding_box.compute_bbox", {"point_cloud": "$point_cloud", "mask": "$segmentation_mask",
+                                                         "focal_length_px": "$focal_length_px"},
+                           f"How large is the {cmd.anchor} in the image?")
+        m = _C2D.search(resp)
+        corners = np.array(ast.literal_eval(m.group(1))) if m else np.array([[a[0] - 0.05, a[1] - 0.05], [a[0] + 0.05, a[1] + 0.05]])
+        half_w = (corners[:, 0].max() - corners[:, 0].min()) / 2
+        half_h = (corners[:, 1].max() - corners[:, 1].min()) / 2
+        gap_x = half_w + SIDE_GAP * (1 + 0.5 * attempt)
+        gap_y = half_h + SIDE_GAP * (1 + 0.5 * attempt)
+        rel = cmd.relation
+        if rel == "near":
+            rel = ["left", "right", "front", "behind"][attempt % 4]
+        x, y = {"left": (a[0] - gap_x, a[1]), "right": (a[0] + gap_x, a[1]),
+                "front": (a[0], a[1] + gap_y), "behind": (a[0], a[1] - gap_y)}[rel]
+        return (float(np.clip(x, 0.0, 1.0)), float(np.clip(y, 0.0, 1.0)))
+
+
+def _rel_words(rel: str) -> str:
+    return {"in": "in", "on": "on", "left": "left of", "right": "right of", "front": "in front of",
+            "behind": "behind", "near": "next to", "between": "between"}[rel]

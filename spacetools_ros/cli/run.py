@@ -1,0 +1,55 @@
+"""``spacetools run``: a natural-language command carried out by the agent in the embedded sim."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..core.errors import ConfigError
+from ..core.orchestrator import EpisodeOutcome, Orchestrator, ToolResult
+
+
+def make_policy(name: str, url: str | None = None, model: str | None = None):
+    """A policy backend by name.
+
+    Raises:
+        ConfigError: unknown name, or a backend that is not available here.
+    """
+    if name == "scripted":
+        from ..backends.policy.scripted import ScriptedPolicy
+
+        return ScriptedPolicy()
+    if name == "openai":
+        raise ConfigError("the 'openai' policy backend is not available in this version")
+    raise ConfigError(f"unknown policy {name!r} (scripted | openai)")
+
+
+def run_command(session, command: str, policy, progress=lambda s: print(s, file=sys.stderr),
+                on_frame=None) -> tuple[EpisodeOutcome, object]:
+    """Run one command in an embedded session; returns the outcome and the tool episode."""
+    from ..backends.tools.factory import build_toolshed
+    from ..backends.tools.toolshed import Episode
+    from ..backends.tools.world import SimToolWorld
+    from ..core.safety import SafetyEnvelope
+
+    world = SimToolWorld(session)
+    shed = build_toolshed(world)
+    episode = Episode()
+
+    def execute(call) -> ToolResult:
+        r = shed.execute(call, episode)
+        if on_frame is not None and r.images:
+            on_frame(r)
+        return ToolResult(r.text, r.ok, r.data)
+
+    orch = Orchestrator(policy, execute, shed.schemas, lambda: episode.images[-1] if episode.images else None,
+                        SafetyEnvelope(session.settings.primitives.workspace),
+                        resolve=episode.variables.resolve_arguments, progress=progress)
+    return orch.run(command), episode
+
+
+def write_outcome(doc: dict, path: str) -> None:
+    """Write the result document."""
+    import json
+
+    Path(path).write_text(json.dumps(doc, indent=2, default=str))

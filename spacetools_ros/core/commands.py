@@ -1,0 +1,106 @@
+"""Natural-language pick-and-place commands parsed into what to pick and where it goes."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+VERBS = ("put", "place", "move", "set", "drop", "transfer", "bring", "stack", "pick", "grab", "take", "lift", "get")
+RELATIONS = [  # phrase -> relation (longest first when matching)
+    ("to the left of", "left"), ("left of", "left"), ("to the right of", "right"), ("right of", "right"),
+    ("in front of", "front"), ("behind", "behind"), ("next to", "near"), ("beside", "near"), ("near", "near"),
+    ("on top of", "on"), ("onto", "on"), ("on", "on"), ("into", "in"), ("inside", "in"), ("in", "in"),
+    ("between", "between"),
+]
+INJECTION = re.compile(r"\b(ignore|disregard|forget)\b.*\b(instruction|rule|previous|above|prompt)s?\b|system prompt|"
+                       r"\bexecute\b|\beval\b|import os|rm -rf|\bsudo\b", re.I)
+MAX_COMMAND_CHARS = 300
+
+
+class CommandError(ValueError):
+    """The command cannot be turned into a pick-and-place task."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """What to pick, the relation of the destination and its anchor object(s)."""
+
+    text: str
+    pick: str
+    relation: str
+    anchor: str
+    anchor2: str | None = None
+
+
+def parse_command(text: str) -> Command:
+    """Parse "put the red block in the blue bowl", "move the can closest to the robot to the left of
+    the plate", "pick up the cube and place it on the plate", "put the ball between the bowl and the can".
+
+    Raises:
+        CommandError: empty, too long, an instruction to the system, or no pick/destination found.
+    """
+    t = " ".join(str(text).split())
+    if not t:
+        raise CommandError("the command is empty")
+    if len(t) > MAX_COMMAND_CHARS:
+        raise CommandError(f"the command is longer than {MAX_COMMAND_CHARS} characters")
+    if INJECTION.search(t):
+        raise CommandError("the command contains instructions to the system; only pick-and-place requests are accepted")
+    low = re.sub(r"[^a-z0-9 ]", " ", t.lower())
+    low = " ".join(low.split())
+    words = low.split()
+    if not words or words[0] not in VERBS and not (words[0] == "please" and len(words) > 1 and words[1] in VERBS):
+        raise CommandError("a command starts with a verb such as put, place or move")
+    if words[0] == "please":
+        words = words[1:]
+    rest = " ".join(words[1:])
+    rest = re.sub(r"^up ", "", rest)
+    # "pick up X and put it in Y"
+    m = re.match(r"(.+?) and (?:then )?(?:put|place|drop|set|move) (?:it|them) (.+)$", rest)
+    if m:
+        pick, dest = m.group(1), m.group(2)
+    else:
+        split = _rightmost_relation(rest)
+        if split is None:
+            raise CommandError("the command does not say where to place the object (e.g. 'in the bowl', 'left of the plate')")
+        pick, dest = rest[: split], rest[split:]
+    pick = pick.strip()
+    dest = dest.strip()
+    for phrase, rel in sorted(RELATIONS, key=lambda r: -len(r[0])):
+        if dest.startswith(phrase + " "):
+            anchor = dest[len(phrase):].strip()
+            if rel == "between":
+                parts = re.split(r" and ", anchor, maxsplit=1)
+                if len(parts) != 2:
+                    raise CommandError("'between' needs two objects: between X and Y")
+                return Command(t, _clean(pick), rel, _clean(parts[0]), _clean(parts[1]))
+            if not _clean(anchor):
+                break
+            return Command(t, _clean(pick), rel, _clean(anchor))
+    raise CommandError("the command does not say where to place the object")
+
+
+def _clean(ref: str) -> str:
+    ref = re.sub(r"^(the|a|an)\s+", "", ref.strip())
+    if not ref:
+        raise CommandError("an object is missing in the command")
+    return ref
+
+
+def _rightmost_relation(rest: str) -> int | None:
+    best = None
+    for phrase, _ in RELATIONS:
+        for m in re.finditer(rf"\b{re.escape(phrase)}\b", rest):
+            if m.start() == 0:
+                continue
+            if best is None or m.start() > best or (m.start() == best):
+                # prefer the longest phrase that starts at the rightmost position of a real destination
+                best = m.start() if best is None or m.start() >= best else best
+    if best is None:
+        return None
+    # step back over words that belong to a longer phrase ending here ("to the left of")
+    for phrase, _ in sorted(RELATIONS, key=lambda r: -len(r[0])):
+        start = rest.rfind(phrase, 0, best + len(phrase))
+        if start >= 0 and start <= best < start + len(phrase) and start > 0:
+            return start
+    return best

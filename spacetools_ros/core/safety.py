@@ -1,0 +1,70 @@
+"""The safety envelope the policy cannot talk its way around: robot-tool targets are checked
+against the workspace before anything moves (speed limits live in the motion config)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+
+from .camera import CameraFrame
+from .geometry import Pose
+from .manipulation import Workspace
+from .tools.protocol import ToolCall
+
+HAND_TO_TCP_M = 0.1034
+
+
+@dataclass(frozen=True)
+class SafetyEnvelope:
+    """Workspace box for TCP targets and place points; grasps must approach from above."""
+
+    workspace: Workspace = Workspace()
+    min_downward_approach: float = 0.5   # cos of the largest tilt of the approach from straight down
+
+    def check(self, call: ToolCall, arguments: dict, frame: CameraFrame | None) -> str | None:
+        """None when the call may run, else the refusal text shown to the policy."""
+        if call.name == "robot.execute_grasp":
+            return self._grasp(arguments.get("grasp_pose"), frame)
+        if call.name == "robot.place_object_at_2d_location":
+            return self._place(arguments.get("placement_point_2d"), frame)
+        return None
+
+    def _grasp(self, value, frame: CameraFrame | None) -> str | None:
+        if frame is None:
+            return "Error: PermissionError: no camera image to locate the grasp; call robot.capture_image first"
+        try:
+            if isinstance(value, str):
+                value = json.loads(value)
+            g = np.asarray(value, dtype=float).reshape(4, 4)
+            pose = Pose.from_matrix(frame.extrinsics) .compose(Pose.from_matrix(g))
+        except (ValueError, TypeError):
+            return None  # malformed poses are the tool's to report
+        tcp = pose.position + pose.rotation[:, 2] * HAND_TO_TCP_M
+        if not self.workspace.contains(tcp):
+            return (f"Error: PermissionError: grasp at {np.round(tcp, 3).tolist()} m is outside the safety envelope "
+                    f"(x {self.workspace.x_m}, y {self.workspace.y_m}, z {self.workspace.z_m})")
+        if -pose.rotation[2, 2] < self.min_downward_approach:
+            return "Error: PermissionError: grasps must approach from above"
+        return None
+
+    def _place(self, value, frame: CameraFrame | None) -> str | None:
+        if frame is None or frame.depth_m is None:
+            return "Error: PermissionError: no camera image to locate the placement; call robot.capture_image first"
+        try:
+            if isinstance(value, str):
+                value = json.loads(value)
+            x, y = (float(v) for v in value)
+        except (ValueError, TypeError):
+            return None
+        if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
+            return None
+        u, v = min(int(x * frame.width), frame.width - 1), min(int(y * frame.height), frame.height - 1)
+        z = float(frame.depth_m[v, u])
+        k = frame.intrinsics
+        cam = np.array([(u + 0.5 - k[0, 2]) * z / k[0, 0], (v + 0.5 - k[1, 2]) * z / k[1, 1], z])
+        p = frame.extrinsics[:3, :3] @ cam + frame.extrinsics[:3, 3]
+        if not np.all(np.isfinite(p)) or not self.workspace.contains(p):
+            return (f"Error: PermissionError: placement at {np.round(p, 3).tolist()} m is outside the safety envelope")
+        return None
