@@ -65,6 +65,7 @@ class SafetyEnvelope:
         k = frame.intrinsics
         cam = np.array([(u + 0.5 - k[0, 2]) * z / k[0, 0], (v + 0.5 - k[1, 2]) * z / k[1, 1], z])
         p = frame.extrinsics[:3, :3] @ cam + frame.extrinsics[:3, 3]
-        if not np.all(np.isfinite(p)) or not self.workspace.contains(p):
+        on_surface = np.array([p[0], p[1], max(p[2], self.workspace.z_m[0])])  # table points sit at z ~ 0
+        if not np.all(np.isfinite(p)) or p[2] < self.workspace.z_m[0] - 0.02 or not self.workspace.contains(on_surface):
             return (f"Error: PermissionError: placement at {np.round(p, 3).tolist()} m is outside the safety envelope")
         return None

@@ -17,7 +17,7 @@ from ..pointing.referring import ReferenceError, parse_reference
 _PTS = re.compile(r"Detected (\d+) instance\(s\) of '.*?': (\[.*\])")
 _C2D = re.compile(r"Corners in normalized image coordinates: (\[.*?\]\])")
 _RESPONSE = re.compile(r"<tool_response>\n(.*?)\n</tool_response>", re.S)
-SIDE_GAP = 0.045  # normalized image width between an anchor's edge and the placed object's centre
+SIDE_GAP = 0.03  # normalized image width between an anchor's edge and the placed object's centre
 
 
 def _points(text: str) -> list[tuple[float, float]]:
@@ -119,7 +119,7 @@ class ScriptedPolicy:
                     return
                 continue
             resp = yield _call("robot.execute_grasp", {"grasp_pose": "$grasp_pose"}, "Execute the grasp.")
-            images += 1
+            images += 0 if resp.startswith("Error") else 1  # the robot returns a fresh image after acting
             grasps += 1
             if "succeeded" in resp:
                 break
@@ -131,7 +131,7 @@ class ScriptedPolicy:
         while True:
             resp = yield _call("robot.place_object_at_2d_location", {"placement_point_2d": [round(dest[0], 4), round(dest[1], 4)]},
                                f"Place the {cmd.pick} {cmd.relation} the {cmd.anchor}.")
-            images += 1
+            images += 0 if resp.startswith("Error") else 1
             places += 1
             if "succeeded" in resp:
                 yield _answer(f"Done: the {cmd.pick} is {_rel_words(cmd.relation)} the {cmd.anchor}"

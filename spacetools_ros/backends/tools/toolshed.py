@@ -345,6 +345,7 @@ class Toolshed:
         k = frame.intrinsics
         cam = np.array([(u + 0.5 - k[0, 2]) * z / k[0, 0], (v + 0.5 - k[1, 2]) * z / k[1, 1], z])
         point = frame.extrinsics[:3, :3] @ cam + frame.extrinsics[:3, 3]
+        point[2] = max(point[2], 0.0)  # depth noise puts table points a hair below z = 0
         res = world.place_at(point, None)
         after = world.capture()
         e.images.append(after)

@@ -68,10 +68,22 @@ class SimToolWorld:
                 o.pose.position[:2] - self.session.motion.tcp_pose().position[:2]) > 0.05), ps.table, held)
         self.session.motion.set_planning_scene(ps)
 
+    def _clear_view(self) -> None:
+        """Back to the home pose so the next camera image shows the table, not the arm."""
+        from ...core.errors import MotionFailure
+
+        try:
+            self.session.manipulator.go_home()
+        except MotionFailure:
+            pass
+
     def execute_grasp(self, tcp_pose_base: Pose) -> ActionResult:
-        """Plan against the perceived scene and run the grasp primitive."""
+        """Plan against the perceived scene, run the grasp primitive, clear the camera's view."""
         self._perceived_scene()
-        return self.session.manipulator.execute_grasp(tcp_pose_base)
+        res = self.session.manipulator.execute_grasp(tcp_pose_base)
+        if set(res.phase_times_s) - {"ik"}:
+            self._clear_view()
+        return res
 
     def place_at(self, point_base: np.ndarray, support: str | None) -> ActionResult:
         """Place on the surface at ``point_base`` (the object there, if any, is the support)."""
@@ -80,4 +92,7 @@ class SimToolWorld:
         below = man.object_at(np.array([point_base[0], point_base[1], max(point_base[2] - 0.005, 0.0)]))
         if support is None and below is not None:
             support = below.name
-        return man.place_at(np.asarray(point_base, dtype=float), support)
+        res = man.place_at(np.asarray(point_base, dtype=float), support)
+        if set(res.phase_times_s) - {"ik"}:
+            self._clear_view()
+        return res
