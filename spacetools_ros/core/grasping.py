@@ -12,7 +12,7 @@ from .planning_scene import CollisionObject
 
 FINGER_BELOW_TCP_M = 0.009   # finger pads reach this far past the TCP
 MIN_TCP_HEIGHT_M = 0.016     # keeps the pads ~7 mm above the table
-GRASP_DEPTH_M = 0.025        # how far below an object's top the TCP goes
+MAX_DEPTH_BELOW_TOP_M = 0.04  # the fingers reach this far below an object's top
 WIDTH_MARGIN_M = 0.012       # opening needed beyond the object's width
 
 
@@ -34,9 +34,16 @@ def wrap_yaw(yaw_rad: float) -> float:
     return y
 
 
+def grasp_height_m(height_m: float) -> float:
+    """TCP height above the object's bottom: near the centre of mass (so a slender object does not
+    swing about the finger axis), but no deeper than the fingers reach below its top."""
+    top = height_m
+    near_com = min(top - 0.02, height_m / 2 + 0.01)
+    return max(max(near_com, top - MAX_DEPTH_BELOW_TOP_M), MIN_TCP_HEIGHT_M)
+
+
 def _grasp_height(obj: CollisionObject) -> float:
-    top = obj.pose.position[2] + obj.height_m
-    return max(top - min(GRASP_DEPTH_M, obj.height_m / 2), obj.pose.position[2] + MIN_TCP_HEIGHT_M)
+    return obj.pose.position[2] + grasp_height_m(obj.height_m)
 
 
 def _object_yaw(obj: CollisionObject) -> float:

@@ -272,6 +272,6 @@ class Manipulator:
             return self._result("place", t0, phases, plans, None, f"released {held}; straight retreat blocked ({exc})")
         return self._result("place", t0, phases, plans, None, f"released {held}")
 
-    def go_home(self) -> None:
-        """Plan and move to the home configuration (raises MotionFailure)."""
-        self.motion.move_joints(self.home_q)
+    def go_home(self, speed_scale: float = 1.0) -> None:
+        """Plan and move to the home configuration (raises MotionFailure); slower when holding."""
+        self.motion.move_joints(self.home_q, speed_scale=speed_scale)

@@ -76,8 +76,8 @@ class MotionBackend(Protocol):
     def ik(self, pose: Pose, *, allowed: frozenset = frozenset(), finger_width_m: float | None = None) -> np.ndarray:
         """Collision-free IK solution (raises MotionFailure ``ik_failed``)."""
 
-    def move_joints(self, q_goal: np.ndarray, *, allowed: frozenset = frozenset()) -> "MotionStep":
-        """Plan a collision-free path to ``q_goal`` and execute it."""
+    def move_joints(self, q_goal: np.ndarray, *, allowed: frozenset = frozenset(), speed_scale: float = 1.0) -> "MotionStep":
+        """Plan a collision-free path to ``q_goal`` and execute it (``speed_scale`` slows it down)."""
 
     def move_linear(self, goal: Pose, *, allowed: frozenset = frozenset()) -> "MotionStep":
         """Move the TCP along a straight line to ``goal``."""

@@ -64,9 +64,10 @@ class EmbeddedMotion:
         rep = self.arm.execute(plan.trajectory)
         return MotionStep(plan.plan_time_s, plan.trajectory.duration_s, rep.duration_s)
 
-    def move_joints(self, q_goal: np.ndarray, *, allowed: frozenset = frozenset()) -> MotionStep:
-        """Plan (RRT-Connect if the straight line is blocked) and execute."""
-        plan = self.planner.plan_joints(self.current_joints(), q_goal, finger_width_m=self._width(), allowed=allowed)
+    def move_joints(self, q_goal: np.ndarray, *, allowed: frozenset = frozenset(), speed_scale: float = 1.0) -> MotionStep:
+        """Plan (RRT-Connect if the straight line is blocked) and execute, optionally slower."""
+        plan = self.planner.plan_joints(self.current_joints(), q_goal, finger_width_m=self._width(), allowed=allowed,
+                                        speed_scale=speed_scale)
         return self._run(plan)
 
     def move_linear(self, goal: Pose, *, allowed: frozenset = frozenset()) -> MotionStep:

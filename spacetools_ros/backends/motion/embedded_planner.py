@@ -112,14 +112,15 @@ class EmbeddedPlanner:
                     return i + k / n, hits
         return None
 
-    def _timed(self, path: np.ndarray, t0: float, smooth: bool) -> Plan:
-        traj = time_parameterize(path, self.robot.arm_joints, self.vmax, self.amax,
+    def _timed(self, path: np.ndarray, t0: float, smooth: bool, speed_scale: float = 1.0) -> Plan:
+        k = float(np.clip(speed_scale, 0.05, 1.0))
+        traj = time_parameterize(path, self.robot.arm_joints, self.vmax * k, self.amax * k * k,
                                  corner_tol_rad=(np.pi if smooth else 0.05))
         return Plan(traj, path, time.perf_counter() - t0)
 
     # ------------------------------------------------------------------ joint-space
     def plan_joints(self, q_start: np.ndarray, q_goal: np.ndarray, *, finger_width_m: float,
-                    allowed: frozenset = frozenset()) -> Plan:
+                    allowed: frozenset = frozenset(), speed_scale: float = 1.0) -> Plan:
         """Collision-free joint-space path, densely re-checked and time-parameterised.
 
         Raises:
@@ -135,7 +136,7 @@ class EmbeddedPlanner:
                 raise MotionFailure(FailureReason.COLLISION.value, f"{label} configuration in collision: {_fmt(hits)}")
         direct = np.stack([q_start, q_goal])
         if self.first_collision(direct, finger_width_m, allowed) is None:
-            return self._timed(direct, t0, smooth=False)
+            return self._timed(direct, t0, smooth=False, speed_scale=speed_scale)
         last = None
         for _ in range(self.config.max_replans):
             path = self._rrt_connect(q_start, q_goal, finger_width_m, allowed)
@@ -144,7 +145,7 @@ class EmbeddedPlanner:
             path = self._shortcut(path, finger_width_m, allowed)
             last = self.first_collision(path, finger_width_m, allowed)
             if last is None:
-                return self._timed(path, t0, smooth=False)
+                return self._timed(path, t0, smooth=False, speed_scale=speed_scale)
         detail = "" if last is None else f" (re-check found {_fmt(last[1])})"
         raise MotionFailure(FailureReason.NO_PATH.value, f"no collision-free path found{detail}")
 

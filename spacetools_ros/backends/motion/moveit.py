@@ -156,8 +156,9 @@ class MoveItMotion:
             raise MotionFailure(FailureReason.TRACKING_ERROR.value, f"execution ended with {status}")
         return MotionStep(plan_time, float(traj.duration), time.perf_counter() - t1)
 
-    def move_joints(self, q_goal: np.ndarray, *, allowed: frozenset = frozenset()) -> MotionStep:
-        """Plan to a joint goal with the default pipeline and execute."""
+    def move_joints(self, q_goal: np.ndarray, *, allowed: frozenset = frozenset(), speed_scale: float = 1.0) -> MotionStep:
+        """Plan to a joint goal with the default pipeline and execute (speed_scale is MoveIt's
+        velocity/acceleration scaling of the request)."""
         from moveit.core.robot_state import RobotState
 
         goal = RobotState(self.moveit.get_robot_model())

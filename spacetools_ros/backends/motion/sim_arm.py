@@ -76,6 +76,7 @@ class SimArm:
     def execute(self, traj: JointTrajectory) -> ExecutionReport:
         """Run the trajectory in the simulation with monitoring."""
         t0 = self.sim.time_s
+        self._perturb("trajectory_start")
         self._notify("trajectory", traj)
         self.sim.send_trajectory(traj)
         mon = TrajectoryMonitor(traj.reordered(self.joint_names), t0, self.monitor_config)

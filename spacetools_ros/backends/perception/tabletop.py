@@ -19,6 +19,7 @@ class PerceptionConfig:
 
     min_height_m: float = 0.005        # above the table plane
     max_height_m: float = 0.32         # taller clusters are the robot, not objects
+    max_float_m: float = 0.035         # segments whose lowest point is higher do not stand on the table
     depth_jump_m: float = 0.015        # splits touching segments at depth discontinuities
     min_pixels: int = 60
     ransac_iters: int = 200
@@ -148,8 +149,8 @@ class TabletopPerception:
             if m.sum() < cfg.min_pixels:
                 continue
             hts = height[m]
-            if hts.max() > cfg.max_height_m:
-                continue
+            if hts.max() > cfg.max_height_m or hts.min() > cfg.max_float_m:
+                continue  # the robot, or something it holds: not standing on the table
             m = self._grow(m, rgb, depth, height, table_mask, above)
             obj = self._describe(len(objects), m, pts, height, rgb, axes, t_base)
             if obj is None:

@@ -79,70 +79,99 @@ class ScriptedPolicy:
         except (CommandError, ReferenceError) as exc:
             yield _answer(f"I cannot do that: {exc}.", "The request is not a pick-and-place task I can ground.")
             return
-        images = 0
         resp = yield _call("robot.capture_image", {}, "I need to see the scene first.")
         if "Captured image" not in resp:
             yield _answer("I cannot do that: no camera image.", "Capturing an image failed.")
             return
-        images = 1
-        grasps = 0
+        self.images = 1
+        self.fallback_pick = None
+        self.grasps = 0
+        self.places = 0
+        dest = None
         while True:
-            img = images - 1
-            resp = yield _call("roborefer.detect_all", {"obj_name": cmd.pick, "image_index": img},
-                               f"Find every '{cmd.pick}' in the latest image.")
+            outcome = yield from self._grasp(cmd, dest)
+            if isinstance(outcome, str):  # finished (answered)
+                return
+            dest = outcome
+            result = yield from self._place(cmd, dest)
+            if result == "done":
+                return
+            dest = None  # the object is back on the table: grasp it again, then re-plan the spot
+
+    def _grasp(self, cmd, dest):
+        """Find, segment and grasp the object; returns the destination, or "end" after answering."""
+        while True:
+            img = self.images - 1
+            name = self.fallback_pick or cmd.pick
+            resp = yield _call("roborefer.detect_all", {"obj_name": name, "image_index": img},
+                               f"Find every '{name}' in the latest image.")
             pts = _points(resp)
             if not pts:
                 yield _answer(f"I cannot find the {cmd.pick}.", f"No '{cmd.pick}' is visible.")
-                return
+                return "end"
             ref = parse_reference(cmd.pick)
             if len(pts) > 1 and not (ref.superlative or ref.relation):
                 yield _answer(f"I cannot do that: '{cmd.pick}' is ambiguous ({len(pts)} objects match).",
                               "Several objects match and nothing tells them apart.")
-                return
+                return "end"
             pick = pts[0]
-            if grasps == 0:
-                dest = yield from self._destination(cmd, img)
+            if dest is None:
+                dest = yield from self._destination(cmd, img, attempt=self.places)
                 if dest is None:
-                    return
-            resp = yield _call("sam2.segment_from_point", {"x": pick[0], "y": pick[1], "image_index": img},
-                               f"Segment the {cmd.pick}.")
-            resp = yield _call("depth_estimator.estimate_depth_with_pointcloud", {"image_index": img},
-                               "I need the 3D points to plan a grasp.")
+                    return "end"
+            yield _call("sam2.segment_from_point", {"x": pick[0], "y": pick[1], "image_index": img},
+                        f"Segment the {cmd.pick}.")
+            yield _call("depth_estimator.estimate_depth_with_pointcloud", {"image_index": img},
+                        "I need the 3D points to plan a grasp.")
             resp = yield _call("grasp_generator.compute_grasp",
                                {"point_cloud": "$point_cloud", "mask": "$segmentation_mask",
                                 "focal_length_px": "$focal_length_px", "image_index": img},
                                "Generate a collision-free grasp on the mask.")
-            if not resp.startswith("Generated"):
-                grasps += 1
-                if grasps >= self.max_grasp_attempts:
-                    yield _answer(f"I could not find a grasp for the {cmd.pick}.", resp)
-                    return
-                continue
-            resp = yield _call("robot.execute_grasp", {"grasp_pose": "$grasp_pose"}, "Execute the grasp.")
-            images += 0 if resp.startswith("Error") else 1  # the robot returns a fresh image after acting
-            grasps += 1
-            if "succeeded" in resp:
-                break
-            if grasps >= self.max_grasp_attempts:
-                yield _answer(f"I failed to grasp the {cmd.pick} after {grasps} attempts.", "Out of attempts.")
-                return
-            # self-correction: the robot returned a fresh image; look again and retry
-        places = 0
+            self.grasps += 1
+            if resp.startswith("Generated"):
+                resp = yield _call("robot.execute_grasp", {"grasp_pose": "$grasp_pose"}, "Execute the grasp.")
+                self.images += 0 if resp.startswith("Error") else 1  # the robot returns a fresh image after acting
+                if "succeeded" in resp:
+                    return dest
+            if self.grasps >= self.max_grasp_attempts:
+                yield _answer(f"I failed to grasp the {cmd.pick} after {self.grasps} attempts.", "Out of attempts.")
+                return "end"
+            # self-correction: look again at the fresh image and retry
+
+    def _place(self, cmd, dest):
+        """Place at dest, retrying; "done" after answering, "regrasp" when the object fell."""
         while True:
-            resp = yield _call("robot.place_object_at_2d_location", {"placement_point_2d": [round(dest[0], 4), round(dest[1], 4)]},
-                               f"Place the {cmd.pick} {cmd.relation} the {cmd.anchor}.")
-            images += 0 if resp.startswith("Error") else 1
-            places += 1
+            resp = yield _call("robot.place_object_at_2d_location",
+                               {"placement_point_2d": [round(dest[0], 4), round(dest[1], 4)]},
+                               f"Place the {cmd.pick} {_rel_words(cmd.relation)} the {cmd.anchor}.")
+            self.images += 0 if resp.startswith("Error") else 1
+            self.places += 1
             if "succeeded" in resp:
                 yield _answer(f"Done: the {cmd.pick} is {_rel_words(cmd.relation)} the {cmd.anchor}"
                               f"{' and the ' + cmd.anchor2 if cmd.anchor2 else ''}.", "The object was released.")
-                return
-            if places >= self.max_place_attempts:
-                yield _answer(f"I failed to place the {cmd.pick} after {places} attempts.", "Out of attempts.")
-                return
-            alt = yield from self._destination(cmd, images - 1, attempt=places)
+                return "done"
+            if self.places >= self.max_place_attempts:
+                yield _answer(f"I failed to place the {cmd.pick} after {self.places} attempts.", "Out of attempts.")
+                return "done"
+            # did it fall? an object still in the hand is above the camera's table view
+            resp = yield _call("roborefer.detect_all", {"obj_name": cmd.pick, "image_index": self.images - 1},
+                               f"Is the {cmd.pick} back on the table?")
+            fallen = bool(_points(resp))
+            colours = " ".join(sorted(parse_reference(cmd.pick).colors))
+            if not fallen and colours:  # a fallen object may look like another shape now
+                resp = yield _call("roborefer.detect_all", {"obj_name": f"{colours} object", "image_index": self.images - 1},
+                                   f"Maybe it fell over: is anything {colours} on the table?")
+                fallen = len(_points(resp)) == 1
+                if fallen:
+                    self.fallback_pick = f"{colours} object"
+            if fallen:
+                if self.grasps >= self.max_grasp_attempts:
+                    yield _answer(f"The {cmd.pick} fell and I am out of grasp attempts.", "Out of attempts.")
+                    return "done"
+                return "regrasp"
+            alt = yield from self._destination(cmd, self.images - 1, attempt=self.places)
             if alt is None:
-                return
+                return "done"
             dest = alt
 
     def _destination(self, cmd, img: int, attempt: int = 0):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...core.grasping import grasp_height_m
 from ..perception.tabletop import plane_axes
 from .geometry3d import table_plane
 
@@ -27,8 +28,6 @@ class GraspSamplerConfig:
     pad_thickness_m: float = 0.02
     pad_halfwidth_m: float = 0.012
     tip_below_tcp_m: float = 0.009
-    grasp_depth_m: float = 0.025
-    min_tcp_height_m: float = 0.016
     tcp_depth_m: float = 0.1034
     yaw_step_deg: float = 15.0
     max_scene_points: int = 8192
@@ -64,8 +63,9 @@ class GeometricGraspSampler:
             rest = rest[rng.choice(len(rest), cfg.max_scene_points, replace=False)]
         e1, e2, _ = plane_axes(n).T
         top = float(np.percentile(h_obj, 99))
-        z_tcp = max(top - min(cfg.grasp_depth_m, top / 2), cfg.min_tcp_height_m)
+        z_tcp = grasp_height_m(top)
         uv = np.stack([obj @ e1, obj @ e2], axis=1)
+        top_face = h_obj > top - 0.008
         tried, out = 0, []
         for yaw in np.deg2rad(np.arange(0.0, 180.0, cfg.yaw_step_deg)):
             tried += 1
@@ -76,8 +76,11 @@ class GeometricGraspSampler:
             width = float(s.max() - s.min())
             if width + cfg.width_margin_m > cfg.max_opening_m:
                 continue
-            mid_s = float((s.max() + s.min()) / 2)
-            mid_t = float((t.max() + t.min()) / 2)
+            # the top face is seen whole from above; the sides only from the camera's side, so the
+            # top face gives an unbiased centre when there is one
+            ts, tt = (s[top_face], t[top_face]) if top_face.sum() >= 20 else (s, t)
+            mid_s = float((ts.max() + ts.min()) / 2)
+            mid_t = float((tt.max() + tt.min()) / 2)
             centre = (mid_s * ax + mid_t * perp) - d * n + z_tcp * n
             depth_t = float(t.max() - t.min())
             if self._collides(rest, centre, ax, perp, n, d, width, depth_t):

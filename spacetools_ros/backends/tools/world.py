@@ -72,8 +72,9 @@ class SimToolWorld:
         """Back to the home pose so the next camera image shows the table, not the arm."""
         from ...core.errors import MotionFailure
 
+        man = self.session.manipulator
         try:
-            self.session.manipulator.go_home()
+            man.go_home(speed_scale=0.35 if man.holding is not None else 1.0)  # gently with a load
         except MotionFailure:
             pass
 

@@ -1,0 +1,136 @@
+"""The agent's task suite: seeded scenes x commands (attributes, synonyms, relations, superlatives,
+clutter), plus injected execution faults; success is judged on the simulator's final poses."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core.camera import project
+from ..core.scene import Scene
+from ..core.scene_gen import random_pick_place_scene
+from ..core.shapes import support_height_m, support_radius_m
+
+SYN = {"box": ["block", "cube", "box"], "cylinder": ["can", "cylinder", "bottle"], "sphere": ["ball", "sphere"],
+       "bowl": ["bowl"], "plate": ["plate", "dish"]}
+KINDS = ("attribute", "synonym", "superlative", "relational", "clutter")
+
+
+@dataclass(frozen=True)
+class Task:
+    """One suite entry."""
+
+    seed: int
+    kind: str
+    command: str
+    pick: str
+    relation: str
+    anchor: str
+    anchor2: str | None = None
+    fault: str | None = None
+
+
+def _ref(o, rng) -> str:
+    words = SYN[o.shape]
+    return f"{o.color_name} {words[int(rng.integers(len(words)))]}"
+
+
+def make_task(seed: int, kind: str, fault: str | None = None) -> tuple[Scene, Task]:
+    """A scene and a command of the given kind (deterministic in the seed)."""
+    rng = np.random.default_rng(seed + 7919)
+    n = {"clutter": 4}.get(kind, int(rng.integers(1, 3)))
+    scene, pick, cont = random_pick_place_scene(seed, n_distractors=n)
+    p, c = scene.object(pick), scene.object(cont)
+    verb = ["put", "place", "move"][seed % 3]
+    prep = "in" if c.shape == "bowl" else "on"
+    if kind in ("attribute", "clutter") and fault != "block":
+        return scene, Task(seed, kind, f"{verb} the {p.color_name} {p.shape if p.shape != 'box' else 'box'} {prep} the "
+                                       f"{c.color_name} {c.shape}", pick, prep, cont, fault=fault)
+    if kind == "synonym" and fault != "block":
+        return scene, Task(seed, kind, f"pick up the {_ref(p, rng)} and put it {'into' if prep == 'in' else 'onto'} "
+                                       f"the {_ref(c, rng)}", pick, prep, cont, fault=fault)
+    if kind == "superlative" and fault != "block":
+        others = [o for o in scene.objects if o.name != cont]
+        near = min(others, key=lambda o: math.hypot(*o.position))
+        return scene, Task(seed, kind, f"{verb} the object closest to the robot {prep} the {c.color_name} {c.shape}",
+                           near.name, prep, cont, fault=fault)
+    rel = ["left", "right", "front", "behind"][seed % 4] if fault != "block" else ["left", "right"][seed % 2]
+    words = {"left": "to the left of", "right": "to the right of", "front": "in front of", "behind": "behind"}[rel]
+    return scene, Task(seed, "relational", f"{verb} the {_ref(p, rng)} {words} the {c.color_name} {c.shape}",
+                       pick, rel, cont, fault=fault)
+
+
+def judge(scene: Scene, task: Task, poses: dict, held: bool) -> tuple[bool, str]:
+    """Ground-truth success of a finished task from the final poses."""
+    if held:
+        return False, "object still held"
+    obj = poses[task.pick][0]
+    anc = poses[task.anchor][0]
+    if task.relation in ("in", "on"):
+        a = scene.object(task.anchor)
+        d = float(np.linalg.norm(obj[:2] - anc[:2]))
+        if d <= support_radius_m(a) + 0.005 and obj[2] >= anc[2] + (support_height_m(a) or 0.0) - 0.012:
+            return True, ""
+        return False, f"{d * 100:.1f} cm from the {task.anchor}'s centre"
+    if obj[2] > 0.03:
+        return False, "not resting on the table"
+    cam = scene.camera
+    uv = project(np.stack([obj, anc]), cam.intrinsics(), cam.extrinsics())
+    du, dv = uv[0] - uv[1]
+    dist = float(np.linalg.norm(obj[:2] - anc[:2]))
+    ok = {"left": du < -10 and abs(du) > abs(dv), "right": du > 10 and abs(du) > abs(dv),
+          "front": dv > 5 and abs(dv) > abs(du), "behind": dv < -5 and abs(dv) > abs(du)}[task.relation]
+    if ok and dist < 0.30:
+        return True, ""
+    return False, f"ended at du={du:.0f}px dv={dv:.0f}px, {dist * 100:.0f} cm from the anchor"
+
+
+def fault_spot(scene: Scene, task: Task) -> np.ndarray:
+    """Where a relational placement will land (to block it): beside the anchor, viewer-centric."""
+    a = scene.object(task.anchor)
+    r = a.footprint_radius_m + 0.06
+    side = {"left": -1.0, "right": 1.0}[task.relation]
+    return np.array([a.position[0], a.position[1] + side * r])
+
+
+def run_task(scene: Scene, task: Task, progress=lambda s: None) -> dict:
+    """Run one task in a fresh embedded session and judge it."""
+    from ..backends.policy.scripted import ScriptedPolicy
+    from .faults import FaultInjector
+    from .run import run_command
+    from .session import EmbeddedSession
+
+    session = EmbeddedSession.create(scene)
+    if task.fault:
+        blocker = None
+        spot = None
+        if task.fault == "block":
+            blocker = next(o.name for o in scene.objects if o.name not in (task.pick, task.anchor))
+            spot = fault_spot(scene, task)
+        session.arm.perturbations.append(FaultInjector(task.fault, task.pick, blocker, spot))
+    t0 = time.perf_counter()
+    outcome, episode = run_command(session, task.command, ScriptedPolicy(), progress=progress)
+    poses = session.sim.object_poses()
+    held = session.manipulator.holding is not None
+    ok, why = judge(scene, task, poses, held)
+    fired = all(p.fired for p in session.arm.perturbations)
+    episode.close()
+    session.close()
+    return {"seed": task.seed, "kind": task.kind, "fault": task.fault, "command": task.command, "success": ok,
+            "agent_success": outcome.success, "why": why or outcome.reason, "attempts": outcome.attempts,
+            "tool_calls": len(outcome.tool_calls), "first_move_s": outcome.time_to_first_move_s,
+            "total_s": time.perf_counter() - t0, "fault_fired": fired, "timings": outcome.timings}
+
+
+def suite_tasks(n: int = 40, n_faults: int = 15, base_seed: int = 2000) -> list[tuple[Scene, Task]]:
+    """The default suite: n tasks over the kinds, then n_faults fault-injected ones."""
+    tasks = [make_task(base_seed + i, KINDS[i % len(KINDS)]) for i in range(n)]
+    faults = ("nudge", "slip", "block")
+    for i in range(n_faults):
+        f = faults[i % 3]
+        kind = "relational" if f == "block" else KINDS[i % 3]
+        tasks.append(make_task(base_seed + 500 + i, kind, fault=f))
+    return tasks
