@@ -146,6 +146,6 @@ class Orchestrator:
             reason = reason or "turn_limit"
         success = reason is None and answer is not None and last_grasp_ok and last_place_ok
         if not success and reason is None:
-            reason = "refused" if grasp_attempts == 0 else "task_failed"
+            reason = "no_robot_action" if grasp_attempts == 0 else "task_failed"
         return EpisodeOutcome(success, None if success else reason, answer, grasp_attempts, calls_log, messages,
                               first_move, time.perf_counter() - t0, timings)
