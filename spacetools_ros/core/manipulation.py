@@ -46,6 +46,7 @@ class PrimitiveConfig:
     retreat_height_m: float = 0.10
     place_drop_m: float = 0.008
     min_hold_width_m: float = 0.004
+    transport_speed_scale: float = 0.7  # fraction of the planner's speed while carrying an object
     workspace: Workspace = field(default_factory=Workspace)
 
 
@@ -241,7 +242,8 @@ class Manipulator:
                                 f"no reachable pose to place at {np.round(point, 3).tolist()}")
         pose, pre, q_pre = chosen
         try:
-            self._timed(phases, plans, "transport", self.motion.move_joints, q_pre)
+            self._timed(phases, plans, "transport", self.motion.move_joints, q_pre,
+                        speed_scale=cfg.transport_speed_scale)
             if self.motion.gripper_width() < cfg.min_hold_width_m:
                 self._drop_held()
                 return self._result("place", t0, phases, plans, FailureReason.OBJECT_DROPPED.value,

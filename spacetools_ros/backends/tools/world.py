@@ -15,6 +15,9 @@ from .geometry3d import gravity_box
 from .offline import PerceptionCache
 
 
+CONTAINER_FLOOR_M = 0.01  # bowls' floors sit about this high
+
+
 def planning_scene_from_perception(scene: TableScene, table) -> PlanningScene:
     """Gravity-aligned boxes around the perceived objects, in the base frame."""
     t = scene.frame.extrinsics
@@ -90,10 +93,15 @@ class SimToolWorld:
         """Place on the surface at ``point_base`` (the object there, if any, is the support)."""
         self._perceived_scene()
         man = self.session.manipulator
-        below = man.object_at(np.array([point_base[0], point_base[1], max(point_base[2] - 0.005, 0.0)]))
+        point = np.asarray(point_base, dtype=float).copy()
+        below = man.object_at(np.array([point[0], point[1], max(point[2] - 0.005, 0.0)]))
         if support is None and below is not None:
             support = below.name
-        res = man.place_at(np.asarray(point_base, dtype=float), support)
+        if below is not None and below.name.endswith(("_bowl", "_plate")):
+            # a container: the camera's ray may hit its near rim; things go in the middle, on its floor
+            point[:2] = below.pose.position[:2]
+            point[2] = below.pose.position[2] + (CONTAINER_FLOOR_M if below.name.endswith("_bowl") else below.height_m)
+        res = man.place_at(point, support)
         if set(res.phase_times_s) - {"ik"}:
             self._clear_view()
         return res
