@@ -36,7 +36,7 @@ SUPERLATIVES = {
     "largest": ("size", max), "biggest": ("size", max), "smallest": ("size", min), "tiniest": ("size", min),
     "tallest": ("height", max), "shortest": ("height", min), "highest": ("height", max), "lowest": ("height", min),
 }
-RELATIONS = [("next to", "near"), ("near", "near"), ("beside", "near"), ("by", "near"), ("close to", "near"),
+RELATIONS = [("except", "except"), ("other than", "except"), ("but not", "except"), ("next to", "near"), ("near", "near"), ("beside", "near"), ("by", "near"), ("close to", "near"),
              ("left of", "left"), ("right of", "right"), ("in front of", "front"), ("behind", "behind"),
              ("in", "in"), ("inside", "in"), ("on", "on"), ("on top of", "on")]
 STOP = {"the", "a", "an", "to", "of", "that", "is", "which", "please", "all", "every", "each", "most", "one"}
@@ -182,6 +182,10 @@ def ground(ref: Reference, objects: list[DetectedObject]) -> list[DetectedObject
         med = np.median([_size(o) for o in objects])
         keep = [o for o in cands if (_size(o) >= med) == (ref.size == "big")]
         cands = keep or sorted(cands, key=_size, reverse=ref.size == "big")[:1]
+    if ref.anchor is not None and ref.relation == "except":
+        excluded = {id(o) for o in ground(ref.anchor, objects)}
+        inner = Reference(ref.text, ref.colors, ref.shape, ref.superlative, ref.size, None, None, ref.plural, ref.unknown)
+        return ground(inner, [o for o in objects if id(o) not in excluded])
     if ref.anchor is not None:
         anchors = ground(ref.anchor, objects)
         if not anchors:

@@ -103,6 +103,8 @@ class ScriptedPolicy:
         while True:
             img = self.images - 1
             name = self.fallback_pick or cmd.pick
+            if parse_reference(name).superlative and not self.fallback_pick:
+                name = f"{name} except the {cmd.anchor}"  # the destination is not a candidate
             resp = yield _call("roborefer.detect_all", {"obj_name": name, "image_index": img},
                                f"Find every '{name}' in the latest image.")
             pts = _points(resp)
