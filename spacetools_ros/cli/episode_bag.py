@@ -28,6 +28,15 @@ class EpisodeBag:
         self._cam = sim.scene.camera
         self._frame = topics.optical_frame(self._cam.name)
 
+    @classmethod
+    def attach(cls, path: str | Path, session) -> "EpisodeBag":
+        """A bag recording an embedded session's arm: states at 50 Hz, camera at 5 Hz, commands."""
+        bag = cls(path, session.sim)
+        session.arm.add_observer(bag.on_state, 0.02)
+        session.arm.add_observer(bag.on_camera, 0.2)
+        session.arm.command_listeners.append(bag.on_command)
+        return bag
+
     def _write(self, topic: str, msgtype: str, msg, stamp_s: float) -> None:
         self.writer.write(topic, msgtype, self._wall0_ns + int(stamp_s * 1e9), self._ser(msg))
 

@@ -85,10 +85,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.record:
         from .episode_bag import EpisodeBag
 
-        bag = EpisodeBag(args.record, session.sim)
-        session.arm.add_observer(bag.on_state, 0.02)
-        session.arm.add_observer(bag.on_camera, 0.2)
-        session.arm.command_listeners.append(bag.on_command)
+        bag = EpisodeBag.attach(args.record, session)
     overlays: list = []
     if video:
         from ..backends.tools.annotate import annotate
@@ -99,7 +96,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         session.arm.add_observer(frame_cb, 0.1)
 
-    def on_tool(resp):
+    def on_tool(resp):  # tool results with something to draw go into the video
         if resp.data.get("points") or resp.data.get("points_2d") or resp.data.get("corners_2d"):
             overlays.append(resp)
 
@@ -108,13 +105,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         if video:
             video.label = line.replace("[agent] ", "")[:60]
 
-    def on_any(resp):
-        on_tool(resp)
-
     old = {s_: signal.signal(s_, lambda *_: setattr(session.arm, "cancel_requested", True))
            for s_ in (signal.SIGINT, signal.SIGTERM)}
     try:
-        outcome, episode = run_command(session, args.command, policy, progress=progress, on_frame=on_any)
+        outcome, episode = run_command(session, args.command, policy, progress=progress, on_response=on_tool)
     finally:
         for s_, h in old.items():
             signal.signal(s_, h)
@@ -191,10 +185,7 @@ def cmd_pick_place(args: argparse.Namespace) -> int:
     if args.record:
         from .episode_bag import EpisodeBag
 
-        bag = EpisodeBag(args.record, session.sim)
-        session.arm.add_observer(bag.on_state, 0.02)
-        session.arm.add_observer(bag.on_camera, 0.2)
-        session.arm.command_listeners.append(bag.on_command)
+        bag = EpisodeBag.attach(args.record, session)
     if video:
         session.arm.add_observer(lambda sim: video.add(sim.render(depth=False, width=320, height=240).rgb, sim.time_s), 0.1)
 

@@ -25,8 +25,10 @@ def make_policy(name: str, url: str | None = None, model: str | None = None):
 
 
 def run_command(session, command: str, policy, progress=lambda s: print(s, file=sys.stderr),
-                on_frame=None) -> tuple[EpisodeOutcome, object]:
-    """Run one command in an embedded session; returns the outcome and the tool episode."""
+                on_response=None) -> tuple[EpisodeOutcome, object]:
+    """Run one command in an embedded session; returns the outcome and the tool episode.
+
+    ``on_response`` sees every tool response (for videos and logs)."""
     from ..backends.tools.factory import build_toolshed
     from ..backends.tools.toolshed import Episode
     from ..backends.tools.world import SimToolWorld
@@ -38,8 +40,8 @@ def run_command(session, command: str, policy, progress=lambda s: print(s, file=
 
     def execute(call) -> ToolResult:
         r = shed.execute(call, episode)
-        if on_frame is not None and r.images:
-            on_frame(r)
+        if on_response is not None:
+            on_response(r)
         return ToolResult(r.text, r.ok, r.data)
 
     orch = Orchestrator(policy, execute, shed.schemas, lambda: episode.images[-1] if episode.images else None,
