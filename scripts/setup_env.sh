@@ -3,9 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
-  if ! dpkg -s libegl1 libosmesa6 libgl1 libegl-mesa0 >/dev/null 2>&1; then
-    echo "[setup] installing headless OpenGL libraries (apt)"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libegl1 libosmesa6 libgl1 libegl-mesa0 >/dev/null
+  if ! dpkg -s libegl1 libosmesa6 libgl1 libegl-mesa0 libusb-1.0-0 >/dev/null 2>&1; then
+    echo "[setup] installing headless OpenGL and USB libraries (apt; open3d needs libusb)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libegl1 libosmesa6 libgl1 libegl-mesa0 libusb-1.0-0 >/dev/null
   fi
 fi
 PY=${PYTHON:-python3}

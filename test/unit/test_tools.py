@@ -187,3 +187,14 @@ def test_variable_store_references_and_memory_bound():
     assert "a" not in vs and {"b", "c", "d"} <= set(vs.names())
     vs.clear()
     assert len(vs) == 0
+
+
+def test_open3d_box_when_there_is_no_table():
+    from spacetools_ros.backends.tools.geometry3d import open3d_box
+
+    rng = np.random.default_rng(0)
+    pts = rng.uniform([-0.02, -0.03, 0.9], [0.02, 0.03, 0.95], size=(500, 3))
+    corners, extent = open3d_box(pts)
+    assert corners.shape == (8, 3)
+    np.testing.assert_allclose(np.sort(extent), [0.04, 0.05, 0.06], atol=0.006)
+    np.testing.assert_allclose(corners.mean(axis=0), [0.0, 0.0, 0.925], atol=0.005)
