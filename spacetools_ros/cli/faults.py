@@ -35,7 +35,7 @@ class FaultInjector:
             elif event == "trajectory_start" and self._closed and pos[2] > 0.005:
                 sim.step(50)  # a little into the lift
                 p = sim.object_poses()[self.target][0]
-                sim.set_object_pose(self.target, [p[0] + 0.05, p[1], 0.0005])
+                sim.set_object_pose(self.target, [p[0] + 0.06, p[1] + 0.08, 0.0005])  # clear of the fingers
                 self.fired = True
         elif self.kind == "block" and event == "gripper_closing" and self.blocker and self.spot_xy is not None:
             sim.set_object_pose(self.blocker, [self.spot_xy[0], self.spot_xy[1], 0.0005])

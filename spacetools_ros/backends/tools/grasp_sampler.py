@@ -83,9 +83,12 @@ class GeometricGraspSampler:
             mid_t = float((tt.max() + tt.min()) / 2)
             centre = (mid_s * ax + mid_t * perp) - d * n + z_tcp * n
             depth_t = float(t.max() - t.min())
-            if self._collides(rest, centre, ax, perp, n, d, width, depth_t):
+            clearance = self._clearance(rest, centre, ax, perp, n, d, width, depth_t)
+            if clearance is None:
                 continue
-            conf = 0.5 * (1.0 - width / cfg.max_opening_m) + 0.3 * min(depth_t / 0.05, 1.0) + 0.2
+            # narrow, deep enough, and far from neighbours (a planner keeps margins around them)
+            conf = (0.4 * (1.0 - width / cfg.max_opening_m) + 0.2 * min(depth_t / 0.05, 1.0)
+                    + 0.4 * min(clearance / 0.04, 1.0))
             approach = -n
             y_axis = np.cross(approach, ax)
             pose = np.eye(4)
@@ -97,21 +100,27 @@ class GeometricGraspSampler:
         out.sort(key=lambda g: -g[1])
         return out, tried
 
-    def _collides(self, rest, centre, ax, perp, n, d, width, depth) -> bool:
+    def _clearance(self, rest, centre, ax, perp, n, d, width, depth) -> float | None:
+        """None when the open fingers collide, else their free distance to the nearest neighbour (m)."""
         cfg = self.cfg
         # the fingertips must stay above the table
         if (centre @ n + d) - cfg.tip_below_tcp_m < 0.003:
-            return True
+            return None
         if len(rest) == 0:
-            return False
+            return 0.1
         rel = rest - centre
         a, p, z = rel @ ax, rel @ perp, rel @ n
         # unmasked fringe of the object itself (segmentation edges) is not an obstacle
         own = (np.abs(a) <= width / 2 + 0.004) & (np.abs(p) <= depth / 2 + 0.004)
         a, p, z = a[~own], p[~own], z[~own]
-        open_half = min(width / 2 + cfg.width_margin_m / 2, cfg.max_opening_m / 2)
+        open_half = cfg.max_opening_m / 2  # the hand approaches fully open
         in_pad = ((np.abs(a) >= open_half - 0.002) & (np.abs(a) <= open_half + cfg.pad_thickness_m)
                   & (np.abs(p) <= cfg.pad_halfwidth_m + 0.004)
                   & (z >= -cfg.tip_below_tcp_m - 0.004) & (z <= cfg.pad_depth_m + 0.06))
         between = (np.abs(a) < open_half) & (np.abs(p) <= cfg.pad_halfwidth_m) & (z >= -cfg.tip_below_tcp_m) & (z < 0.12)
-        return bool(in_pad.any() or between.sum() > 5)
+        if in_pad.any() or between.sum() > 5:
+            return None
+        band = (np.abs(p) <= cfg.pad_halfwidth_m + 0.03) & (z >= -cfg.tip_below_tcp_m - 0.01) & (z <= 0.12)
+        outside = np.abs(a[band]) - (open_half + cfg.pad_thickness_m)
+        outside = outside[outside > -0.001]
+        return float(outside.min()) if len(outside) else 0.1
