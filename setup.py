@@ -50,6 +50,7 @@ setup(
             "spacetools_recorder = spacetools_ros.ros.recorder_node:main",
             "spacetools_bringup = spacetools_ros.ros.bringup:main",
             "spacetools_tool_server = spacetools_ros.ros.tool_server_node:main",
+            "spacetools_agent = spacetools_ros.ros.agent_node:main",
         ],
     },
 )

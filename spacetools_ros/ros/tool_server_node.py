@@ -165,6 +165,9 @@ class ToolServerNode(Node):
                 resp = ToolResponse(req.name, f"Error: {type(exc).__name__}: {exc}", False)
             self._inflight = max(0, self._inflight - 1)
             self._respond(req, resp)
+        if self.session is not None:  # its renderers belong to this thread's GL context
+            self.session.close()
+            self.session = None
 
     def _execute(self, req: Request) -> ToolResponse:
         if req.end_episode:
@@ -216,8 +219,6 @@ class ToolServerNode(Node):
         self._worker.join(timeout=5.0)
         for ep in self._episodes.values():
             ep.close()
-        if self.session is not None:
-            self.session.close()
 
 
 def header_stamp_ns(cdr: bytes) -> int | None:

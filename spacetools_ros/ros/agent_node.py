@@ -1,0 +1,129 @@
+"""spacetools_agent: natural-language pick-and-place commands over ROS 2.
+
+Subscribes /spacetools/command (std_msgs/String); publishes /spacetools/status (JSON progress),
+/spacetools/transcript (JSON, one per command) and /spacetools/episode_result (JSON); the
+~/cancel service (std_srvs/Trigger) stops the motion. Episodes run in a worker thread, never in
+an executor callback. This version acts in an embedded simulated cell.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import sys
+import threading
+
+from rclpy.node import Node
+from std_msgs.msg import String
+from std_srvs.srv import Trigger
+
+from ..core.paths import config_dir
+from ..core.scene import load_scene
+from . import topics
+
+COMMAND = "/spacetools/command"
+STATUS = "/spacetools/status"
+TRANSCRIPT = "/spacetools/transcript"
+
+
+class AgentNode(Node):
+    """Thin adapter: commands -> core orchestrator (with the scripted policy) -> results."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__("spacetools_agent", **kwargs)
+        from ..backends.sim.mujoco_sim import ensure_headless_gl
+        from ..cli.run import make_policy
+
+        ensure_headless_gl()
+        scene_path = self.declare_parameter("scene", "").value or str(config_dir() / "scenes" / "box_in_bowl.yaml")
+        self.policy_name = self.declare_parameter("policy", "scripted").value
+        self.rtf = float(self.declare_parameter("real_time_factor", 0.0).value)
+        make_policy(self.policy_name)  # fail at start-up on a bad name
+        self.scene = load_scene(scene_path)
+        self.pub_status = self.create_publisher(String, STATUS, 10)
+        self.pub_transcript = self.create_publisher(String, TRANSCRIPT, 10)
+        self.pub_result = self.create_publisher(String, topics.EPISODE_RESULT, 10)
+        self.create_subscription(String, COMMAND, self._on_command, 10)
+        self.create_service(Trigger, "~/cancel", self._on_cancel)
+        self._queue: queue.Queue = queue.Queue(maxsize=1)
+        self._stop = threading.Event()
+        self._session = None
+        self._busy = threading.Event()
+        self._worker = threading.Thread(target=self._work, name="agent-worker", daemon=True)
+        self._worker.start()
+        self.get_logger().info(f"agent ready ({self.policy_name} policy, scene {scene_path})")
+
+    def _status(self, state: str, **extra) -> None:
+        self.pub_status.publish(String(data=json.dumps({"state": state, **extra})))
+
+    def _on_command(self, msg: String) -> None:
+        if self._busy.is_set() or self._queue.full():
+            self._status("rejected", command=msg.data, reason="busy with another command")
+            return
+        self._busy.set()
+        self._queue.put(msg.data)
+
+    def _on_cancel(self, _req, resp):
+        s = self._session
+        if s is not None and self._busy.is_set():
+            s.arm.cancel_requested = True
+            resp.success, resp.message = True, "cancelling: the arm stops now"
+        else:
+            resp.success, resp.message = False, "nothing to cancel"
+        return resp
+
+    def _work(self) -> None:
+        from ..cli.run import make_policy, run_command
+        from ..cli.session import EmbeddedSession
+
+        while not self._stop.is_set():
+            try:
+                command = self._queue.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            try:
+                if self._session is None:
+                    self._session = EmbeddedSession.create(self.scene, real_time_factor=self.rtf)
+                self._session.arm.cancel_requested = False
+                self._status("running", command=command)
+                outcome, episode = run_command(self._session, command, make_policy(self.policy_name),
+                                               progress=lambda line: self._status("progress", line=line))
+                doc = outcome.to_dict()
+                self.pub_transcript.publish(String(data=json.dumps({"command": command, "transcript": doc["transcript"]})))
+                doc.pop("transcript")
+                doc["command"] = command
+                doc["final_object_poses"] = {k: [round(float(v), 4) for v in p]
+                                             for k, (p, _) in self._session.sim.object_poses().items()}
+                self.pub_result.publish(String(data=json.dumps(doc)))
+                self._status("done", command=command, success=doc["success"], reason=doc["reason"])
+                episode.close()
+            except Exception as exc:  # noqa: BLE001 - a failed episode never kills the node
+                self.get_logger().error(f"command failed: {exc!r}")
+                self.pub_result.publish(String(data=json.dumps({"command": command, "success": False,
+                                                                "reason": "error", "error": str(exc)})))
+                self._status("done", command=command, success=False, reason="error")
+            finally:
+                self._busy.clear()
+        if self._session is not None:  # renderers belong to this thread's GL context
+            self._session.close()
+            self._session = None
+
+    def shutdown(self) -> None:
+        """Stop the worker (idempotent)."""
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        if self._session is not None:
+            self._session.arm.cancel_requested = True
+        self._worker.join(timeout=30)
+
+
+def main(args: list[str] | None = None) -> None:
+    """Run the agent until SIGINT/SIGTERM."""
+    from .spin import run_nodes
+
+    sys.exit(run_nodes(lambda: [AgentNode()], args))
+
+
+if __name__ == "__main__":
+    main()
