@@ -17,7 +17,8 @@ from ..pointing.referring import ReferenceError, parse_reference
 _PTS = re.compile(r"Detected (\d+) instance\(s\) of '.*?': (\[.*\])")
 _C2D = re.compile(r"Corners in normalized image coordinates: (\[.*?\]\])")
 _RESPONSE = re.compile(r"<tool_response>\n(.*?)\n</tool_response>", re.S)
-SIDE_GAP = 0.03  # normalized image width between an anchor's edge and the placed object's centre
+SIDE_GAP = 0.03
+FREE_RADIUS = 0.06  # normalized image distance an object's point must keep from a free spot  # normalized image width between an anchor's edge and the placed object's centre
 
 
 def _points(text: str) -> list[tuple[float, float]]:
@@ -92,7 +93,10 @@ class ScriptedPolicy:
             outcome = yield from self._grasp(cmd, dest)
             if isinstance(outcome, str):  # finished (answered)
                 return
-            dest = outcome
+            # the scene may have changed while grasping: find the destination again in the fresh image
+            dest = yield from self._destination(cmd, self.images - 1, attempt=self.places)
+            if dest is None:
+                return
             result = yield from self._place(cmd, dest)
             if result == "done":
                 return
@@ -210,8 +214,16 @@ class ScriptedPolicy:
         rel = cmd.relation
         if rel == "near":
             rel = ["left", "right", "front", "behind"][attempt % 4]
-        x, y = {"left": (a[0] - gap_x, a[1]), "right": (a[0] + gap_x, a[1]),
-                "front": (a[0], a[1] + gap_y), "behind": (a[0], a[1] - gap_y)}[rel]
+        step = {"left": (-1.0, 0.0), "right": (1.0, 0.0), "front": (0.0, 1.0), "behind": (0.0, -1.0)}[rel]
+        x, y = a[0] + step[0] * gap_x, a[1] + step[1] * gap_y
+        # keep clear of whatever else stands there: move further out while the spot is taken
+        resp = yield _call("roborefer.detect_all", {"obj_name": "objects", "image_index": img},
+                           "Is anything standing where the object should go?")
+        others = [p for p in _points(resp) if np.hypot(p[0] - a[0], p[1] - a[1]) > 1e-3]
+        for _ in range(4):
+            if all(np.hypot(p[0] - x, p[1] - y) > FREE_RADIUS for p in others):
+                break
+            x, y = x + step[0] * SIDE_GAP, y + step[1] * SIDE_GAP
         return (float(np.clip(x, 0.0, 1.0)), float(np.clip(y, 0.0, 1.0)))
 
 
