@@ -20,7 +20,14 @@ def make_policy(name: str, url: str | None = None, model: str | None = None):
 
         return ScriptedPolicy()
     if name == "openai":
-        raise ConfigError("the 'openai' policy backend is not available in this version")
+        from ..backends.policy.openai_policy import OpenAIPolicy
+
+        kwargs = {}
+        if url:
+            kwargs["base_url"] = url
+        if model:
+            kwargs["model"] = model
+        return OpenAIPolicy(**kwargs)
     raise ConfigError(f"unknown policy {name!r} (scripted | openai)")
 
 
@@ -46,7 +53,8 @@ def run_command(session, command: str, policy, progress=lambda s: print(s, file=
 
     orch = Orchestrator(policy, execute, shed.schemas, lambda: episode.images[-1] if episode.images else None,
                         SafetyEnvelope(session.settings.primitives.workspace),
-                        resolve=episode.variables.resolve_arguments, progress=progress)
+                        resolve=episode.variables.resolve_arguments, progress=progress,
+                        images=lambda: [f.rgb for f in episode.images])
     return orch.run(command), episode
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .camera import CameraFrame
+from .errors import SpacetoolsError
 from .conversation import Message, format_tool_responses, parse_assistant, system_prompt, transcript
 from .safety import SafetyEnvelope
 from .tools.protocol import ToolCall, ToolSchema
@@ -61,7 +62,8 @@ class Orchestrator:
     def __init__(self, policy, execute: Callable[[ToolCall], ToolResult], schemas: dict[str, ToolSchema],
                  latest_frame: Callable[[], CameraFrame | None], safety: SafetyEnvelope | None = None,
                  config: OrchestratorConfig | None = None, resolve: Callable[[dict], dict] | None = None,
-                 progress: Callable[[str], None] = lambda s: None) -> None:
+                 progress: Callable[[str], None] = lambda s: None,
+                 images: Callable[[], list] = lambda: []) -> None:
         self.policy = policy
         self.execute = execute
         self.schemas = schemas
@@ -70,6 +72,7 @@ class Orchestrator:
         self.config = config or OrchestratorConfig()
         self.resolve = resolve or (lambda a: a)
         self.progress = progress
+        self.images = images
         self.cancelled = False
 
     def run(self, command: str) -> EpisodeOutcome:
@@ -93,8 +96,14 @@ class Orchestrator:
                 reason = "timeout"
                 break
             tp = time.perf_counter()
-            text = self.policy.next_turn(messages, [])
-            timings["policy"] += time.perf_counter() - tp
+            try:
+                text = self.policy.next_turn(messages, self.images())
+            except SpacetoolsError as exc:
+                reason = "policy_error"
+                self.progress(f"[agent] policy failed: {exc}")
+                break
+            finally:
+                timings["policy"] += time.perf_counter() - tp
             turn = parse_assistant(text if isinstance(text, str) else "")
             messages.append(Message("assistant", text if isinstance(text, str) else ""))
             if not turn.calls:
@@ -104,6 +113,7 @@ class Orchestrator:
                     reason = "no_tool_call_or_answer" if not turn.errors else "malformed_output"
                 break
             texts = list(turn.errors)
+            new_images: list[int] = []
             for call in turn.calls:
                 if len(calls_log) >= cfg.max_tool_calls:
                     reason = "tool_call_limit"
@@ -127,6 +137,8 @@ class Orchestrator:
                 dt = time.perf_counter() - ts
                 timings["motion" if call.name in MOTION_TOOLS else "tools"] += dt
                 texts.append(res.text)
+                if isinstance(res.data.get("image_index"), int) and call.name.startswith(("robot.", "view_selection.")):
+                    new_images.append(res.data["image_index"])
                 self.progress(f"[agent] {call.name}: {res.text[:100]}")
                 if call.name == "robot.execute_grasp":
                     grasp_attempts += 1
@@ -136,7 +148,7 @@ class Orchestrator:
                 elif call.name == "robot.place_object_at_2d_location":
                     last_place_ok = "succeeded" in res.text
                     robot_failures += 0 if last_place_ok else 1
-            messages.append(Message("user", format_tool_responses(texts)))
+            messages.append(Message("user", format_tool_responses(texts), new_images))
             if reason is not None:
                 break
             if robot_failures > cfg.max_robot_failures:

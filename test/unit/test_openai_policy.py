@@ -1,0 +1,81 @@
+"""The openai policy backend against a real local OpenAI-compatible server (transformers serve with a
+tiny random-weight Qwen2 built offline); the model ends its turn at once, so the agent must stop
+cleanly without moving the arm. Also: an unreachable server ends the episode with a policy error."""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from spacetools_ros.core.paths import config_dir
+
+SERVE = shutil.which("transformers", path=str(Path(sys.executable).parent))
+DEMO = str(config_dir() / "scenes" / "box_in_bowl.yaml")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if SERVE is None:
+        pytest.skip("transformers[serving] not installed")
+    sys.path.insert(0, str(Path(__file__).parent))
+    import tiny_llm
+
+    root = tmp_path_factory.mktemp("llm")
+    model = tiny_llm.build(root / "model")
+    (root / "hf" / "hub").mkdir(parents=True)
+    port = free_port()
+    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_HOME=str(root / "hf"))
+    proc = subprocess.Popen([SERVE, "serve", str(model), "--host", "127.0.0.1", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url + "/health", timeout=2)
+            break
+        except OSError:
+            if proc.poll() is not None:
+                pytest.fail(proc.stdout.read())
+            time.sleep(0.5)
+    yield url + "/v1", str(model)
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def run_cli(tmp_path, *extra, env=None):
+    out = tmp_path / "r.json"
+    res = subprocess.run([sys.executable, "-m", "spacetools_ros.cli.main", "run", "--scene", DEMO,
+                          "--command", "put the red block in the blue bowl", "--json", str(out), *extra],
+                         capture_output=True, text=True, timeout=300, env=env)
+    return res, json.loads(out.read_text())
+
+
+def test_openai_policy_round_trip_ends_cleanly_without_motion(server, tmp_path):
+    url, model = server
+    env = dict(os.environ, OPENAI_API_KEY="sk-test-never-logged")
+    res, doc = run_cli(tmp_path, "--policy", "openai", "--policy-url", url, "--model", model, env=env)
+    assert res.returncode == 1
+    assert doc["reason"] == "no_tool_call_or_answer" and doc["tool_calls"] == []
+    assert doc["transcript"][0]["role"] == "system" and "<tools>" in doc["transcript"][0]["content"]
+    assert doc["transcript"][-1] == {"role": "assistant", "content": "", "images": []}
+    assert doc["final_object_poses"]["red_block"][:2] == pytest.approx([0.5, 0.12], abs=0.003)  # nothing moved
+    assert "sk-test-never-logged" not in res.stderr + res.stdout + json.dumps(doc)
+
+
+def test_unreachable_policy_server_is_a_clean_error(tmp_path):
+    res, doc = run_cli(tmp_path, "--policy", "openai", "--policy-url", f"http://127.0.0.1:{free_port()}/v1",
+                       "--model", "m")
+    assert res.returncode == 1 and doc["reason"] == "policy_error" and doc["tool_calls"] == []
