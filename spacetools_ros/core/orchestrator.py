@@ -79,7 +79,7 @@ class Orchestrator:
         """Execute a command end to end."""
         cfg = self.config
         t0 = time.perf_counter()
-        timings = {"policy": 0.0, "tools": 0.0, "motion": 0.0}
+        timings = {"policy": 0.0, "tools": 0.0, "motion": 0.0, "planning": 0.0}
         messages = [Message("system", system_prompt(self.schemas)), Message("user", command)]
         self.policy.start(command)
         calls_log: list[dict[str, Any]] = []
@@ -136,6 +136,8 @@ class Orchestrator:
                 res = self.execute(call)
                 dt = time.perf_counter() - ts
                 timings["motion" if call.name in MOTION_TOOLS else "tools"] += dt
+                plan = sum(res.data.get("result", {}).get("plan_times_s", []) or [0.0]) if call.name in MOTION_TOOLS else 0.0
+                timings["planning"] = timings.get("planning", 0.0) + plan
                 texts.append(res.text)
                 if isinstance(res.data.get("image_index"), int) and call.name.startswith(("robot.", "view_selection.")):
                     new_images.append(res.data["image_index"])
@@ -156,6 +158,9 @@ class Orchestrator:
                 break
         else:
             reason = reason or "turn_limit"
+        # motion = planning (wall clock) + execution and simulation stepping; in-process, no ROS overhead
+        timings["execution"] = max(timings["motion"] - timings["planning"], 0.0)
+        timings["ros_overhead"] = 0.0
         success = reason is None and answer is not None and last_grasp_ok and last_place_ok
         if not success and reason is None:
             reason = "no_robot_action" if grasp_attempts == 0 else "task_failed"
