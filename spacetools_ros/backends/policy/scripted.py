@@ -180,25 +180,23 @@ class ScriptedPolicy:
                 return "done"
             dest = alt
 
-    def _destination(self, cmd, img: int, attempt: int = 0):
-        """Image point where the object goes (None after answering a refusal)."""
-        resp = yield _call("roborefer.detect_one", {"obj_name": cmd.anchor, "image_index": img},
-                           f"Find the {cmd.anchor}.")
+    def _find(self, name: str, img: int):
+        """The first point of ``name`` in an image, or None after answering that it is not there."""
+        resp = yield _call("roborefer.detect_one", {"obj_name": name, "image_index": img}, f"Find the {name}.")
         pts = _points(resp)
         if not pts:
-            yield _answer(f"I cannot find the {cmd.anchor}.", f"No '{cmd.anchor}' is visible.")
+            yield _answer(f"I cannot find the {name}.", f"No '{name}' is visible.")
             return None
-        a = pts[0]
-        if cmd.relation in ("in", "on"):
+        return pts[0]
+
+    def _destination(self, cmd, img: int, attempt: int = 0):
+        """Image point where the object goes (None after answering a refusal)."""
+        a = yield from self._find(cmd.anchor, img)
+        if a is None or cmd.relation in ("in", "on"):
             return a
         if cmd.relation == "between":
-            resp = yield _call("roborefer.detect_one", {"obj_name": cmd.anchor2, "image_index": img},
-                               f"Find the {cmd.anchor2}.")
-            pts2 = _points(resp)
-            if not pts2:
-                yield _answer(f"I cannot find the {cmd.anchor2}.", f"No '{cmd.anchor2}' is visible.")
-                return None
-            return ((a[0] + pts2[0][0]) / 2, (a[1] + pts2[0][1]) / 2)
+            b = yield from self._find(cmd.anchor2, img)
+            return None if b is None else ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)
         # a side of the anchor: its extent from a segmentation and a 3D box
         yield _call("sam2.segment_from_point", {"x": a[0], "y": a[1], "image_index": img}, f"Segment the {cmd.anchor}.")
         yield _call("depth_estimator.estimate_depth_with_pointcloud", {"image_index": img}, "3D points of the scene.")
