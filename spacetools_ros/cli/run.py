@@ -28,7 +28,13 @@ def make_policy(name: str, url: str | None = None, model: str | None = None):
         if model:
             kwargs["model"] = model
         return OpenAIPolicy(**kwargs)
-    raise ConfigError(f"unknown policy {name!r} (scripted | openai)")
+    if name == "local":
+        from ..backends.policy.local_vlm import LocalVLMPolicy
+
+        if not model:
+            raise ConfigError("--policy local needs --model DIR (a local Qwen2.5-VL checkpoint folder)")
+        return LocalVLMPolicy(model)
+    raise ConfigError(f"unknown policy {name!r} (scripted | openai | local)")
 
 
 def run_command(session, command: str, policy, progress=lambda s: print(s, file=sys.stderr),

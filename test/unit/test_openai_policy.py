@@ -79,3 +79,24 @@ def test_unreachable_policy_server_is_a_clean_error(tmp_path):
     res, doc = run_cli(tmp_path, "--policy", "openai", "--policy-url", f"http://127.0.0.1:{free_port()}/v1",
                        "--model", "m")
     assert res.returncode == 1 and doc["reason"] == "policy_error" and doc["tool_calls"] == []
+
+
+def test_local_tiny_qwen25_vl_policy_runs_on_images(tmp_path):
+    sys.path.insert(0, str(Path(__file__).parent))
+    pytest.importorskip("transformers")
+    import numpy as np
+    import tiny_vlm
+
+    from spacetools_ros.backends.policy.local_vlm import LocalVLMPolicy
+    from spacetools_ros.core.conversation import Message
+
+    model = tiny_vlm.build(tmp_path / "vlm")
+    policy = LocalVLMPolicy(str(model), max_new_tokens=6)
+    img = (np.random.default_rng(0).random((96, 128, 3)) * 255).astype(np.uint8)
+    text = policy.next_turn([Message("system", "You control a robot."), Message("user", "Captured image.", [0])], [img])
+    assert isinstance(text, str)
+    # the same loop as the VLM: random weights give no tool call, so the episode ends without motion
+    res, doc = run_cli(tmp_path, "--policy", "local", "--model", str(model))
+    assert res.returncode == 1 and doc["reason"] in ("no_tool_call_or_answer", "malformed_output", "no_robot_action")
+    assert doc["transcript"][2]["role"] == "assistant"
+    assert doc["final_object_poses"]["red_block"][:2] == pytest.approx([0.5, 0.12], abs=0.003)
