@@ -56,3 +56,17 @@ def project(points_base: np.ndarray, k: np.ndarray, extrinsics: np.ndarray) -> n
     p = np.asarray(points_base, dtype=float) @ t_inv[:3, :3].T + t_inv[:3, 3]
     uv = p[:, :2] / p[:, 2:3] * np.array([k[0, 0], k[1, 1]]) + np.array([k[0, 2], k[1, 2]])
     return uv
+
+
+def ray_point_base(frame: CameraFrame, x: float, y: float) -> np.ndarray:
+    """Base-frame point seen at normalized image coordinates (x, y) (depth at that pixel's centre).
+
+    Non-finite when the depth image has no valid value there.
+    """
+    u, v = min(int(x * frame.width), frame.width - 1), min(int(y * frame.height), frame.height - 1)
+    z = float(frame.depth_m[v, u]) if frame.depth_m is not None else float("nan")
+    if not (np.isfinite(z) and z > 0):
+        z = float("nan")
+    k = frame.intrinsics
+    cam = np.array([(u + 0.5 - k[0, 2]) * z / k[0, 0], (v + 0.5 - k[1, 2]) * z / k[1, 1], z])
+    return frame.extrinsics[:3, :3] @ cam + frame.extrinsics[:3, 3]

@@ -12,6 +12,7 @@ from .planning_scene import CollisionObject
 
 FINGER_BELOW_TCP_M = 0.009   # finger pads reach this far past the TCP
 MIN_TCP_HEIGHT_M = 0.016     # keeps the pads ~7 mm above the table
+GRASP_FRAME_TO_TCP_M = 0.1034  # a grasp pose is the hand frame; the TCP lies this far along its z
 MAX_DEPTH_BELOW_TOP_M = 0.04  # the fingers reach this far below an object's top
 WIDTH_MARGIN_M = 0.012       # opening needed beyond the object's width
 
@@ -90,3 +91,13 @@ def top_down_grasps(obj: CollisionObject, max_width_m: float) -> list[Pose]:
     for off in (0.0, math.pi / 4, -math.pi / 4, math.pi / 2):
         out.append(Pose(centre, top_down_rotation(wrap_yaw(facing + off))))
     return out
+
+
+def grasp_tcp_in_base(extrinsics: np.ndarray, grasp_cam: np.ndarray) -> Pose:
+    """TCP pose (base frame) of a 4x4 grasp pose given in the camera's optical frame.
+
+    Raises:
+        ValueError: when the grasp is not a finite rigid transform.
+    """
+    hand = Pose.from_matrix(extrinsics).compose(Pose.from_matrix(grasp_cam))
+    return hand.compose(Pose(np.array([0.0, 0.0, GRASP_FRAME_TO_TCP_M]), np.eye(3)))

@@ -8,12 +8,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .camera import CameraFrame
-from .geometry import Pose
+from .camera import CameraFrame, ray_point_base
+from .grasping import grasp_tcp_in_base
 from .manipulation import Workspace
 from .tools.protocol import ToolCall
-
-HAND_TO_TCP_M = 0.1034
 
 
 @dataclass(frozen=True)
@@ -37,11 +35,10 @@ class SafetyEnvelope:
         try:
             if isinstance(value, str):
                 value = json.loads(value)
-            g = np.asarray(value, dtype=float).reshape(4, 4)
-            pose = Pose.from_matrix(frame.extrinsics) .compose(Pose.from_matrix(g))
+            pose = grasp_tcp_in_base(frame.extrinsics, np.asarray(value, dtype=float).reshape(4, 4))
         except (ValueError, TypeError):
             return None  # malformed poses are the tool's to report
-        tcp = pose.position + pose.rotation[:, 2] * HAND_TO_TCP_M
+        tcp = pose.position
         if not self.workspace.contains(tcp):
             return (f"Error: PermissionError: grasp at {np.round(tcp, 3).tolist()} m is outside the safety envelope "
                     f"(x {self.workspace.x_m}, y {self.workspace.y_m}, z {self.workspace.z_m})")
@@ -60,11 +57,7 @@ class SafetyEnvelope:
             return None
         if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
             return None
-        u, v = min(int(x * frame.width), frame.width - 1), min(int(y * frame.height), frame.height - 1)
-        z = float(frame.depth_m[v, u])
-        k = frame.intrinsics
-        cam = np.array([(u + 0.5 - k[0, 2]) * z / k[0, 0], (v + 0.5 - k[1, 2]) * z / k[1, 1], z])
-        p = frame.extrinsics[:3, :3] @ cam + frame.extrinsics[:3, 3]
+        p = ray_point_base(frame, x, y)
         on_surface = np.array([p[0], p[1], max(p[2], self.workspace.z_m[0])])  # table points sit at z ~ 0
         if not np.all(np.isfinite(p)) or p[2] < self.workspace.z_m[0] - 0.02 or not self.workspace.contains(on_surface):
             return (f"Error: PermissionError: placement at {np.round(p, 3).tolist()} m is outside the safety envelope")

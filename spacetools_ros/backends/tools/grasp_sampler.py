@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...core.grasping import grasp_height_m
+from ...core.grasping import GRASP_FRAME_TO_TCP_M, grasp_height_m
 from ..perception.tabletop import plane_axes
 from .geometry3d import table_plane
 
@@ -28,7 +28,7 @@ class GraspSamplerConfig:
     pad_thickness_m: float = 0.02
     pad_halfwidth_m: float = 0.012
     tip_below_tcp_m: float = 0.009
-    tcp_depth_m: float = 0.1034
+    tcp_depth_m: float = GRASP_FRAME_TO_TCP_M
     yaw_step_deg: float = 15.0
     max_scene_points: int = 8192
 

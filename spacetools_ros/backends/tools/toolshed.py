@@ -12,15 +12,14 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ...core.camera import CameraFrame
-from ...core.geometry import Pose
+from ...core.camera import CameraFrame, ray_point_base
+from ...core.grasping import grasp_tcp_in_base
 from ...core.tools.protocol import ToolCall, ToolCallError, ToolSchema, load_schemas, truncate_middle, validate_call
 from ...core.tools.variables import VariableStore
 from .base import DepthBackend, GraspBackend, PointingBackend, SegmentationBackend, ToolWorld
 from .geometry3d import EDGES, gravity_box, mask_select, open3d_box, point_cloud, project_norm, table_plane
 
 GRIPPER_POINTS = np.array([[0, 0, 0], [0.08, 0, 0], [-0.08, 0, 0], [0.08, 0, 0.08], [-0.08, 0, 0.08]], float)
-HAND_TO_TCP_M = 0.1034
 
 
 @dataclass
@@ -319,10 +318,8 @@ class Toolshed:
         g = g.reshape(4, 4) if g.size == 16 else g
         if g.shape != (4, 4):
             raise ValueError(f"grasp_pose must be a 4x4 matrix (or 16 numbers), got shape {g.shape}")
-        pose_cam = Pose.from_matrix(g)  # raises on non-finite / non-rotation input
         frame = self._camera_frame(e)
-        t_base = Pose.from_matrix(frame.extrinsics).compose(pose_cam)
-        tcp = t_base.compose(Pose(np.array([0.0, 0.0, HAND_TO_TCP_M]), np.eye(3)))
+        tcp = grasp_tcp_in_base(frame.extrinsics, g)  # raises on non-finite / non-rotation input
         res = world.execute_grasp(tcp)
         after = world.capture()
         e.images.append(after)
@@ -337,14 +334,9 @@ class Toolshed:
         if p.shape != (2,) or not np.all(np.isfinite(p)) or np.any(p < 0) or np.any(p > 1):
             raise ValueError("placement_point_2d must be [x, y] with both in [0, 1]")
         frame = self._camera_frame(e)
-        u = min(int(p[0] * frame.width), frame.width - 1)
-        v = min(int(p[1] * frame.height), frame.height - 1)
-        z = float(frame.depth_m[v, u])
-        if not (np.isfinite(z) and z > 0):
+        point = ray_point_base(frame, float(p[0]), float(p[1]))
+        if not np.all(np.isfinite(point)):
             raise ValueError("no depth at the placement point")
-        k = frame.intrinsics
-        cam = np.array([(u + 0.5 - k[0, 2]) * z / k[0, 0], (v + 0.5 - k[1, 2]) * z / k[1, 1], z])
-        point = frame.extrinsics[:3, :3] @ cam + frame.extrinsics[:3, 3]
         point[2] = max(point[2], 0.0)  # depth noise puts table points a hair below z = 0
         res = world.place_at(point, None)
         after = world.capture()
