@@ -88,19 +88,15 @@ def _clean(ref: str) -> str:
 
 
 def _rightmost_relation(rest: str) -> int | None:
-    best = None
-    for phrase, _ in RELATIONS:
-        for m in re.finditer(rf"\b{re.escape(phrase)}\b", rest):
-            if m.start() == 0:
-                continue
-            if best is None or m.start() > best or (m.start() == best):
-                # prefer the longest phrase that starts at the rightmost position of a real destination
-                best = m.start() if best is None or m.start() >= best else best
-    if best is None:
+    """Where the destination phrase starts: the rightmost relation word after the object."""
+    starts = [m.start() for phrase, _ in RELATIONS for m in re.finditer(rf"\b{re.escape(phrase)}\b", rest)
+              if m.start() > 0]
+    if not starts:
         return None
+    best = max(starts)
     # step back over words that belong to a longer phrase ending here ("to the left of")
     for phrase, _ in sorted(RELATIONS, key=lambda r: -len(r[0])):
         start = rest.rfind(phrase, 0, best + len(phrase))
-        if start >= 0 and start <= best < start + len(phrase) and start > 0:
+        if 0 < start <= best < start + len(phrase):
             return start
     return best

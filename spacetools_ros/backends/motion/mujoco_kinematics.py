@@ -7,12 +7,11 @@ it does not read the simulator's state.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from ...core.geometry import Pose, mat_to_quat, rotation_log
+from ...core.geometry import Pose, mat_to_quat, quat_to_mat, rotation_log
 from ...core.planning_scene import PlanningScene
 from ...core.robot_spec import RobotSpec
 
@@ -69,7 +68,7 @@ class MujocoKinematics:
             tcp = spec.site(self.robot.tcp_frame)
             hand = spec.body("panda_hand")
             # attached pose: hand <- tcp <- object
-            t_hand_tcp = Pose(np.array(tcp.pos), _quat_mat(tcp.quat))
+            t_hand_tcp = Pose(np.array(tcp.pos), quat_to_mat(np.asarray(tcp.quat, dtype=float)))
             t_hand_obj = t_hand_tcp.compose(a.pose_in_tcp)
             body = hand.add_body(name="held", pos=list(t_hand_obj.position), quat=list(mat_to_quat(t_hand_obj.rotation)))
             for k, p in enumerate(a.primitives):
@@ -223,12 +222,6 @@ class MujocoKinematics:
         return None
 
 
-def _quat_mat(q) -> np.ndarray:
-    from ...core.geometry import quat_to_mat
-
-    return quat_to_mat(np.asarray(q, dtype=float))
-
-
 def _allowed(a: str, b: str, allowed: frozenset) -> bool:
     if not allowed:
         return False
@@ -241,13 +234,4 @@ def _allowed(a: str, b: str, allowed: frozenset) -> bool:
     return False
 
 
-def joint_path_step(robot_reach_m: float, max_displacement_m: float) -> float:
-    """Joint-space step (L1 norm, rad) that moves no robot point more than ``max_displacement_m``.
-
-    Any point within ``robot_reach_m`` of every joint axis moves at most reach * sum|dq|.
-    """
-    return max_displacement_m / robot_reach_m
-
-
 ROBOT_REACH_M = 1.25  # bound on the distance of any link or held-object point from any joint axis
-__all__ = ["MujocoKinematics", "Clearances", "joint_path_step", "ROBOT_REACH_M", "math"]

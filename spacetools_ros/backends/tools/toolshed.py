@@ -273,7 +273,6 @@ class Toolshed:
 
     def _grasp(self, e: Episode, a: dict) -> ToolResponse:
         cloud, mask, f = self._cloud_mask(a)
-        frame = self._image(e, a)
         idx = mask_select(cloud, mask, f)
         grasps, tried = self.grasp.grasps(cloud, idx)
         if not grasps:
@@ -286,7 +285,6 @@ class Toolshed:
         p2s = "[" + ", ".join(f"({x:.3f}, {y:.3f})" for x, y in p2) + "]"
         text = (f"Generated collision-free grasp with confidence {conf:.3f} from {len(idx)}/{len(cloud)} masked points. "
                 f"Filtered {tried} → {len(grasps)} collision-free grasps. Projected 2D gripper points: {p2s}")
-        del frame
         return ToolResponse("grasp_generator.compute_grasp", text, True,
                             {"grasp_pose": pose.tolist(), "confidence": conf, "points_2d": p2.tolist()})
 
