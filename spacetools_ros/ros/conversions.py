@@ -12,10 +12,16 @@ from trajectory_msgs.msg import JointTrajectoryPoint
 from ..core.trajectory import JointTrajectory
 
 
+def _sec_nsec(t_s: float) -> tuple[int, int]:
+    # round the total first: 9.9999999997 s is (10, 0), not (9, 0)
+    ns = int(round(t_s * 1e9))
+    return ns // 1_000_000_000, ns % 1_000_000_000
+
+
 def to_time(t_s: float) -> Time:
     """builtin_interfaces/Time from seconds."""
-    sec = int(np.floor(t_s))
-    return Time(sec=sec, nanosec=int(round((t_s - sec) * 1e9)) % 1_000_000_000)
+    sec, nsec = _sec_nsec(t_s)
+    return Time(sec=sec, nanosec=nsec)
 
 
 def from_time(t: Time) -> float:
@@ -25,8 +31,8 @@ def from_time(t: Time) -> float:
 
 def to_duration(t_s: float) -> Duration:
     """builtin_interfaces/Duration from seconds."""
-    sec = int(np.floor(t_s))
-    return Duration(sec=sec, nanosec=int(round((t_s - sec) * 1e9)) % 1_000_000_000)
+    sec, nsec = _sec_nsec(t_s)
+    return Duration(sec=sec, nanosec=nsec)
 
 
 def header(stamp_s: float, frame_id: str) -> Header:

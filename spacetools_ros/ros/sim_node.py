@@ -3,11 +3,14 @@
 Publishes camera colour (rgb8) / depth (32FC1) / camera info, joint states, /clock and, while
 someone subscribes, a PointCloud2. Accepts trajectory_msgs/JointTrajectory on
 /arm_controller/joint_trajectory with joint_trajectory_controller semantics and gripper widths
-(std_msgs/Float64MultiArray, metres) on /gripper_controller/commands.
+(std_msgs/Float64MultiArray, metres) on /gripper_controller/commands. An empty trajectory stops
+the arm. /spacetools/sim_status (JSON, 1 Hz) reports sim time, real-time factor and the true
+object positions.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from dataclasses import dataclass
@@ -99,6 +102,10 @@ class SimNode(Node):
 
     # ------------------------------------------------------------------ commands (executor threads)
     def _on_trajectory(self, msg: JointTrajectoryMsg) -> None:
+        if not msg.points:  # joint_trajectory_controller: an empty trajectory stops the arm where it is
+            with self._lock:
+                self._pending.append(("stop", None, 0.0))
+            return
         try:
             traj, start = conv.trajectory_from_msg(msg)
             if set(traj.joint_names) != set(self.robot.arm_joints):
@@ -127,16 +134,23 @@ class SimNode(Node):
         return resp
 
     # ------------------------------------------------------------------ physics thread
-    def _apply_pending(self) -> None:
+    def _apply_pending(self) -> bool:
+        """Apply queued commands; True after a reset (sim time went back to 0)."""
+        sim = self.sim
+        was_reset = False
         with self._lock:
             pending, self._pending = self._pending, []
         for kind, payload, start in pending:
             if kind == "trajectory":
-                self.sim.send_trajectory(payload, start_s=start if start > 0 else None)
+                sim.send_trajectory(payload, start_s=start if start > 0 else None)
             elif kind == "gripper":
-                self.sim.set_gripper(payload)
+                sim.set_gripper(payload)
+            elif kind == "stop":
+                sim.stop_arm()
             elif kind == "reset":
-                self.sim.reset()
+                sim.reset()
+                was_reset = True
+        return was_reset
 
     def _loop(self) -> None:
         sim, cfg = self.sim, self.cfg
@@ -146,7 +160,9 @@ class SimNode(Node):
         count, t_count = 0, time.perf_counter()
         try:
             while not self._stop.is_set():
-                self._apply_pending()
+                if self._apply_pending():  # time restarts at 0: so do the publishing schedules and pacing
+                    next_js = next_cam = next_clock = 0.0
+                    wall0, sim0 = time.perf_counter(), sim.time_s
                 sim.step(5)
                 count += 5
                 t = sim.time_s
@@ -170,12 +186,18 @@ class SimNode(Node):
                 if now - t_count > 1.0:
                     self.steps_per_s = count / (now - t_count)
                     rt = self.steps_per_s * dt
-                    self.pub_status.publish(String(data=f'{{"sim_time_s": {t:.3f}, "real_time_factor": {rt:.2f}}}'))
+                    self._publish_status(t, rt)
                     count, t_count = 0, now
         except Exception as exc:  # noqa: BLE001 - reported, never kills the process silently
             self.get_logger().error(f"simulation thread stopped: {exc!r}")
         finally:
             sim.close()
+
+    def _publish_status(self, t: float, rtf: float) -> None:
+        # the simulator's true object positions: for observers and tests (a real cell has none)
+        objects = {k: [round(float(v), 4) for v in p] for k, (p, _) in self.sim.object_poses().items()}
+        self.pub_status.publish(String(data=json.dumps({"sim_time_s": round(t, 3), "real_time_factor": round(rtf, 2),
+                                                        "objects": objects})))
 
     def _publish_joints(self) -> None:
         st = self.sim.arm_state()

@@ -150,3 +150,54 @@ def test_pointcloud_only_on_request(graph):
     pts = np.frombuffer(bytes(msg.data), dtype="<f4").reshape(-1, 4)[:, :3]
     assert msg.width > 10_000 and np.all(pts[:, 2] > 0)
     assert msg.header.frame_id == "scene_camera_optical_frame"
+
+
+def test_stamps_round_to_the_nearest_nanosecond_without_going_back_a_second():
+    """9.9999999997 s once became 9 s + 0 ns: joint states then went a second back in time."""
+    for t in (9.9999999997, 1.0, 0.0, 3.3, 12345.999999999999, 0.1 + 0.2):
+        msg = conv.to_time(t)
+        assert 0 <= msg.nanosec < 1_000_000_000
+        assert abs(conv.from_time(msg) - t) < 1e-9, (t, msg)
+        d = conv.to_duration(t)
+        assert abs(d.sec + d.nanosec * 1e-9 - t) < 1e-9
+    stamps = [conv.from_time(conv.to_time(k * 0.01)) for k in range(5000)]
+    assert all(b > a for a, b in zip(stamps, stamps[1:]))
+
+
+def test_empty_trajectory_stops_and_reset_restarts_time(graph):
+    """An empty trajectory stops the arm where it is (joint_trajectory_controller semantics); after
+    ~/reset the arm is home, time restarts near 0 and joint states keep coming."""
+    _, probe = graph
+    from std_srvs.srv import Trigger
+    from trajectory_msgs.msg import JointTrajectory
+
+    pub = probe.create_publisher(JointTrajectory, topics.ARM_TRAJECTORY, 10)
+    deadline = time.monotonic() + 10
+    while pub.get_subscription_count() == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    q0 = latest_q(probe)
+    goal = q0 + np.array([0.6, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+    traj = time_parameterize(np.stack([q0, goal]), ROBOT.arm_joints,
+                             ROBOT.velocity_limit_rad_s * 0.2, ROBOT.acceleration_limit_rad_s2 * 0.2)
+    pub.publish(conv.trajectory_msg(traj))
+    time.sleep(traj.duration_s * 0.4)
+    pub.publish(JointTrajectory(joint_names=list(ROBOT.arm_joints)))
+    time.sleep(1.0)
+    stopped = latest_q(probe)
+    assert 0.02 < stopped[0] - q0[0] < 0.55, "the arm should have stopped part way"
+    time.sleep(1.0)
+    assert np.abs(latest_q(probe) - stopped).max() < 2e-3
+
+    before = collect(probe, JointState, topics.JOINT_STATES, 1)[-1][1]
+    cli = probe.create_client(Trigger, "/spacetools_sim/reset")
+    assert cli.wait_for_service(timeout_sec=10)
+    fut = cli.call_async(Trigger.Request())
+    deadline = time.monotonic() + 10
+    while not fut.done() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert fut.done() and fut.result().success
+    time.sleep(1.0)
+    after = collect(probe, JointState, topics.JOINT_STATES, 20)
+    stamps = [conv.from_time(m.header.stamp) for _, m in after]
+    assert stamps[-1] < conv.from_time(before.header.stamp) and stamps[-1] < 3.0
+    assert np.abs(np.array(after[-1][1].position[:7]) - ROBOT.home_rad).max() < 0.02
