@@ -198,3 +198,21 @@ def test_open3d_box_when_there_is_no_table():
     assert corners.shape == (8, 3)
     np.testing.assert_allclose(np.sort(extent), [0.04, 0.05, 0.06], atol=0.006)
     np.testing.assert_allclose(corners.mean(axis=0), [0.0, 0.0, 0.925], atol=0.005)
+
+
+def test_perception_separates_a_block_inside_a_bowl():
+    """A red block resting in a blue bowl is one depth segment; colour splits it into two objects,
+    so the robot world can still report where the block went."""
+    scene = load_scene(config_dir() / "scenes" / "box_in_bowl.yaml")
+    session = EmbeddedSession.create(scene)
+    try:
+        bowl = session.sim.object_poses()["blue_bowl"][0]
+        session.sim.set_object_pose("red_block", [bowl[0], bowl[1], 0.03])
+        session.sim.step(400)  # let it settle on the bowl's floor
+        seen = SimToolWorld(session).perceived_positions()
+        truth = session.sim.object_poses()
+        assert "red_box" in seen and "blue_bowl" in seen, seen
+        for name, key in (("red_block", "red_box"), ("blue_bowl", "blue_bowl")):
+            assert np.linalg.norm(np.array(seen[key][:2]) - truth[name][0][:2]) < 0.02, (name, seen)
+    finally:
+        session.close()

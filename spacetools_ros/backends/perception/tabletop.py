@@ -27,6 +27,8 @@ class PerceptionConfig:
     grow_color_dist: float = 45.0      # RGB distance for region growing
     grow_iters: int = 4
     robot_base_radius_m: float = 0.22  # clusters centred this close to the base origin are the robot
+    split_hue_deg: float = 40.0        # two colour clusters this far apart in hue split a segment
+    split_min_chroma: float = 15.0     # ... when both are this colourful (Lab a*b* radius)
 
 
 @dataclass
@@ -144,6 +146,7 @@ class TabletopPerception:
         objects: list[DetectedObject] = []
         rgb = frame.rgb.astype(np.float32)
         t_base = frame.extrinsics
+        chroma = cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2LAB)[..., 1:].astype(np.float32)
         for lab in range(1, n_lab):
             m = labels == lab
             if m.sum() < cfg.min_pixels:
@@ -151,14 +154,44 @@ class TabletopPerception:
             hts = height[m]
             if hts.max() > cfg.max_height_m or hts.min() > cfg.max_float_m:
                 continue  # the robot, or something it holds: not standing on the table
-            m = self._grow(m, rgb, depth, height, table_mask, above)
-            obj = self._describe(len(objects), m, pts, height, rgb, axes, t_base)
-            if obj is None:
-                continue
-            if obj.centroid_base is not None and np.linalg.norm(obj.centroid_base[:2]) < cfg.robot_base_radius_m:
-                continue
-            objects.append(obj)
+            for part in self._split_colours(m, chroma):
+                if height[part].min() > cfg.max_float_m:
+                    continue  # e.g. the top of a box inside a bowl, cut off from its lower faces
+                part = self._grow(part, rgb, depth, height, table_mask, above)
+                obj = self._describe(len(objects), part, pts, height, rgb, axes, t_base)
+                if obj is None:
+                    continue
+                if obj.centroid_base is not None and np.linalg.norm(obj.centroid_base[:2]) < cfg.robot_base_radius_m:
+                    continue
+                objects.append(obj)
         return TableScene(plane, table_mask, objects, frame, axes)
+
+    def _split_colours(self, m: np.ndarray, chroma: np.ndarray) -> list[np.ndarray]:
+        """A segment holding two clearly different hues (a block in a bowl) as one part per colour.
+        Shading changes lightness and chroma but hardly hue, so one object stays whole."""
+        import cv2
+
+        cfg = self.cfg
+        ab = chroma[m] - 128.0
+        if len(ab) < 2 * cfg.min_pixels:
+            return [m]
+        crit = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
+        cv2.setRNGSeed(self.seed)
+        _, lab, centres = cv2.kmeans(ab, 2, None, crit, 2, cv2.KMEANS_PP_CENTERS)
+        lab = lab.ravel()
+        radius = np.linalg.norm(centres, axis=1)
+        hue = np.degrees(np.arctan2(centres[:, 1], centres[:, 0]))
+        dhue = abs((hue[0] - hue[1] + 180.0) % 360.0 - 180.0)
+        if (radius.min() < cfg.split_min_chroma or dhue < cfg.split_hue_deg
+                or min(np.bincount(lab, minlength=2)) < cfg.min_pixels):
+            return [m]
+        full = np.full(m.shape, -1, np.int32)
+        full[m] = lab
+        parts = []
+        for k in (0, 1):
+            n, comp = cv2.connectedComponents((full == k).astype(np.uint8), connectivity=4)
+            parts += [comp == i for i in range(1, n) if (comp == i).sum() >= cfg.min_pixels]
+        return parts or [m]
 
     def _grow(self, m, rgb, depth, height, table_mask, above) -> np.ndarray:
         """Add neighbouring pixels of the segment's colour at a continuous depth (recovers the
