@@ -165,7 +165,10 @@ class Manipulator:
             held_allowed = frozenset({frozenset({"held", "table"}), frozenset({"held", "obj"})})
             self._timed(phases, plans, "lift", self.motion.move_linear, lift, allowed=held_allowed)
         except MotionFailure as exc:
-            return self._result("grasp", t0, phases, plans, exc.reason, f"lift failed: {exc}")
+            # safe state: put the object down where it is, back off, hold nothing
+            self._recover_open(pre, phases, plans)
+            self._drop_held()
+            return self._result("grasp", t0, phases, plans, exc.reason, f"lift failed, object released: {exc}")
         width = self.motion.gripper_width()
         if width < cfg.min_hold_width_m:
             self._drop_held()
