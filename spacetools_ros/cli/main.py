@@ -1,4 +1,4 @@
-"""``spacetools`` command line: embedded episodes and tools."""
+"""``spacetools`` command line: embedded episodes, tools, and commands to a running agent."""
 
 from __future__ import annotations
 
@@ -52,6 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
     rn.add_argument("--record", help="write a rosbag2 (MCAP) bag into this new directory")
     rn.add_argument("--video", help="episode video (.mp4/.avi) or image strip (.png/.jpg)")
     rn.add_argument("--json", required=True, help="write the result document here")
+    cm = sub.add_parser("command", help="send a command to a running spacetools_agent over ROS 2 and wait")
+    cm.add_argument("text", help='e.g. "put the red block in the blue bowl"')
+    cm.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the result")
+    cm.add_argument("--json", help="write the result document here")
+    cm.add_argument("--wait-agent", type=float, default=30.0, help="seconds to wait for an agent to listen")
     tl = sub.add_parser("tool", help="run a tool (or a chain: NAME ARGS NAME ARGS ...) on the sim camera frame")
     tl.add_argument("--scene", required=True, help="scene YAML file")
     tl.add_argument("--image-out", help="write the camera image with the results drawn in (PNG/JPG)")
@@ -135,6 +140,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"[run] {status}: {doc['answer']}; {len(doc['tool_calls'])} tool calls, first move after "
           f"{doc['time_to_first_move_s']} s, total {doc['total_s']:.1f} s; result in {args.json}", file=sys.stderr)
     return EXIT_OK if doc["success"] else EXIT_FAILED
+
+
+def cmd_command(args: argparse.Namespace) -> int:
+    """Run ``command``; exit 0 when the agent carried it out."""
+    from .command_client import send_command
+
+    if args.json and not Path(args.json).resolve().parent.is_dir():
+        raise ConfigError(f"--json directory {Path(args.json).parent} does not exist")
+    doc = send_command(args.text, args.timeout, args.wait_agent)
+    if args.json:
+        _write_json(args.json, doc)
+    status = "SUCCESS" if doc.get("success") else f"FAILED ({doc.get('reason')})"
+    print(f"[command] {status}: {doc.get('answer') or doc.get('error', '')}", file=sys.stderr)
+    if not args.json:
+        print(json.dumps(doc, indent=2))
+    return EXIT_OK if doc.get("success") else EXIT_FAILED
 
 
 def cmd_tool(args: argparse.Namespace) -> int:
@@ -233,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``spacetools`` command."""
     safe_ros_environment()
     args = build_parser().parse_args(argv)
-    handlers = {"pick-place": cmd_pick_place, "tool": cmd_tool, "run": cmd_run}
+    handlers = {"pick-place": cmd_pick_place, "tool": cmd_tool, "run": cmd_run, "command": cmd_command}
     try:
         code = handlers[args.subcommand](args)
     except (SceneError, TargetError, ConfigError) as exc:

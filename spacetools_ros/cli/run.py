@@ -39,15 +39,14 @@ def make_policy(name: str, url: str | None = None, model: str | None = None):
 
 def run_command(session, command: str, policy, progress=lambda s: print(s, file=sys.stderr),
                 on_response=None) -> tuple[EpisodeOutcome, object]:
-    """Run one command in an embedded session; returns the outcome and the tool episode.
+    """Run one command in a session (embedded or a robot over ROS); returns the outcome and the tool episode.
 
     ``on_response`` sees every tool response (for videos and logs)."""
     from ..backends.tools.factory import build_toolshed
     from ..backends.tools.toolshed import Episode
-    from ..backends.tools.world import SimToolWorld
     from ..core.safety import SafetyEnvelope
 
-    world = SimToolWorld(session)
+    world = session.tool_world()
     shed = build_toolshed(world)
     episode = Episode()
 
@@ -60,8 +59,14 @@ def run_command(session, command: str, policy, progress=lambda s: print(s, file=
     orch = Orchestrator(policy, execute, shed.schemas, lambda: episode.images[-1] if episode.images else None,
                         SafetyEnvelope(session.settings.primitives.workspace),
                         resolve=episode.variables.resolve_arguments, progress=progress,
-                        images=lambda: [f.rgb for f in episode.images])
-    return orch.run(command), episode
+                        images=lambda: [f.rgb for f in episode.images],
+                        is_cancelled=lambda: bool(getattr(session.arm, "cancel_requested", False)))
+    outcome = orch.run(command)
+    if getattr(session, "over_ros", False):
+        # motion and frames come over the robot's topics: their overhead is inside "motion"/"tools"
+        # and is measured against the in-process world by benchmarks/agent_ros.py
+        outcome.timings.pop("ros_overhead", None)
+    return outcome, episode
 
 
 def write_outcome(doc: dict, path: str) -> None:

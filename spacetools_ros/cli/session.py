@@ -52,6 +52,12 @@ class EmbeddedSession:
             ps = PlanningScene(ps.objects, ps.table, held)
         self.motion.set_planning_scene(ps)
 
+    def tool_world(self):
+        """The robot tools' world: rendered frames, obstacles from perception."""
+        from ..backends.tools.world import SimToolWorld
+
+        return SimToolWorld(self)
+
     def close(self) -> None:
         """Release renderers."""
         self.sim.close()

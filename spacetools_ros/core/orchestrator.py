@@ -63,7 +63,8 @@ class Orchestrator:
                  latest_frame: Callable[[], CameraFrame | None], safety: SafetyEnvelope | None = None,
                  config: OrchestratorConfig | None = None, resolve: Callable[[dict], dict] | None = None,
                  progress: Callable[[str], None] = lambda s: None,
-                 images: Callable[[], list] = lambda: []) -> None:
+                 images: Callable[[], list] = lambda: [],
+                 is_cancelled: Callable[[], bool] = lambda: False) -> None:
         self.policy = policy
         self.execute = execute
         self.schemas = schemas
@@ -74,6 +75,7 @@ class Orchestrator:
         self.progress = progress
         self.images = images
         self.cancelled = False
+        self.is_cancelled = is_cancelled  # e.g. the node's cancel service: checked before every call
 
     def run(self, command: str) -> EpisodeOutcome:
         """Execute a command end to end."""
@@ -89,7 +91,7 @@ class Orchestrator:
         grasp_attempts = 0
         last_grasp_ok = last_place_ok = False
         for _turn in range(cfg.max_turns):
-            if self.cancelled:
+            if self.cancelled or self.is_cancelled():
                 reason = "cancelled"
                 break
             if time.perf_counter() - t0 > cfg.timeout_s:
@@ -117,6 +119,9 @@ class Orchestrator:
             for call in turn.calls:
                 if len(calls_log) >= cfg.max_tool_calls:
                     reason = "tool_call_limit"
+                    break
+                if self.cancelled or self.is_cancelled():
+                    reason = "cancelled"
                     break
                 calls_log.append(call.to_dict())
                 refusal = None

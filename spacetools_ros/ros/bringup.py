@@ -1,7 +1,8 @@
-"""spacetools_bringup: start the embedded world's nodes in one process, without ``ros2 launch``.
+"""spacetools_bringup: start the embedded world's nodes without ``ros2 launch``.
 
-Same executables and parameter files as launch/spacetools_sim.launch.py; stops cleanly on
-SIGINT/SIGTERM (the bag is closed) or after ``--duration`` seconds.
+Same executables and parameter files as launch/spacetools_sim.launch.py (and, with --agent,
+spacetools_agent.launch.py); stops cleanly on SIGINT/SIGTERM (the bag is closed) or after
+``--duration`` seconds.
 """
 
 from __future__ import annotations
@@ -25,12 +26,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--record", help="record a rosbag2 (MCAP) bag into this new directory")
     p.add_argument("--duration", type=float, help="stop by itself after this many seconds")
     p.add_argument("--real-time-factor", type=float, help="override the sim's real_time_factor")
+    p.add_argument("--agent", action="store_true",
+                   help="also start spacetools_agent acting on the sim node through its topics (world=ros)")
+    p.add_argument("--policy", default="scripted", help="the agent's policy (scripted | openai | local)")
     p.add_argument("--sim-params", default=str(config_dir() / "sim_node.yaml"), help="sim node parameter file")
     return p.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Start the sim node (and the recorder with --record) and spin until stopped."""
+    """Start the sim node (the recorder with --record, the agent with --agent) and spin until stopped."""
     args = parse_args(argv if argv is not None else sys.argv[1:])
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
     os.environ.setdefault("ROS_LOCALHOST_ONLY", "1")
@@ -50,19 +54,26 @@ def main(argv: list[str] | None = None) -> None:
     if args.real_time_factor is not None:
         sim_overrides.append(Parameter("real_time_factor", value=float(args.real_time_factor)))
 
-    recorder = None
+    # children in their own processes: the bag writer and the agent's planner must not compete
+    # with physics and rendering for the GIL
+    children = []
     if args.record:
-        # its own process: the bag writer must not compete with physics and rendering for the GIL
-        recorder = subprocess.Popen([sys.executable, "-m", "spacetools_ros.ros.recorder_node", "--ros-args",
-                                     "-p", f"output:={Path(args.record).resolve()}"])
+        children.append(subprocess.Popen([sys.executable, "-m", "spacetools_ros.ros.recorder_node", "--ros-args",
+                                          "-p", f"output:={Path(args.record).resolve()}"]))
+    if args.agent:
+        agent_args = ["-p", "world:=ros", "-p", f"policy:={args.policy}"]
+        if args.scene:
+            agent_args += ["-p", f"scene:={Path(args.scene).resolve()}"]
+        children.append(subprocess.Popen([sys.executable, "-m", "spacetools_ros.ros.agent_node", "--ros-args",
+                                          "--params-file", str(config_dir() / "agent.yaml"), *agent_args]))
     code = run_nodes(lambda: [SimNode(parameter_overrides=sim_overrides)], ["spacetools_bringup", *ros_args],
                      duration_s=args.duration)
-    if recorder is not None:
-        recorder.send_signal(signal.SIGINT)
+    for child in reversed(children):
+        child.send_signal(signal.SIGINT)
         try:
-            recorder.wait(timeout=30)
+            child.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            recorder.kill()
+            child.kill()
     sys.exit(code)
 
 

@@ -17,8 +17,7 @@ from collections import OrderedDict
 
 import numpy as np
 from rclpy.node import Node
-from rclpy.serialization import deserialize_message
-from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+from sensor_msgs.msg import Image, PointCloud2
 from std_msgs.msg import String
 
 from ..backends.tools.annotate import annotate
@@ -29,7 +28,7 @@ from ..core.scene import CameraSpec, load_scene
 from ..core.tools.protocol import ToolCall
 from ..core.tools.wire import ANNOUNCE, REQUEST, RESPONSE, Announcement, Request, WireError, decode_request
 from . import conversions as conv
-from . import topics
+from .camera_buffer import CameraFrameBuffer
 
 
 class ToolServerNode(Node):
@@ -70,7 +69,6 @@ class ToolServerNode(Node):
         if world is None:
             names = [n for n in names if not n.startswith(("robot.", "view_selection."))]
         self.tools = tuple(names)
-        self._frames: OrderedDict[int, dict] = OrderedDict()
         self._episodes: OrderedDict[str, Episode] = OrderedDict()
         self._queue: queue.Queue = queue.Queue(maxsize=100)
         self._inflight = 0
@@ -82,10 +80,7 @@ class ToolServerNode(Node):
         self.pub_points = self.create_publisher(PointCloud2, "/toolshed/points", 5)
         self.pub_debug = self.create_publisher(Image, "/toolshed/debug_image", 5)
         self.create_subscription(String, REQUEST, self._on_request, 50)
-        # raw: images are only deserialised when a call uses them
-        self.create_subscription(Image, topics.COLOR_IMAGE, lambda m: self._on_frame_part("rgb", m), 5, raw=True)
-        self.create_subscription(Image, topics.DEPTH_IMAGE, lambda m: self._on_frame_part("depth", m), 5, raw=True)
-        self.create_subscription(CameraInfo, topics.COLOR_INFO, lambda m: self._on_frame_part("info", m), 5, raw=True)
+        self.camera = CameraFrameBuffer(self, self.extrinsics, self.frame_buffer)
         self.create_timer(self.announce_period, self._announce)
         self._worker = threading.Thread(target=self._work, name="tool-worker", daemon=True)
         self._worker.start()
@@ -96,34 +91,8 @@ class ToolServerNode(Node):
     def _announce(self) -> None:
         self.pub_ann.publish(String(data=Announcement(self.replica, self.tools, self._inflight).encode()))
 
-    def _on_frame_part(self, part: str, data: bytes) -> None:
-        stamp = header_stamp_ns(data)
-        if stamp is None:
-            return
-        entry = self._frames.setdefault(stamp, {})
-        entry[part] = data
-        while len(self._frames) > self.frame_buffer:
-            self._frames.popitem(last=False)
-
     def _frame(self, ref) -> CameraFrame:
-        complete = [(s, e) for s, e in self._frames.items() if {"rgb", "depth", "info"} <= set(e)]
-        if not complete:
-            raise RuntimeError("no camera frame received yet (colour, depth and camera info with equal stamps)")
-        if ref == "latest":
-            stamp, e = complete[-1]
-        else:
-            match = [(s, e) for s, e in complete if s == int(ref)]
-            if not match:
-                raise RuntimeError(f"no buffered frame with stamp {ref} (have {len(complete)} recent frames)")
-            stamp, e = match[0]
-        if "frame" not in e:
-            rgb = deserialize_message(e["rgb"], Image)
-            depth = deserialize_message(e["depth"], Image)
-            info = deserialize_message(e["info"], CameraInfo)
-            k = np.array(info.k, dtype=float).reshape(3, 3)
-            e["frame"] = CameraFrame(rgb.header.frame_id, conv.image_to_numpy(rgb), conv.image_to_numpy(depth), k,
-                                     self.extrinsics, stamp * 1e-9)
-        return e["frame"]
+        return self.camera.frame(ref)
 
     def _on_request(self, msg: String) -> None:
         try:
@@ -219,16 +188,6 @@ class ToolServerNode(Node):
         self._worker.join(timeout=5.0)
         for ep in self._episodes.values():
             ep.close()
-
-
-def header_stamp_ns(cdr: bytes) -> int | None:
-    """Header stamp of a serialised message whose first field is a std_msgs/Header."""
-    if len(cdr) < 12:
-        return None
-    order = "little" if cdr[1] & 1 else "big"
-    sec = int.from_bytes(cdr[4:8], order, signed=True)
-    nsec = int.from_bytes(cdr[8:12], order)
-    return sec * 1_000_000_000 + nsec
 
 
 def _jsonable(o):

@@ -1,14 +1,20 @@
-"""The robot tools' world in the embedded sim: cameras, and grasp/place primitives planned
-against obstacles perceived from the camera (not the simulator's ground truth)."""
+"""The robot tools' world: cameras, and grasp/place primitives planned against obstacles perceived
+from the camera (never a simulator's ground truth). The same world serves the embedded sim and a
+robot reached over ROS."""
 
 from __future__ import annotations
+
+from typing import Callable
 
 import numpy as np
 
 from ...core.camera import CameraFrame
+from ...core.errors import MotionFailure
 from ...core.geometry import Pose
+from ...core.manipulation import Manipulator
 from ...core.planning_scene import CollisionObject, PlanningScene
 from ...core.results import ActionResult
+from ...core.scene import Table
 from ...core.shapes import Primitive
 from ..perception.tabletop import TableScene
 from .geometry3d import gravity_box
@@ -43,39 +49,62 @@ def planning_scene_from_perception(scene: TableScene, table) -> PlanningScene:
     return PlanningScene(tuple(objs), table)
 
 
-class SimToolWorld:
-    """ToolWorld over an EmbeddedSession."""
+class PerceivedToolWorld:
+    """ToolWorld over a Manipulator: frames from a camera source, obstacles from perception.
 
-    def __init__(self, session, cache: PerceptionCache | None = None) -> None:
-        self.session = session
+    Args:
+        manipulator: the grasp/place primitives (over any MotionBackend).
+        capture: camera name (None = the robot's camera) -> fresh frame.
+        camera_names: the cameras, the robot's first.
+        table: the table the perceived objects stand on.
+    """
+
+    def __init__(self, manipulator: Manipulator, capture: Callable[[str | None], CameraFrame],
+                 camera_names: list[str], table: Table, cache: PerceptionCache | None = None) -> None:
+        self.manipulator = manipulator
+        self._capture = capture
+        self._cameras = list(camera_names)
+        self.table = table
         self.cache = cache or PerceptionCache()
         self._last: CameraFrame | None = None
 
     def cameras(self) -> list[str]:
-        """Scene cameras (first = the robot's camera)."""
-        return [c.name for c in self.session.scene.cameras]
+        """Camera names (first = the robot's camera)."""
+        return list(self._cameras)
 
     def capture(self, camera: str | None = None) -> CameraFrame:
-        """Render a fresh frame."""
-        frame = self.session.sim.render(camera)
-        if camera is None or camera == self.cameras()[0]:
+        """A fresh frame."""
+        frame = self._capture(camera)
+        if camera is None or camera == self._cameras[0]:
             self._last = frame
         return frame
 
+    def perceived_positions(self) -> dict[str, list[float]]:
+        """Bottom centres (base frame, m) of the objects seen in a fresh frame, named colour_shape
+        (a second one of a kind gets _2, ...)."""
+        frame = self.capture()
+        out: dict[str, list[float]] = {}
+        for o in planning_scene_from_perception(self.cache(frame), self.table).objects:
+            base = o.name.split("_", 1)[1]
+            name, k = base, 2
+            while name in out:
+                name, k = f"{base}_{k}", k + 1
+            out[name] = [round(float(v), 4) for v in o.pose.position]
+        return out
+
     def _perceived_scene(self) -> None:
         frame = self._last or self.capture()
-        held = self.session.manipulator.holding
-        ps = planning_scene_from_perception(self.cache(frame), self.session.scene.table)
+        man = self.manipulator
+        held = man.holding
+        ps = planning_scene_from_perception(self.cache(frame), self.table)
         if held is not None:  # the held object is attached, not an obstacle
             ps = PlanningScene(tuple(o for o in ps.objects if np.linalg.norm(
-                o.pose.position[:2] - self.session.motion.tcp_pose().position[:2]) > 0.05), ps.table, held)
-        self.session.motion.set_planning_scene(ps)
+                o.pose.position[:2] - man.motion.tcp_pose().position[:2]) > 0.05), ps.table, held)
+        man.motion.set_planning_scene(ps)
 
     def _clear_view(self) -> None:
         """Back to the home pose so the next camera image shows the table, not the arm."""
-        from ...core.errors import MotionFailure
-
-        man = self.session.manipulator
+        man = self.manipulator
         try:
             man.go_home(speed_scale=0.35 if man.holding is not None else 1.0)  # gently with a load
         except MotionFailure:
@@ -84,7 +113,7 @@ class SimToolWorld:
     def execute_grasp(self, tcp_pose_base: Pose) -> ActionResult:
         """Plan against the perceived scene, run the grasp primitive, clear the camera's view."""
         self._perceived_scene()
-        res = self.session.manipulator.execute_grasp(tcp_pose_base)
+        res = self.manipulator.execute_grasp(tcp_pose_base)
         if set(res.phase_times_s) - {"ik"}:
             self._clear_view()
         return res
@@ -92,7 +121,7 @@ class SimToolWorld:
     def place_at(self, point_base: np.ndarray, support: str | None) -> ActionResult:
         """Place on the surface at ``point_base`` (the object there, if any, is the support)."""
         self._perceived_scene()
-        man = self.session.manipulator
+        man = self.manipulator
         point = np.asarray(point_base, dtype=float).copy()
         below = man.object_at(np.array([point[0], point[1], max(point[2] - 0.005, 0.0)]))
         if support is None and below is not None:
@@ -105,3 +134,12 @@ class SimToolWorld:
         if set(res.phase_times_s) - {"ik"}:
             self._clear_view()
         return res
+
+
+class SimToolWorld(PerceivedToolWorld):
+    """The perceived world of an EmbeddedSession (frames rendered by its simulator)."""
+
+    def __init__(self, session, cache: PerceptionCache | None = None) -> None:
+        super().__init__(session.manipulator, session.sim.render, [c.name for c in session.scene.cameras],
+                         session.scene.table, cache)
+        self.session = session

@@ -1,0 +1,42 @@
+"""The agent on a ROS 2 install, acting on a robot through its topics.
+
+    ros2 launch spacetools_ros spacetools_agent.launch.py                     # + the embedded sim node as the robot
+    ros2 launch spacetools_ros spacetools_agent.launch.py sim:=false motion:=moveit cell:=/path/cell.yaml
+
+With sim:=false the robot's own drivers must provide /joint_states, the RGB-D camera topics, a
+joint_trajectory_controller on /arm_controller/joint_trajectory and a gripper controller on
+/gripper_controller/commands (remap them here for other names). Commands go to
+/spacetools/command (std_msgs/String). The nodes keep DDS discovery on this host unless
+ROS_AUTOMATIC_DISCOVERY_RANGE is set (a robot driven from another machine needs SUBNET).
+"""
+
+import os
+
+from ament_index_python.packages import get_package_share_directory
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument
+from launch.conditions import IfCondition
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import Node
+
+
+def generate_launch_description():
+    share = get_package_share_directory("spacetools_ros")
+    cell = LaunchConfiguration("cell")
+    return LaunchDescription([
+        DeclareLaunchArgument("sim", default_value="true", description="start spacetools_sim as the robot"),
+        DeclareLaunchArgument("cell", default_value=os.path.join(share, "config", "scenes", "box_in_bowl.yaml"),
+                              description="cell file: camera pose in the base frame (and the sim's scene)"),
+        DeclareLaunchArgument("motion", default_value="embedded", description="embedded | moveit"),
+        DeclareLaunchArgument("policy", default_value="scripted", description="scripted | openai | local"),
+        DeclareLaunchArgument("policy_url", default_value=""),
+        DeclareLaunchArgument("model", default_value=""),
+        Node(package="spacetools_ros", executable="spacetools_sim", name="spacetools_sim", output="screen",
+             condition=IfCondition(LaunchConfiguration("sim")),
+             parameters=[os.path.join(share, "config", "sim_node.yaml"), {"scene": cell}]),
+        Node(package="spacetools_ros", executable="spacetools_agent", name="spacetools_agent", output="screen",
+             parameters=[os.path.join(share, "config", "agent.yaml"),
+                         {"world": "ros", "scene": cell, "motion": LaunchConfiguration("motion"),
+                          "policy": LaunchConfiguration("policy"), "policy_url": LaunchConfiguration("policy_url"),
+                          "model": LaunchConfiguration("model")}]),
+    ])

@@ -1,0 +1,123 @@
+"""The agent driving a robot through its ROS topics (world=ros): the spacetools_sim node stands in
+for the robot. No robot yet -> a clear refusal and nothing sent; with the robot -> the command is
+carried out (checked against the simulator's own truth on /spacetools/sim_status)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+pytestmark = pytest.mark.ros
+
+rclpy = pytest.importorskip("rclpy")
+from rclpy.executors import SingleThreadedExecutor  # noqa: E402
+from sensor_msgs.msg import JointState  # noqa: E402
+from std_msgs.msg import String  # noqa: E402
+from std_srvs.srv import Trigger  # noqa: E402
+from trajectory_msgs.msg import JointTrajectory  # noqa: E402
+
+
+def _wait(cond, timeout_s):
+    deadline = time.monotonic() + timeout_s
+    while not cond() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return cond()
+
+
+def _stop(proc):
+    proc.send_signal(signal.SIGINT)
+    try:
+        out, _ = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+    return proc.returncode, out
+
+
+def test_agent_acts_on_a_robot_over_topics():
+    assert os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] == "LOCALHOST"
+    agent = subprocess.Popen([sys.executable, "-m", "spacetools_ros.ros.agent_node", "--ros-args",
+                              "-p", "world:=ros", "-p", "ready_timeout_s:=2.0"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    sim = None
+    rclpy.init()
+    node = rclpy.create_node("robot_world_probe")
+    results, truth, trajectories = [], [], []
+    node.create_subscription(String, "/spacetools/episode_result", lambda m: results.append(json.loads(m.data)), 10)
+    node.create_subscription(String, "/spacetools/sim_status", lambda m: truth.append(json.loads(m.data)), 10)
+    node.create_subscription(JointTrajectory, "/arm_controller/joint_trajectory", trajectories.append, 50)
+    joints = []
+    node.create_subscription(JointState, "/joint_states", lambda m: joints.append(list(m.position[:7])), 50)
+    cancel = node.create_client(Trigger, "/spacetools_agent/cancel")
+    pub = node.create_publisher(String, "/spacetools/command", 10)
+    ex = SingleThreadedExecutor()
+    ex.add_node(node)
+    threading.Thread(target=ex.spin, daemon=True).start()
+    try:
+        assert _wait(lambda: pub.get_subscription_count() > 0, 60)
+        time.sleep(1.0)
+        # no robot on the topics: refused with the reason, no trajectory sent
+        pub.publish(String(data="put the red block in the blue bowl"))
+        assert _wait(lambda: results, 30)
+        assert results[0]["reason"] == "robot_unavailable" and "joint states" in results[0]["error"]
+        assert not trajectories
+
+        sim = subprocess.Popen([sys.executable, "-m", "spacetools_ros.ros.sim_node", "--ros-args",
+                                "-p", "real_time_factor:=2.0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True)
+        assert _wait(lambda: truth, 60), "the sim node did not come up"
+        start = truth[-1]["objects"]
+        pub.publish(String(data="put the red block in the blue bowl"))
+        assert _wait(lambda: len(results) >= 2, 240)
+        res = results[1]
+        assert res["success"], res
+        assert res["world"] == "ros" and res["time_to_first_move_s"] is not None
+        names = [c["name"] for c in res["tool_calls"]]
+        assert "robot.execute_grasp" in names and "robot.place_object_at_2d_location" in names
+        assert trajectories, "the agent sent no trajectories to the controller topic"
+        time.sleep(2.5)  # a fresh sim_status after the place
+        final = truth[-1]["objects"]
+        block, bowl = final["red_block"], final["blue_bowl"]
+        assert abs(block[0] - bowl[0]) < 0.06 and abs(block[1] - bowl[1]) < 0.06, (start, final)
+        # what the agent reports is what its camera sees (colour_shape names): the block in the bowl
+        seen = res["final_object_poses"]
+        assert "red_box" in seen and abs(seen["red_box"][0] - bowl[0]) < 0.05, seen
+
+        # cancel while the arm moves: the arm stops where it is and nothing more is sent
+        n_before = len(trajectories)
+        pub.publish(String(data="put the yellow ball to the left of the green can"))
+        assert _wait(lambda: len(trajectories) > n_before, 60), "no motion started"
+        fut = cancel.call_async(Trigger.Request())
+        assert _wait(lambda: fut.done(), 10) and fut.result().success
+        assert _wait(lambda: len(results) >= 3, 60)
+        assert results[2]["reason"] == "cancelled", results[2]
+        sent = len(trajectories)
+        time.sleep(1.5)
+        a = joints[-1]
+        time.sleep(1.0)
+        assert max(abs(x - y) for x, y in zip(a, joints[-1])) < 2e-3, "the arm still moves after the cancel"
+        # the last message is the stop (an empty trajectory), and nothing came after it
+        assert len(trajectories) == sent and not trajectories[-1].points
+    finally:
+        ex.shutdown(timeout_sec=2)
+        node.destroy_node()
+        rclpy.shutdown()
+        code, out = _stop(agent)
+        if sim is not None:
+            sim_code, sim_out = _stop(sim)
+            assert sim_code == 0, sim_out[-3000:]
+    assert code == 0, out[-3000:]
+
+
+def test_command_client_without_an_agent_fails_clearly(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "spacetools_ros.cli.main", "command", "put the red block in the bowl",
+                          "--wait-agent", "2", "--json", str(tmp_path / "r.json")],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2, out.stderr
+    assert "no agent subscribes to /spacetools/command" in out.stderr
+    assert "terminate called" not in out.stderr
