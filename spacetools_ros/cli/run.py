@@ -47,7 +47,8 @@ def run_command(session, command: str, policy, progress=lambda s: print(s, file=
     from ..core.safety import SafetyEnvelope
 
     world = session.tool_world()
-    shed = build_toolshed(world)
+    safety = SafetyEnvelope(session.settings.primitives.workspace)
+    shed = build_toolshed(world, safety=safety)
     episode = Episode()
 
     def execute(call) -> ToolResult:
@@ -57,11 +58,18 @@ def run_command(session, command: str, policy, progress=lambda s: print(s, file=
         return ToolResult(r.text, r.ok, r.data)
 
     orch = Orchestrator(policy, execute, shed.schemas, lambda: episode.images[-1] if episode.images else None,
-                        SafetyEnvelope(session.settings.primitives.workspace),
-                        resolve=episode.variables.resolve_arguments, progress=progress,
+                        safety, resolve=episode.variables.resolve_arguments, progress=progress,
                         images=lambda: [f.rgb for f in episode.images],
                         is_cancelled=lambda: bool(getattr(session.arm, "cancel_requested", False)))
     outcome = orch.run(command)
+    held = world.manipulator.holding
+    if held is not None:  # never end an episode with an object in the hand
+        res = world.return_held()
+        outcome.cleanup = (f"the episode ended holding {held.name}: put back where it was picked"
+                           if res is not None and res.success else
+                           f"the episode ended holding {held.name}; putting it back failed "
+                           f"({res.reason if res is not None else 'no pick origin'})")
+        progress(f"[agent] {outcome.cleanup}")
     if getattr(session, "over_ros", False):
         # motion and frames come over the robot's topics: their overhead is inside "motion"/"tools"
         # and is measured against the in-process world by benchmarks/agent_ros.py

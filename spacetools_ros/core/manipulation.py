@@ -61,6 +61,7 @@ class Manipulator:
         self.config = config or PrimitiveConfig()
         self.capture_images = capture_images
         self.holding: AttachedObject | None = None
+        self.pick_origin: np.ndarray | None = None  # where the held object stood (bottom centre, base)
 
     # ------------------------------------------------------------------ helpers
     def _image(self):
@@ -160,6 +161,7 @@ class Manipulator:
             tcp_now = self.motion.tcp_pose()
             self.holding = AttachedObject(target.name, target.primitives,
                                           tcp_now.inverse().compose(target.pose), target.height_m)
+            self.pick_origin = target.pose.position.copy()
             self.motion.set_planning_scene(PlanningScene(scene.without(target.name).objects, scene.table, self.holding))
         try:
             held_allowed = frozenset({frozenset({"held", "table"}), frozenset({"held", "obj"})})

@@ -47,10 +47,11 @@ class EpisodeOutcome:
     time_to_first_move_s: float | None
     total_s: float
     timings: dict[str, float]
+    cleanup: str | None = None  # what the robot did after the policy ended (e.g. put a held object back)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (transcript inline)."""
-        return {"success": self.success, "reason": self.reason, "answer": self.answer, "attempts": self.attempts,
+        return {"cleanup": self.cleanup, "success": self.success, "reason": self.reason, "answer": self.answer, "attempts": self.attempts,
                 "tool_calls": self.tool_calls, "transcript": transcript(self.messages),
                 "time_to_first_move_s": None if self.time_to_first_move_s is None else round(self.time_to_first_move_s, 4),
                 "total_s": round(self.total_s, 4), "timings": {k: round(v, 4) for k, v in self.timings.items()}}

@@ -168,3 +168,26 @@ def test_self_correction_after_a_nudge(session):
     texts = " ".join(m.content for m in out.messages)
     assert "Grasp execution failed." in texts and "Grasp execution succeeded." in texts
     ep.close()
+
+
+@pytest.mark.slow
+def test_an_unreachable_place_ends_with_the_object_put_back():
+    """'In front of' a plate near the edge of reach: every place fails (no IK), the policy gives up,
+    and the object goes back where it was picked instead of staying in the hand."""
+    from spacetools_ros.backends.policy.scripted import ScriptedPolicy
+    from spacetools_ros.cli.suite import make_task
+
+    scene, task = make_task(2018, "relational")
+    session = EmbeddedSession.create(scene)
+    try:
+        start = session.sim.object_poses()[task.pick][0]
+        out, ep = run_command(session, task.command, ScriptedPolicy(), progress=lambda s: None)
+        ep.close()
+        assert not out.success and out.reason == "task_failed"
+        assert session.manipulator.holding is None
+        assert out.cleanup and "put back" in out.cleanup
+        end = session.sim.object_poses()[task.pick][0]
+        assert np.linalg.norm(end[:2] - start[:2]) < 0.03 and end[2] < 0.03
+        assert "cleanup" in out.to_dict()
+    finally:
+        session.close()

@@ -207,8 +207,10 @@ class ScriptedPolicy:
         corners = np.array(ast.literal_eval(m.group(1))) if m else np.array([[a[0] - 0.05, a[1] - 0.05], [a[0] + 0.05, a[1] + 0.05]])
         half_w = (corners[:, 0].max() - corners[:, 0].min()) / 2
         half_h = (corners[:, 1].max() - corners[:, 1].min()) / 2
-        gap_x = half_w + SIDE_GAP * (1 + 0.5 * attempt)
-        gap_y = half_h + SIDE_GAP * (1 + 0.5 * attempt)
+        # a retry moves the spot out (something stood there), then in (it was out of reach), then further out
+        far = (1.0, 1.5, 0.6, 2.0)[min(attempt, 3)]
+        gap_x = half_w + SIDE_GAP * far
+        gap_y = half_h + SIDE_GAP * far
         rel = cmd.relation
         if rel == "near":
             rel = ["left", "right", "front", "behind"][attempt % 4]

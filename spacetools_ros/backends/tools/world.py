@@ -49,6 +49,19 @@ def planning_scene_from_perception(scene: TableScene, table) -> PlanningScene:
     return PlanningScene(tuple(objs), table)
 
 
+def perceived_positions(scene: TableScene, table: Table) -> dict[str, list[float]]:
+    """Bottom centres (base frame, m) of the perceived objects, named colour_shape (a second one of
+    a kind gets _2, ...)."""
+    out: dict[str, list[float]] = {}
+    for o in planning_scene_from_perception(scene, table).objects:
+        base = o.name.split("_", 1)[1]
+        name, k = base, 2
+        while name in out:
+            name, k = f"{base}_{k}", k + 1
+        out[name] = [round(float(v), 4) for v in o.pose.position]
+    return out
+
+
 class PerceivedToolWorld:
     """ToolWorld over a Manipulator: frames from a camera source, obstacles from perception.
 
@@ -80,17 +93,8 @@ class PerceivedToolWorld:
         return frame
 
     def perceived_positions(self) -> dict[str, list[float]]:
-        """Bottom centres (base frame, m) of the objects seen in a fresh frame, named colour_shape
-        (a second one of a kind gets _2, ...)."""
-        frame = self.capture()
-        out: dict[str, list[float]] = {}
-        for o in planning_scene_from_perception(self.cache(frame), self.table).objects:
-            base = o.name.split("_", 1)[1]
-            name, k = base, 2
-            while name in out:
-                name, k = f"{base}_{k}", k + 1
-            out[name] = [round(float(v), 4) for v in o.pose.position]
-        return out
+        """Where the objects seen in a fresh frame stand (see ``perceived_positions``)."""
+        return perceived_positions(self.cache(self.capture()), self.table)
 
     def _perceived_scene(self) -> None:
         frame = self._last or self.capture()
@@ -131,6 +135,19 @@ class PerceivedToolWorld:
             point[:2] = below.pose.position[:2]
             point[2] = below.pose.position[2] + (CONTAINER_FLOOR_M if below.name.endswith("_bowl") else below.height_m)
         res = man.place_at(point, support)
+        if set(res.phase_times_s) - {"ik"}:
+            self._clear_view()
+        return res
+
+
+    def return_held(self) -> ActionResult | None:
+        """At the end of an episode, an object still in the hand goes back where it was picked
+        (None when nothing is held)."""
+        man = self.manipulator
+        if man.holding is None or man.pick_origin is None:
+            return None
+        self._perceived_scene()
+        res = man.place_at(man.pick_origin, None)
         if set(res.phase_times_s) - {"ik"}:
             self._clear_view()
         return res
