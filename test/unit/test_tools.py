@@ -152,6 +152,9 @@ def test_view_selection_prefers_the_view_that_sees_the_target():
     ("robot.execute_grasp", {"grasp_pose": "[[1, 0], [0, 1]]"}, "Error: ValueError: grasp_pose must be a 4x4"),
     ("robot.execute_grasp", {"grasp_pose": "__import__('os').system('true')"}, "Error: TypeError: grasp_pose must be an array"),
     ("robot.place_object_at_2d_location", {"placement_point_2d": "[2.0, 0.5]"}, "Error: ValueError: placement_point_2d must be"),
+    # the shed that moves the robot enforces the safety envelope itself, whoever calls it
+    ("robot.execute_grasp", {"grasp_pose": "[[1,0,0,0],[0,1,0,0],[0,0,1,3.0],[0,0,0,1]]"},
+     "Error: PermissionError: grasp at"),
 ])
 def test_bad_calls_return_protocol_errors_and_change_nothing(env, name, args, expected):
     _, session, shed, frame = env

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...core.errors import ConfigError
+from ...core.safety import SafetyEnvelope
 from .base import ToolWorld
 from .grasp_sampler import GeometricGraspSampler
 from .offline import OfflinePointing, OfflineSegmentation, PerceptionCache, SensorDepth
@@ -18,7 +19,8 @@ GRASP = ("geometric", "graspgen")
 
 
 def build_toolshed(world: ToolWorld | None = None, *, pointing: str = "offline", segmentation: str = "offline",
-                   depth: str = "sensor", grasp: str = "geometric", options: dict[str, Any] | None = None) -> Toolshed:
+                   depth: str = "sensor", grasp: str = "geometric", options: dict[str, Any] | None = None,
+                   safety: SafetyEnvelope | None = None) -> Toolshed:
     """A Toolshed with the chosen backends.
 
     Raises:
@@ -55,4 +57,4 @@ def build_toolshed(world: ToolWorld | None = None, *, pointing: str = "offline",
     else:
         grasp_backend = GeometricGraspSampler()
     return Toolshed(point_backend, seg_backend, depth_backend, grasp_backend, world=world,
-                    view_scorer=ViewScorer(cache))
+                    view_scorer=ViewScorer(cache), safety=safety)

@@ -14,6 +14,8 @@ import numpy as np
 
 from ...core.camera import CameraFrame, ray_point_base
 from ...core.grasping import grasp_tcp_in_base
+from ...core.orchestrator import MOTION_TOOLS
+from ...core.safety import SafetyEnvelope
 from ...core.tools.protocol import ToolCall, ToolCallError, ToolSchema, load_schemas, truncate_middle, validate_call
 from ...core.tools.variables import VariableStore
 from .base import DepthBackend, GraspBackend, PointingBackend, SegmentationBackend, ToolWorld
@@ -77,7 +79,8 @@ class Toolshed:
 
     def __init__(self, pointing: PointingBackend, segmentation: SegmentationBackend, depth: DepthBackend,
                  grasp: GraspBackend, world: ToolWorld | None = None, schemas: dict[str, ToolSchema] | None = None,
-                 pointing_vlm: PointingBackend | None = None, view_scorer: Callable | None = None) -> None:
+                 pointing_vlm: PointingBackend | None = None, view_scorer: Callable | None = None,
+                 safety: SafetyEnvelope | None = None) -> None:
         self.pointing = pointing
         self.pointing_vlm = pointing_vlm or pointing
         self.segmentation = segmentation
@@ -85,6 +88,8 @@ class Toolshed:
         self.grasp = grasp
         self.world = world
         self.view_scorer = view_scorer
+        # the server that moves the robot enforces the envelope itself, whoever the caller is
+        self.safety = safety or SafetyEnvelope()
         self.schemas = schemas or load_schemas()
         self.handlers: dict[str, Callable[[Episode, dict], ToolResponse]] = {
             "roborefer.detect_one": lambda e, a: self._detect(e, a, "roborefer", False),
@@ -121,7 +126,10 @@ class Toolshed:
             if handler is None:
                 raise ToolCallError("ValueError", f"Tool '{call.name}' is not served here", unknown_tool=True)
             args = episode.variables.resolve_arguments(call.arguments)
-            resp = handler(episode, args)
+            refusal = self.safety.check(call, args, episode.images[-1] if episode.images else None) \
+                if call.name in MOTION_TOOLS and self.world else None
+            resp = ToolResponse(call.name, refusal, False, {"error": "PermissionError"}) if refusal \
+                else handler(episode, args)
         except ToolCallError as exc:
             resp = ToolResponse(call.name, exc.text, False, {"error": exc.exc_type})
         except Exception as exc:  # noqa: BLE001 - a tool failure is shown to the model, never raised
@@ -299,7 +307,8 @@ class Toolshed:
         e.images.append(frame)
         e.variables.set("captured_image", frame.rgb)
         return ToolResponse("robot.capture_image", f"Captured image: {frame.width}\u00d7{frame.height} pixels.", True,
-                            {"image_index": len(e.images) - 1, "camera": frame.camera}, [frame.rgb])
+                            {"image_index": len(e.images) - 1, "camera": frame.camera, "stamp_s": frame.stamp_s},
+                            [frame.rgb])
 
     def _robot_depth(self, e: Episode, with_cloud: bool) -> ToolResponse:
         frame = self._need_world().capture()
@@ -323,8 +332,8 @@ class Toolshed:
         e.images.append(after)
         e.variables.set("captured_image", after.rgb)
         text = "Grasp execution succeeded." if res.success else "Grasp execution failed."
-        return ToolResponse("robot.execute_grasp", text, True, {"result": res.to_dict(), "image_index": len(e.images) - 1},
-                            [after.rgb])
+        return ToolResponse("robot.execute_grasp", text, True, {"result": res.to_dict(), "image_index": len(e.images) - 1,
+                                                                "stamp_s": after.stamp_s}, [after.rgb])
 
     def _place_2d(self, e: Episode, a: dict) -> ToolResponse:
         world = self._need_world()
@@ -342,8 +351,8 @@ class Toolshed:
         e.variables.set("captured_image", after.rgb)
         text = "Release operation succeeded." if res.success else "Release operation failed."
         return ToolResponse("robot.place_object_at_2d_location", text, True,
-                            {"result": res.to_dict(), "point_base": point.round(4).tolist(), "image_index": len(e.images) - 1},
-                            [after.rgb])
+                            {"result": res.to_dict(), "point_base": point.round(4).tolist(),
+                             "image_index": len(e.images) - 1, "stamp_s": after.stamp_s}, [after.rgb])
 
     # ------------------------------------------------------------------ view selection
     def _select_view(self, e: Episode, a: dict) -> ToolResponse:
@@ -361,4 +370,5 @@ class Toolshed:
         text = (f"Best view for '{a['target']}': {best['camera']} (image_index {len(e.images) - 1}). "
                 f"Scores: {lines}.")
         return ToolResponse("view_selection.select_view", text, True,
-                            {"best": best["camera"], "scores": scores, "image_index": len(e.images) - 1}, [frame.rgb])
+                            {"best": best["camera"], "scores": scores, "image_index": len(e.images) - 1,
+                             "stamp_s": frame.stamp_s}, [frame.rgb])
