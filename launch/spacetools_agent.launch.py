@@ -2,6 +2,7 @@
 
     ros2 launch spacetools_ros spacetools_agent.launch.py                     # + the embedded sim node as the robot
     ros2 launch spacetools_ros spacetools_agent.launch.py sim:=false motion:=moveit cell:=/path/cell.yaml
+    ros2 launch spacetools_ros spacetools_agent.launch.py tools:=ros   # tools on a toolshed replica
 
 With sim:=false the robot's own drivers must provide /joint_states, the RGB-D camera topics, a
 joint_trajectory_controller on /arm_controller/joint_trajectory and a gripper controller on
@@ -15,7 +16,7 @@ import os
 from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument
-from launch.conditions import IfCondition
+from launch.conditions import IfCondition, LaunchConfigurationEquals
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
@@ -31,12 +32,19 @@ def generate_launch_description():
         DeclareLaunchArgument("policy", default_value="scripted", description="scripted | openai | local"),
         DeclareLaunchArgument("policy_url", default_value=""),
         DeclareLaunchArgument("model", default_value=""),
+        DeclareLaunchArgument("tools", default_value="local",
+                              description="local (in the agent) | ros (a toolshed replica drives the robot)"),
+        Node(package="spacetools_ros", executable="spacetools_tool_server", name="spacetools_tool_server",
+             output="screen", condition=LaunchConfigurationEquals("tools", "ros"),
+             parameters=[os.path.join(share, "config", "tool_server.yaml"),
+                         {"world": "ros", "scene": cell, "motion": LaunchConfiguration("motion"),
+                          "replica_id": "robot0"}]),
         Node(package="spacetools_ros", executable="spacetools_sim", name="spacetools_sim", output="screen",
              condition=IfCondition(LaunchConfiguration("sim")),
              parameters=[os.path.join(share, "config", "sim_node.yaml"), {"scene": cell}]),
         Node(package="spacetools_ros", executable="spacetools_agent", name="spacetools_agent", output="screen",
              parameters=[os.path.join(share, "config", "agent.yaml"),
                          {"world": "ros", "scene": cell, "motion": LaunchConfiguration("motion"),
-                          "policy": LaunchConfiguration("policy"), "policy_url": LaunchConfiguration("policy_url"),
+                          "tools": LaunchConfiguration("tools"), "policy": LaunchConfiguration("policy"), "policy_url": LaunchConfiguration("policy_url"),
                           "model": LaunchConfiguration("model")}]),
     ])

@@ -47,12 +47,29 @@ class AgentNode(Node):
         motion = d("motion", "embedded").value
         moveit_group = d("moveit_group", "panda_arm").value
         self.ready_timeout_s = float(d("ready_timeout_s", 10.0).value)
+        self.tools = d("tools", "local").value
+        self.robot_call_timeout_s = float(d("robot_call_timeout_s", 120.0).value)
         if self.world not in ("embedded", "ros"):
             raise ValueError("parameter world must be 'embedded' or 'ros'")
+        if self.tools not in ("local", "ros"):
+            raise ValueError("parameter tools must be 'local' or 'ros'")
         self._make_policy()  # fail at start-up on a bad name
         self.scene = load_scene(scene_path)
         self._session = None
-        if self.world == "ros":
+        self._cancel = threading.Event()
+        if self.tools == "ros":  # every tool, robot tools included, runs on toolshed replicas
+            from trajectory_msgs.msg import JointTrajectory
+
+            from ..core.robot_spec import load_robot_spec
+            from .camera_buffer import CameraFrameBuffer
+            from .tool_client import ToolClient
+
+            self.client = ToolClient(self)
+            self.camera = CameraFrameBuffer(self, self.scene.camera.extrinsics())
+            self.arm_joints = list(load_robot_spec().arm_joints)
+            self.pub_stop = self.create_publisher(JointTrajectory, topics.ARM_TRAJECTORY, 10)
+            self.world = "toolshed"
+        elif self.world == "ros":
             from .robot_session import RobotSession
 
             self._session = RobotSession.create(self, self.scene, motion, moveit_group)
@@ -68,7 +85,8 @@ class AgentNode(Node):
         self._busy = threading.Event()
         self._worker = threading.Thread(target=self._work, name="agent-worker", daemon=True)
         self._worker.start()
-        where = f"robot over ROS ({motion} motion, cell {scene_path})" if self.world == "ros" else f"embedded scene {scene_path}"
+        where = {"ros": f"robot over ROS ({motion} motion, cell {scene_path})", "embedded": f"embedded scene {scene_path}",
+                 "toolshed": "tools and robot on toolshed replicas"}[self.world]
         self.get_logger().info(f"agent ready ({self.policy_name} policy, {where})")
 
     def _make_policy(self):
@@ -88,34 +106,35 @@ class AgentNode(Node):
 
     def _on_cancel(self, _req, resp):
         s = self._session
-        if s is not None and self._busy.is_set():
-            s.arm.cancel_requested = True
+        if self._busy.is_set():
+            self._cancel.set()
+            if s is not None:
+                s.arm.cancel_requested = True
+            elif self.tools == "ros":  # the replica's arm monitor sees the stop and fails its motion
+                from trajectory_msgs.msg import JointTrajectory
+
+                self.pub_stop.publish(JointTrajectory(joint_names=self.arm_joints))
             resp.success, resp.message = True, "cancelling: the arm stops now"
         else:
             resp.success, resp.message = False, "nothing to cancel"
         return resp
 
     def _work(self) -> None:
-        from ..cli.run import run_command
-        from ..cli.session import EmbeddedSession
-
         while not self._stop.is_set():
             try:
                 command = self._queue.get(timeout=0.2)
             except queue.Empty:
                 continue
             try:
-                if self._session is None:
-                    self._session = EmbeddedSession.create(self.scene, real_time_factor=self.rtf)
-                if self.world == "ros":
-                    missing = self._session.ready(self.ready_timeout_s)
-                    if missing is not None:  # nothing was sent to the robot
-                        self._refuse(command, "robot_unavailable", missing)
-                        continue
-                self._session.arm.cancel_requested = False
+                self._cancel.clear()
+                missing = self._not_ready()
+                if missing is not None:  # nothing was sent to the robot
+                    self._refuse(command, "robot_unavailable", missing)
+                    continue
                 self._status("running", command=command)
-                outcome, episode = run_command(self._session, command, self._make_policy(),
-                                               progress=lambda line: self._status("progress", line=line))
+                progress = lambda line: self._status("progress", line=line)  # noqa: E731
+                outcome = self._run_remote(command, progress) if self.tools == "ros" else \
+                    self._run_local(command, progress)
                 doc = outcome.to_dict()
                 self.pub_transcript.publish(String(data=json.dumps({"command": command, "transcript": doc["transcript"]})))
                 doc.pop("transcript")
@@ -124,7 +143,6 @@ class AgentNode(Node):
                 doc["final_object_poses"] = self._final_positions()
                 self.pub_result.publish(String(data=json.dumps(doc)))
                 self._status("done", command=command, success=doc["success"], reason=doc["reason"])
-                episode.close()
             except Exception as exc:  # noqa: BLE001 - a failed episode never kills the node
                 self.get_logger().error(f"command failed: {exc!r}")
                 self.pub_result.publish(String(data=json.dumps({"command": command, "success": False,
@@ -135,6 +153,43 @@ class AgentNode(Node):
         if self._session is not None and self.world == "embedded":  # renderers belong to this thread's GL context
             self._session.close()
             self._session = None
+
+    def _not_ready(self) -> str | None:
+        """What is missing before a command may run (None: ready)."""
+        from ..cli.session import EmbeddedSession
+
+        if self.tools == "ros":
+            for tool in ("robot.execute_grasp", "roborefer.detect_all"):
+                if not self.client.wait_for_tool(tool, self.ready_timeout_s):
+                    return f"no tool server announces {tool}"
+            return None
+        if self._session is None:
+            self._session = EmbeddedSession.create(self.scene, real_time_factor=self.rtf)
+        return self._session.ready(self.ready_timeout_s) if self.world == "ros" else None
+
+    def _run_local(self, command: str, progress):
+        from ..cli.run import run_command
+
+        self._session.arm.cancel_requested = False
+        outcome, episode = run_command(self._session, command, self._make_policy(), progress=progress)
+        episode.close()
+        return outcome
+
+    def _run_remote(self, command: str, progress):
+        from ..core.orchestrator import Orchestrator
+        from ..core.safety import SafetyEnvelope
+        from .remote_tools import RemoteTools
+
+        remote = RemoteTools(self.client, self.camera, self.robot_call_timeout_s,
+                             log=lambda s: self.get_logger().warning(s))
+        # the replica that moves the robot checks the envelope again with the variables it holds
+        orch = Orchestrator(self._make_policy(), remote.execute, remote.schemas, remote.latest_frame,
+                            SafetyEnvelope(), progress=progress, images=remote.images,
+                            is_cancelled=self._cancel.is_set)
+        try:
+            return orch.run(command)
+        finally:
+            remote.close()
 
     def _refuse(self, command: str, reason: str, error: str) -> None:
         self.get_logger().error(f"command not run: {error}")
@@ -147,6 +202,12 @@ class AgentNode(Node):
         if self.world == "embedded":
             return {k: [round(float(v), 4) for v in p] for k, (p, _) in self._session.sim.object_poses().items()}
         try:
+            if self.tools == "ros":
+                from ..backends.tools.offline import PerceptionCache
+                from ..backends.tools.world import perceived_positions
+
+                frame = self.camera.wait_for_frame(0.0, self.ready_timeout_s)
+                return {} if frame is None else perceived_positions(PerceptionCache()(frame), self.scene.table)
             return self._session.tool_world().perceived_positions()
         except Exception as exc:  # noqa: BLE001 - the episode result still goes out
             self.get_logger().warning(f"no final object positions: {exc}")

@@ -29,6 +29,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--agent", action="store_true",
                    help="also start spacetools_agent acting on the sim node through its topics (world=ros)")
     p.add_argument("--policy", default="scripted", help="the agent's policy (scripted | openai | local)")
+    p.add_argument("--tools", choices=("local", "ros"), default="local",
+                   help="with --agent: run the tools in the agent (local) or on a toolshed replica that drives the arm")
     p.add_argument("--sim-params", default=str(config_dir() / "sim_node.yaml"), help="sim node parameter file")
     return p.parse_args(argv)
 
@@ -61,9 +63,13 @@ def main(argv: list[str] | None = None) -> None:
         children.append(subprocess.Popen([sys.executable, "-m", "spacetools_ros.ros.recorder_node", "--ros-args",
                                           "-p", f"output:={Path(args.record).resolve()}"]))
     if args.agent:
-        agent_args = ["-p", "world:=ros", "-p", f"policy:={args.policy}"]
-        if args.scene:
-            agent_args += ["-p", f"scene:={Path(args.scene).resolve()}"]
+        agent_args = ["-p", "world:=ros", "-p", f"policy:={args.policy}", "-p", f"tools:={args.tools}"]
+        cell = ["-p", f"scene:={Path(args.scene).resolve()}"] if args.scene else []
+        agent_args += cell
+        if args.tools == "ros":
+            children.append(subprocess.Popen([sys.executable, "-m", "spacetools_ros.ros.tool_server_node",
+                                              "--ros-args", "--params-file", str(config_dir() / "tool_server.yaml"),
+                                              "-p", "world:=ros", "-p", "replica_id:=robot0", *cell]))
         children.append(subprocess.Popen([sys.executable, "-m", "spacetools_ros.ros.agent_node", "--ros-args",
                                           "--params-file", str(config_dir() / "agent.yaml"), *agent_args]))
     code = run_nodes(lambda: [SimNode(parameter_overrides=sim_overrides)], ["spacetools_bringup", *ros_args],

@@ -58,14 +58,16 @@ class ToolClient:
         return False
 
     def call(self, name: str, arguments: dict, episode: str = "default", images=("latest",),
-             prefer: str | None = None) -> dict:
+             prefer: str | None = None, timeout_s: float | None = None, retries: int | None = None) -> dict:
         """Execute one tool call; returns the response document (``text`` is what a policy sees).
 
         A replica that does not answer within the timeout is marked failed and the call goes to
-        another one; when none is left the document carries a clear error text.
+        another one (up to ``retries`` times); when none is left the document carries a clear
+        error text. ``timeout_s``/``retries`` override the client's defaults for this call.
         """
+        timeout_s = self.timeout_s if timeout_s is None else timeout_s
         tried: list[str] = []
-        for _ in range(self.retries + 1):
+        for _ in range((self.retries if retries is None else retries) + 1):
             with self._lock:
                 if prefer and prefer in self.table.alive(name) and prefer not in tried:
                     replica = prefer
@@ -80,7 +82,7 @@ class ToolClient:
             with self._lock:
                 self._events[req.id] = ev
             self.pub.publish(String(data=req.encode()))
-            got = ev.wait(self.timeout_s)
+            got = ev.wait(timeout_s)
             with self._lock:
                 self._events.pop(req.id, None)
                 doc = self._pending.pop(req.id, None)
@@ -89,7 +91,7 @@ class ToolClient:
             if got and doc is not None:
                 doc["tried"] = tried
                 return doc
-            self.node.get_logger().warning(f"replica {replica} did not answer {name} within {self.timeout_s} s")
+            self.node.get_logger().warning(f"replica {replica} did not answer {name} within {timeout_s} s")
         what = f" (tried: {', '.join(tried)})" if tried else ""
         return {"id": "", "replica": None, "name": name, "ok": False, "tried": tried, "data": {},
                 "text": f"Error: RuntimeError: no tool server answered '{name}'{what}"}

@@ -24,6 +24,7 @@ from ..backends.tools.annotate import annotate
 from ..backends.tools.factory import build_toolshed
 from ..backends.tools.toolshed import Episode, ToolResponse
 from ..core.camera import CameraFrame
+from ..core.paths import config_dir
 from ..core.scene import CameraSpec, load_scene
 from ..core.tools.protocol import ToolCall
 from ..core.tools.wire import ANNOUNCE, REQUEST, RESPONSE, Announcement, Request, WireError, decode_request
@@ -48,21 +49,31 @@ class ToolServerNode(Node):
         self.max_episodes = int(d("max_episodes", 16).value)
         self.publish_debug = bool(d("publish_debug", True).value)
         self.delay_s = float(d("processing_delay_s", 0.0).value)
-        if world_kind not in ("none", "embedded"):
-            raise ValueError("parameter world must be 'none' or 'embedded'")
+        if world_kind not in ("none", "embedded", "ros"):
+            raise ValueError("parameter world must be 'none', 'embedded' or 'ros'")
+        motion_kind = d("motion", "embedded").value
         scene = load_scene(scene_path) if scene_path else None
+        if scene is None and world_kind == "ros":  # the cell: the camera pose in the base frame
+            scene = load_scene(config_dir() / "scenes" / "box_in_bowl.yaml")
         self.extrinsics = (scene.camera if scene else CameraSpec()).extrinsics()
         self.session = None
         world = None
         if world_kind == "embedded":
-            from ..backends.tools.world import SimToolWorld
             from ..cli.session import EmbeddedSession
 
             if scene is None:
                 raise ValueError("world=embedded needs the 'scene' parameter")
             self.session = EmbeddedSession.create(scene)
-            world = SimToolWorld(self.session)
-        self.shed = build_toolshed(world, **backends)
+            world = self.session.tool_world()
+        elif world_kind == "ros":  # robot tools act on a robot through its topics
+            from .robot_session import RobotSession
+
+            self.session = RobotSession.create(self, scene, motion_kind)
+            world = self.session.tool_world()
+        from ..core.safety import SafetyEnvelope
+
+        safety = SafetyEnvelope(self.session.settings.primitives.workspace) if self.session is not None else None
+        self.shed = build_toolshed(world, **backends, safety=safety)
         names = self.shed.tool_names
         if "all" not in wanted:
             names = [n for n in names if n in wanted or n.split(".")[0] in wanted]
@@ -143,6 +154,11 @@ class ToolServerNode(Node):
             ep = self._episodes.pop(req.episode, None)
             if ep is not None:
                 ep.close()
+            world = self.shed.world
+            if world is not None and getattr(world, "manipulator", None) is not None and world.manipulator.holding:
+                res = world.return_held()  # never leave an object in the hand after an episode
+                self.get_logger().warning(f"episode {req.episode} ended holding an object: put back "
+                                          f"({'ok' if res is not None and res.success else 'failed'})")
             return ToolResponse(req.name, "Episode closed.", True)
         if req.name not in self.tools:
             return ToolResponse(req.name, f"Error when executing tool: Unknown tool '{req.name}' on replica "

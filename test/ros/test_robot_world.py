@@ -121,3 +121,53 @@ def test_command_client_without_an_agent_fails_clearly(tmp_path):
     assert out.returncode == 2, out.stderr
     assert "no agent subscribes to /spacetools/command" in out.stderr
     assert "terminate called" not in out.stderr
+
+
+def test_agent_with_every_tool_on_a_replica_that_drives_the_robot():
+    """The distributed shape: sim node (the robot) <- tool server (world=ros: vision and robot
+    tools, safety envelope) <- agent (tools=ros: only the policy loop). Three processes, topics only."""
+    env = dict(os.environ)
+    sim = subprocess.Popen([sys.executable, "-m", "spacetools_ros.ros.sim_node", "--ros-args",
+                            "-p", "real_time_factor:=2.0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, env=env)
+    server = subprocess.Popen([sys.executable, "-m", "spacetools_ros.ros.tool_server_node", "--ros-args",
+                               "-p", "world:=ros", "-p", "replica_id:=robot0"],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    agent = subprocess.Popen([sys.executable, "-m", "spacetools_ros.ros.agent_node", "--ros-args",
+                              "-p", "tools:=ros", "-p", "ready_timeout_s:=60.0"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    rclpy.init()
+    node = rclpy.create_node("distributed_probe")
+    results, truth = [], []
+    node.create_subscription(String, "/spacetools/episode_result", lambda m: results.append(json.loads(m.data)), 10)
+    node.create_subscription(String, "/spacetools/sim_status", lambda m: truth.append(json.loads(m.data)), 10)
+    pub = node.create_publisher(String, "/spacetools/command", 10)
+    ex = SingleThreadedExecutor()
+    ex.add_node(node)
+    threading.Thread(target=ex.spin, daemon=True).start()
+    try:
+        assert _wait(lambda: pub.get_subscription_count() > 0 and truth, 90)
+        time.sleep(1.0)
+        pub.publish(String(data="put the red block in the blue bowl"))
+        assert _wait(lambda: results, 300)
+        res = results[0]
+        assert res["success"], res
+        assert res["world"] == "toolshed"
+        time.sleep(2.5)
+        final = truth[-1]["objects"]
+        block, bowl = final["red_block"], final["blue_bowl"]
+        assert abs(block[0] - bowl[0]) < 0.06 and abs(block[1] - bowl[1]) < 0.06, final
+        # an unknown object: refused by the policy, nothing moves
+        before = truth[-1]["objects"]
+        pub.publish(String(data="put the purple unicorn in the blue bowl"))
+        assert _wait(lambda: len(results) >= 2, 120)
+        assert not results[1]["success"] and results[1]["attempts"] == 0
+        time.sleep(1.5)
+        assert all(abs(a - b) < 1e-3 for k in before for a, b in zip(before[k], truth[-1]["objects"][k]))
+    finally:
+        ex.shutdown(timeout_sec=2)
+        node.destroy_node()
+        rclpy.shutdown()
+        codes = [_stop(p) for p in (agent, server, sim)]
+    for code, out in codes:
+        assert code == 0, out[-3000:]
