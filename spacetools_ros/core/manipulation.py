@@ -129,7 +129,7 @@ class Manipulator:
         tp = time.perf_counter()
         # a parallel gripper is symmetric: the same grasp turned half a turn about the approach axis
         flipped = Pose(grasp.position, grasp.rotation @ np.diag([-1.0, -1.0, 1.0]), grasp.frame)
-        q_pre, chosen, last_exc = None, None, None
+        reachable, last_exc = [], None
         for cand in (grasp, flipped):
             try:
                 q_pre = self.motion.ik(cand.translated(-approach * cfg.approach_distance_m), finger_width_m=self.max_width)
@@ -137,21 +137,27 @@ class Manipulator:
             except MotionFailure as exc:
                 last_exc = exc
                 continue
-            chosen = cand
-            break
+            reachable.append((cand, q_pre))
         phases["ik"] = time.perf_counter() - tp
-        if chosen is None:
+        if not reachable:
             return self._result("grasp", t0, phases, plans, last_exc.reason, str(last_exc))
-        grasp = chosen
-        pre = grasp.translated(-approach * cfg.approach_distance_m)
-        lift = grasp.translated([0.0, 0.0, cfg.lift_height_m])
         try:
             if self.motion.gripper_width() < self.max_width - 0.005:
                 self._timed(phases, plans, "open", self.motion.set_gripper, self.max_width)
-            self._timed(phases, plans, "pre_grasp", self.motion.move_joints, q_pre)
-            self._timed(phases, plans, "approach", self.motion.move_linear, grasp, allowed=allowed)
         except MotionFailure as exc:
             return self._result("grasp", t0, phases, plans, exc.reason, str(exc))
+        for k, (grasp, q_pre) in enumerate(reachable):
+            try:
+                self._timed(phases, plans, "pre_grasp", self.motion.move_joints, q_pre)
+                self._timed(phases, plans, "approach", self.motion.move_linear, grasp, allowed=allowed)
+                break
+            except MotionFailure as exc:
+                # near a joint limit the straight approach may not be followable from this
+                # configuration; the half-turned grasp puts the wrist elsewhere: try it once
+                if exc.reason != FailureReason.IK_FAILED.value or k == len(reachable) - 1:
+                    return self._result("grasp", t0, phases, plans, exc.reason, str(exc))
+        pre = grasp.translated(-approach * cfg.approach_distance_m)
+        lift = grasp.translated([0.0, 0.0, cfg.lift_height_m])
         width = self._timed(phases, plans, "close", self.motion.set_gripper, 0.0)
         if width < cfg.min_hold_width_m:
             self._recover_open(pre, phases, plans)
