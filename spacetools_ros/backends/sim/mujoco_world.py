@@ -20,7 +20,7 @@ ARM_KV = (450.0, 450.0, 350.0, 350.0, 200.0, 200.0, 200.0)
 ARM_TORQUE = (87.0, 87.0, 87.0, 87.0, 12.0, 12.0, 12.0)
 GRIPPER_KP = 2500.0
 GRIPPER_KV = 60.0
-OBJECT_FRICTION = (1.0, 0.01, 0.0002)
+OBJECT_FRICTION = (1.0, 0.01, 0.002)  # sliding, torsional, rolling (a dropped ball comes to rest)
 FINGER_FRICTION = (1.5, 0.06, 0.0002)
 
 
@@ -158,7 +158,7 @@ def build_world(scene: Scene, robot: RobotSpec):
         density = obj.mass_kg / sum(vols)
         for k, p in enumerate(prims):
             add_primitive(body, p, mujoco, name=f"obj/{obj.name}/{k}", rgba=[*obj.rgb, 1.0],
-                          friction=list(OBJECT_FRICTION), condim=4, density=density)
+                          friction=list(OBJECT_FRICTION), condim=6, density=density)
     for cam in scene.cameras:
         world.add_camera(name=f"cam/{cam.name}", pos=list(cam.position), quat=list(_camera_quat_mj(cam)),
                          fovy=cam.fov_y_deg)
