@@ -47,7 +47,14 @@ class PrimitiveConfig:
     place_drop_m: float = 0.008
     min_hold_width_m: float = 0.004
     transport_speed_scale: float = 0.7  # fraction of the planner's speed while carrying an object
+    slender_speed_factor: float = 0.6   # ... times this for an object taller than 1.3x its width (it tips)
     workspace: Workspace = field(default_factory=Workspace)
+
+
+def _slender(obj: AttachedObject) -> bool:
+    """Taller than 1.3 times its narrowest horizontal width (swings in a parallel grip)."""
+    widths = [2 * (min(p.size[0], p.size[1]) if p.kind == "box" else p.size[0]) for p in obj.primitives]
+    return bool(widths) and obj.height_m > 1.3 * max(widths)
 
 
 class Manipulator:
@@ -254,7 +261,7 @@ class Manipulator:
         pose, pre, q_pre = chosen
         try:
             self._timed(phases, plans, "transport", self.motion.move_joints, q_pre,
-                        speed_scale=cfg.transport_speed_scale)
+                        speed_scale=cfg.transport_speed_scale * (cfg.slender_speed_factor if _slender(self.holding) else 1.0))
             if self.motion.gripper_width() < cfg.min_hold_width_m:
                 self._drop_held()
                 return self._result("place", t0, phases, plans, FailureReason.OBJECT_DROPPED.value,

@@ -60,11 +60,11 @@ def motion_settings(params: dict[str, Any] | None = None) -> MotionSettings:
     known = {"backend", "velocity_scaling", "acceleration_scaling", "planning_time_s", "max_replans",
              "check_step_m", "cartesian_step_m", "max_tracking_error_rad", "goal_tolerance_rad", "timeout_margin_s",
              "approach_distance_m", "lift_height_m", "retreat_height_m", "place_drop_m", "min_hold_width_m",
-             "workspace_x_m", "workspace_y_m", "workspace_z_m", "use_sim_time"}
+             "transport_speed_scale", "slender_speed_factor", "workspace_x_m", "workspace_y_m", "workspace_z_m", "use_sim_time"}
     unknown = sorted(set(params) - known)
     if unknown:
         raise ConfigError(f"unknown motion parameter(s): {', '.join(unknown)}")
-    for key in ("velocity_scaling", "acceleration_scaling"):
+    for key in ("velocity_scaling", "acceleration_scaling", "transport_speed_scale", "slender_speed_factor"):
         if not 0.0 < float(params.get(key, 0.5)) <= 1.0:
             raise ConfigError(f"{key} must be in (0, 1]")
     if float(params.get("check_step_m", 0.005)) > 0.005:
@@ -88,6 +88,8 @@ def motion_settings(params: dict[str, Any] | None = None) -> MotionSettings:
         retreat_height_m=float(params.get("retreat_height_m", 0.10)),
         place_drop_m=float(params.get("place_drop_m", 0.008)),
         min_hold_width_m=float(params.get("min_hold_width_m", 0.004)),
+        transport_speed_scale=float(params.get("transport_speed_scale", 0.7)),
+        slender_speed_factor=float(params.get("slender_speed_factor", 0.6)),
         workspace=Workspace(_pair(params, "workspace_x_m", (0.15, 0.9)), _pair(params, "workspace_y_m", (-0.6, 0.6)),
                             _pair(params, "workspace_z_m", (0.0, 0.7))),
     )
