@@ -171,3 +171,21 @@ def test_agent_with_every_tool_on_a_replica_that_drives_the_robot():
         codes = [_stop(p) for p in (agent, server, sim)]
     for code, out in codes:
         assert code == 0, out[-3000:]
+
+
+def test_bringup_agent_and_command_client_as_documented(tmp_path):
+    """The README's path without ros2 launch: `spacetools_bringup --agent`, then `spacetools command`."""
+    bringup = subprocess.Popen([sys.executable, "-m", "spacetools_ros.ros.bringup", "--agent", "--duration", "150",
+                                "--real-time-factor", "2.0"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        out = subprocess.run([sys.executable, "-m", "spacetools_ros.cli.main", "command",
+                              "put the yellow ball in the blue bowl", "--wait-agent", "60", "--timeout", "120",
+                              "--json", str(tmp_path / "r.json")], capture_output=True, text=True, timeout=200)
+        assert out.returncode == 0, out.stderr[-3000:]
+        doc = json.loads((tmp_path / "r.json").read_text())
+        assert doc["success"] and doc["world"] == "ros"
+        assert "[agent] robot.place_object_at_2d_location" in out.stderr  # progress is shown
+    finally:
+        code, log = _stop(bringup)
+    assert code == 0, log[-3000:]

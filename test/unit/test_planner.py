@@ -89,3 +89,18 @@ def test_held_object_is_part_of_collision_checking(planner):
     planner.set_scene(PlanningScene(attached=tall))
     hits = planner.kin.contacts(q, 0.04)
     assert any("held" in (a, b) and "table" in (a, b) for a, b, _ in hits)
+
+
+def test_a_start_a_hair_past_a_joint_limit_still_plans(planner):
+    """The servo can overshoot a limit by a fraction of a milliradian; planning from there (also around
+    an obstacle, through the sampler) must work, and the path starts inside the limits."""
+    planner.set_scene(PlanningScene((WALL,)))
+    q0 = ROBOT.home_rad.copy()
+    q0[3] = ROBOT.position_upper_rad[3] + 5e-4  # joint 4, just past its upper limit
+    goal = planner.ik(Pose(np.array([0.5, -0.25, 0.1]), top_down_rotation(0.0)), ROBOT.home_rad)
+    plan = planner.plan_joints(q0, goal, finger_width_m=0.08)
+    assert all(ROBOT.within_limits(q) for q in plan.path)
+    with pytest.raises(MotionFailure):  # well past the limit: refused
+        q1 = q0.copy()
+        q1[3] = ROBOT.position_upper_rad[3] + 0.05
+        planner.plan_joints(q1, goal, finger_width_m=0.08)

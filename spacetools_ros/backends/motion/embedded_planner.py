@@ -18,6 +18,9 @@ from ...core.trajectory import JointTrajectory
 from .mujoco_kinematics import ROBOT_REACH_M, Clearances, MujocoKinematics
 
 
+LIMIT_TOL_RAD = 1e-3  # measured joints may overshoot a limit this much (the sim node accepts the same)
+
+
 @dataclass(frozen=True)
 class PlannerConfig:
     """Embedded planner settings (see config/motion.yaml)."""
@@ -105,7 +108,7 @@ class EmbeddedPlanner:
             n = max(1, int(np.ceil(np.sum(np.abs(b - a)) / step)))
             for k in range(n + 1):
                 q = a + (b - a) * (k / n)
-                if not self.robot.within_limits(q):
+                if not self.robot.within_limits(q, tol=LIMIT_TOL_RAD):
                     return i + k / n, [("joint_limits", "", 0.0)]
                 hits = self.kin.contacts(q, finger_width_m, allowed)
                 if hits:
@@ -129,11 +132,14 @@ class EmbeddedPlanner:
         t0 = time.perf_counter()
         q_start, q_goal = np.asarray(q_start, dtype=float), np.asarray(q_goal, dtype=float)
         for label, q in (("start", q_start), ("goal", q_goal)):
-            if not self.robot.within_limits(q, tol=1e-3):
+            if not self.robot.within_limits(q, tol=LIMIT_TOL_RAD):
                 raise MotionFailure(FailureReason.NO_PATH.value, f"{label} configuration outside joint limits")
             hits = self.kin.contacts(q, finger_width_m, allowed)
             if hits:
                 raise MotionFailure(FailureReason.COLLISION.value, f"{label} configuration in collision: {_fmt(hits)}")
+        # a measured start may sit a hair past a limit (servo overshoot): the sampler needs it inside
+        lo, hi = np.asarray(self.robot.position_lower_rad), np.asarray(self.robot.position_upper_rad)
+        q_start, q_goal = np.clip(q_start, lo, hi), np.clip(q_goal, lo, hi)
         direct = np.stack([q_start, q_goal])
         if self.first_collision(direct, finger_width_m, allowed) is None:
             return self._timed(direct, t0, smooth=False, speed_scale=speed_scale)
