@@ -10,21 +10,13 @@ from rclpy.qos import QoSProfile
 
 from ..backends.recording.bag import ThreadedBagWriter
 
-DEFAULT_TOPICS = [
-    "/camera/color/image_raw:sensor_msgs/msg/Image",
-    "/camera/color/camera_info:sensor_msgs/msg/CameraInfo",
-    "/camera/depth/image_raw:sensor_msgs/msg/Image",
-    "/camera/depth/camera_info:sensor_msgs/msg/CameraInfo",
-    "/joint_states:sensor_msgs/msg/JointState",
-    "/clock:rosgraph_msgs/msg/Clock",
-    "/arm_controller/joint_trajectory:trajectory_msgs/msg/JointTrajectory",
-    "/gripper_controller/commands:std_msgs/msg/Float64MultiArray",
-    "/spacetools/action_result:std_msgs/msg/String",
-    "/spacetools/episode_result:std_msgs/msg/String",
-    "/toolshed/request:std_msgs/msg/String",
-    "/toolshed/response:std_msgs/msg/String",
-    "/toolshed/announce:std_msgs/msg/String",
-]
+
+def default_topics() -> list[str]:
+    """The topic:type list of the packaged config/recorder.yaml (one list for every entry point)."""
+    from ..backends.motion.settings import load_params
+    from ..core.paths import config_dir
+
+    return list(load_params(config_dir() / "recorder.yaml", "spacetools_recorder")["topics"])
 
 
 def message_class(msgtype: str):
@@ -48,7 +40,7 @@ class RecorderNode(Node):
     def __init__(self, **kwargs) -> None:
         super().__init__("spacetools_recorder", **kwargs)
         output = self.declare_parameter("output", "").value
-        specs = list(self.declare_parameter("topics", DEFAULT_TOPICS).value)
+        specs = list(self.declare_parameter("topics", default_topics()).value)
         if not output:
             raise ValueError("parameter 'output' (bag directory) is required")
         pairs = []

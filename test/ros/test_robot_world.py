@@ -176,7 +176,7 @@ def test_agent_with_every_tool_on_a_replica_that_drives_the_robot():
 def test_bringup_agent_and_command_client_as_documented(tmp_path):
     """The README's path without ros2 launch: `spacetools_bringup --agent`, then `spacetools command`."""
     bringup = subprocess.Popen([sys.executable, "-m", "spacetools_ros.ros.bringup", "--agent", "--duration", "150",
-                                "--real-time-factor", "2.0"],
+                                "--real-time-factor", "2.0", "--record", str(tmp_path / "bag")],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         out = subprocess.run([sys.executable, "-m", "spacetools_ros.cli.main", "command",
@@ -189,3 +189,10 @@ def test_bringup_agent_and_command_client_as_documented(tmp_path):
     finally:
         code, log = _stop(bringup)
     assert code == 0, log[-3000:]
+    from rosbags.highlevel import AnyReader
+
+    with AnyReader([tmp_path / "bag"]) as reader:  # the session is in the bag: command, transcript, result
+        counts = {c.topic: c.msgcount for c in reader.connections}
+    for topic in ("/spacetools/command", "/spacetools/transcript", "/spacetools/episode_result",
+                  "/arm_controller/joint_trajectory", "/joint_states"):
+        assert counts.get(topic, 0) >= 1, counts
