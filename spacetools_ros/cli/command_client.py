@@ -11,6 +11,15 @@ import time
 from ..core.errors import ConfigError
 
 
+def _agent_listening(node, command: str, status: str, result: str) -> bool:
+    """An agent (a node taking commands and publishing status and results) is up; a recorder that
+    also subscribes to the command topic does not count."""
+    takers = {(e.node_namespace, e.node_name) for e in node.get_subscriptions_info_by_topic(command)}
+    speakers = {(e.node_namespace, e.node_name) for e in node.get_publishers_info_by_topic(status)}
+    reporters = {(e.node_namespace, e.node_name) for e in node.get_publishers_info_by_topic(result)}
+    return bool(takers & speakers & reporters)
+
+
 def send_command(text: str, timeout_s: float, wait_agent_s: float = 30.0,
                  progress=lambda s: print(s, file=sys.stderr)) -> dict:
     """Publish ``text`` on /spacetools/command and return the episode result document.
@@ -53,12 +62,12 @@ def send_command(text: str, timeout_s: float, wait_agent_s: float = 30.0,
     spinner.start()
     try:
         deadline = time.monotonic() + wait_agent_s
-        while pub.get_subscription_count() == 0:
+        while not _agent_listening(node, COMMAND, STATUS, topics.EPISODE_RESULT):
             if time.monotonic() > deadline:
                 raise ConfigError(f"no agent subscribes to {COMMAND} (is spacetools_agent running, "
                                   "with the same ROS_DOMAIN_ID?)")
             time.sleep(0.1)
-        time.sleep(0.5)  # let the agent's publishers match ours
+        time.sleep(0.5)  # let the agent's publishers match our subscriptions
         mine.set()
         pub.publish(String(data=text))
         deadline = time.monotonic() + timeout_s

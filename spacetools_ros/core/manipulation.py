@@ -46,6 +46,7 @@ class PrimitiveConfig:
     retreat_height_m: float = 0.10
     place_drop_m: float = 0.008
     min_hold_width_m: float = 0.004
+    release_clearance_m: float = 0.012  # released once the fingers open this much wider than the grip
     transport_speed_scale: float = 0.7  # fraction of the planner's speed while carrying an object
     slender_speed_factor: float = 0.6   # ... times this for an object taller than 1.3x its width (it tips)
     workspace: Workspace = field(default_factory=Workspace)
@@ -269,6 +270,7 @@ class Manipulator:
             self._timed(phases, plans, "lower", self.motion.move_linear, pose, allowed=lower_allowed)
         except MotionFailure as exc:
             return self._result("place", t0, phases, plans, exc.reason, str(exc))
+        grip_width = self.motion.gripper_width()
         width = self._timed(phases, plans, "release", self.motion.set_gripper, self.max_width)
         tcp = self.motion.tcp_pose()
         placed_pose = tcp.compose(self.holding.pose_in_tcp)
@@ -278,9 +280,11 @@ class Manipulator:
         scene = self.motion.planning_scene()
         self.holding = None
         self.motion.set_planning_scene(PlanningScene(scene.objects + (placed,), scene.table, None))
-        if width < self.max_width - 0.01:
+        # let go = the fingers moved well clear of the object (inside a bowl the walls may stop them
+        # before they open fully)
+        if width < min(self.max_width - 0.01, grip_width + cfg.release_clearance_m):
             return self._result("place", t0, phases, plans, FailureReason.RELEASE_FAILED.value,
-                                f"fingers opened only to {width * 1000:.1f} mm")
+                                f"fingers opened only to {width * 1000:.1f} mm (held at {grip_width * 1000:.1f} mm)")
         try:
             retreat_allowed = frozenset({frozenset({"robot", f"obj:{held}"})} |
                                         ({frozenset({"robot", f"obj:{support}"})} if support else set()))

@@ -1,0 +1,72 @@
+"""The grasp/place primitives' own decisions, on a fake motion backend (no physics): when a place
+counts as released."""
+
+import numpy as np
+import pytest
+
+from spacetools_ros.backends.motion.base import MotionBackend, MotionStep
+from spacetools_ros.core.geometry import Pose
+from spacetools_ros.core.manipulation import Manipulator
+from spacetools_ros.core.planning_scene import AttachedObject, PlanningScene
+from spacetools_ros.core.shapes import Primitive
+
+
+class FakeMotion:
+    """MotionBackend that reaches every pose at once; the fingers open to ``open_to`` at most."""
+
+    def __init__(self, grip_m: float, open_to: float) -> None:
+        self.width, self.open_to, self.scene, self.t = grip_m, open_to, PlanningScene(), 0.0
+        self.tcp = Pose(np.array([0.5, 0.0, 0.3]), np.diag([1.0, -1.0, -1.0]))
+
+    def set_planning_scene(self, scene):
+        self.scene = scene
+
+    def planning_scene(self):
+        return self.scene
+
+    def current_joints(self):
+        return np.zeros(7)
+
+    def tcp_pose(self, q=None):
+        return self.tcp
+
+    def gripper_width(self):
+        return self.width
+
+    def ik(self, pose, *, allowed=frozenset(), finger_width_m=None):
+        return np.zeros(7)
+
+    def move_joints(self, q_goal, *, allowed=frozenset(), speed_scale=1.0):
+        self.t += 1.0
+        return MotionStep(0.0, 1.0, 1.0)
+
+    def move_linear(self, goal, *, allowed=frozenset()):
+        self.tcp = goal
+        self.t += 1.0
+        return MotionStep(0.0, 1.0, 1.0)
+
+    def set_gripper(self, width_m):
+        self.width = min(width_m, self.open_to)
+        return self.width
+
+    def capture(self):
+        return None
+
+    def now_s(self):
+        return self.t
+
+
+@pytest.mark.parametrize("open_to, released", [(0.08, True), (0.062, True), (0.05, False)])
+def test_release_counts_when_the_fingers_clear_the_object(open_to, released):
+    """Inside a bowl the walls may stop the fingers short of fully open: 62 mm around a 46 mm grip has
+    let go; 50 mm has not."""
+    motion = FakeMotion(grip_m=0.046, open_to=open_to)
+    assert isinstance(motion, MotionBackend)
+    man = Manipulator(motion, 0.08, np.zeros(7), capture_images=False)
+    man.holding = AttachedObject("ball", (Primitive("sphere", (0.024,), (0.0, 0.0, 0.024)),),
+                                 Pose(np.array([0.0, 0.0, 0.0]), np.eye(3)), 0.048)
+    res = man.place_at(np.array([0.5, 0.1, 0.01]))
+    assert res.success is released, res.message
+    assert man.holding is None
+    if not released:
+        assert res.reason == "release_failed" and "held at 46.0 mm" in res.message
