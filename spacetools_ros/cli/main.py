@@ -118,7 +118,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         for s_, h in old.items():
             signal.signal(s_, h)
     doc = outcome.to_dict()
-    doc["final_object_poses"] = {k: [round(float(v), 4) for v in p] for k, (p, _) in session.sim.object_poses().items()}
+    doc["final_object_poses"] = session.sim.object_positions()
     doc["command"] = args.command
     doc["policy"] = args.policy
     doc["wall_s"] = round(time.perf_counter() - t0, 3)
@@ -230,7 +230,7 @@ def cmd_pick_place(args: argparse.Namespace) -> int:
             signal.signal(s, h)
     if interrupted["flag"]:
         doc["success"], doc["reason"] = False, "cancelled"
-    doc["final_object_poses"] = {k: [round(float(v), 4) for v in p] for k, (p, _) in session.sim.object_poses().items()}
+    doc["final_object_poses"] = session.sim.object_positions()
     doc["scene"] = scene.source
     if video:
         video.label = "done: " + ("success" if doc["success"] else f"failed ({doc['reason']})")

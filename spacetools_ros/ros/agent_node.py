@@ -200,7 +200,7 @@ class AgentNode(Node):
     def _final_positions(self) -> dict[str, list[float]]:
         """The simulator's truth in the embedded world; what the camera sees on a robot."""
         if self.world == "embedded":
-            return {k: [round(float(v), 4) for v in p] for k, (p, _) in self._session.sim.object_poses().items()}
+            return self._session.sim.object_positions()
         try:
             if self.tools == "ros":
                 from ..backends.tools.offline import PerceptionCache

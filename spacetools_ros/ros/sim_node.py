@@ -195,7 +195,7 @@ class SimNode(Node):
 
     def _publish_status(self, t: float, rtf: float) -> None:
         # the simulator's true object positions: for observers and tests (a real cell has none)
-        objects = {k: [round(float(v), 4) for v in p] for k, (p, _) in self.sim.object_poses().items()}
+        objects = self.sim.object_positions()
         self.pub_status.publish(String(data=json.dumps({"sim_time_s": round(t, 3), "real_time_factor": round(rtf, 2),
                                                         "objects": objects})))
 

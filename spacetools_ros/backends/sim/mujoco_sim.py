@@ -107,6 +107,10 @@ class MujocoSim:
             out[name] = (q[:3].copy(), q[3:7].copy())
         return out
 
+    def object_positions(self) -> dict[str, list[float]]:
+        """{name: [x, y, z]} of every object, base frame, rounded to 0.1 mm (for result documents)."""
+        return {k: [round(float(v), 4) for v in p] for k, (p, _) in self.object_poses().items()}
+
     def set_object_pose(self, name: str, position, quat_wxyz=(1.0, 0.0, 0.0, 0.0)) -> None:
         """Teleport an object (ground-truth manipulation, for tests and fault injection)."""
         a, v = self._obj_qadr[name], self._obj_vadr[name]
