@@ -4,10 +4,8 @@ carried out (checked against the simulator's own truth on /spacetools/sim_status
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
@@ -15,28 +13,14 @@ import pytest
 pytestmark = pytest.mark.ros
 
 rclpy = pytest.importorskip("rclpy")
-from rclpy.executors import SingleThreadedExecutor  # noqa: E402
+from ros_probe import Probe  # noqa: E402
+from ros_probe import stop_process as _stop  # noqa: E402
+from ros_probe import wait_for as _wait  # noqa: E402
 from sensor_msgs.msg import JointState  # noqa: E402
-from std_msgs.msg import String  # noqa: E402
 from std_srvs.srv import Trigger  # noqa: E402
 from trajectory_msgs.msg import JointTrajectory  # noqa: E402
 
-
-def _wait(cond, timeout_s):
-    deadline = time.monotonic() + timeout_s
-    while not cond() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    return cond()
-
-
-def _stop(proc):
-    proc.send_signal(signal.SIGINT)
-    try:
-        out, _ = proc.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, _ = proc.communicate()
-    return proc.returncode, out
+RESULT, SIM_STATUS = "/spacetools/episode_result", "/spacetools/sim_status"
 
 
 def test_agent_acts_on_a_robot_over_topics():
@@ -45,24 +29,18 @@ def test_agent_acts_on_a_robot_over_topics():
                               "-p", "world:=ros", "-p", "ready_timeout_s:=2.0"],
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     sim = None
-    rclpy.init()
-    node = rclpy.create_node("robot_world_probe")
-    results, truth, trajectories = [], [], []
-    node.create_subscription(String, "/spacetools/episode_result", lambda m: results.append(json.loads(m.data)), 10)
-    node.create_subscription(String, "/spacetools/sim_status", lambda m: truth.append(json.loads(m.data)), 10)
+    probe = Probe("robot_world_probe", [RESULT, SIM_STATUS])
+    results, truth, trajectories, joints = probe.got[RESULT], probe.got[SIM_STATUS], [], []
+    node = probe.node
     node.create_subscription(JointTrajectory, "/arm_controller/joint_trajectory", trajectories.append, 50)
-    joints = []
     node.create_subscription(JointState, "/joint_states", lambda m: joints.append(list(m.position[:7])), 50)
     cancel = node.create_client(Trigger, "/spacetools_agent/cancel")
-    pub = node.create_publisher(String, "/spacetools/command", 10)
-    ex = SingleThreadedExecutor()
-    ex.add_node(node)
-    threading.Thread(target=ex.spin, daemon=True).start()
+    pub = probe.command
     try:
         assert _wait(lambda: pub.get_subscription_count() > 0, 60)
         time.sleep(1.0)
         # no robot on the topics: refused with the reason, no trajectory sent
-        pub.publish(String(data="put the red block in the blue bowl"))
+        probe.send("put the red block in the blue bowl")
         assert _wait(lambda: results, 30)
         assert results[0]["reason"] == "robot_unavailable" and "joint states" in results[0]["error"]
         assert not trajectories
@@ -72,7 +50,7 @@ def test_agent_acts_on_a_robot_over_topics():
                                text=True)
         assert _wait(lambda: truth, 60), "the sim node did not come up"
         start = truth[-1]["objects"]
-        pub.publish(String(data="put the red block in the blue bowl"))
+        probe.send("put the red block in the blue bowl")
         assert _wait(lambda: len(results) >= 2, 240)
         res = results[1]
         assert res["success"], res
@@ -90,7 +68,7 @@ def test_agent_acts_on_a_robot_over_topics():
 
         # cancel while the arm moves: the arm stops where it is and nothing more is sent
         n_before = len(trajectories)
-        pub.publish(String(data="put the yellow ball to the left of the green can"))
+        probe.send("put the yellow ball to the left of the green can")
         assert _wait(lambda: len(trajectories) > n_before, 60), "no motion started"
         fut = cancel.call_async(Trigger.Request())
         assert _wait(lambda: fut.done(), 10) and fut.result().success
@@ -104,9 +82,7 @@ def test_agent_acts_on_a_robot_over_topics():
         # the last message is the stop (an empty trajectory), and nothing came after it
         assert len(trajectories) == sent and not trajectories[-1].points
     finally:
-        ex.shutdown(timeout_sec=2)
-        node.destroy_node()
-        rclpy.shutdown()
+        probe.close()
         code, out = _stop(agent)
         if sim is not None:
             sim_code, sim_out = _stop(sim)
@@ -136,19 +112,12 @@ def test_agent_with_every_tool_on_a_replica_that_drives_the_robot():
     agent = subprocess.Popen([sys.executable, "-m", "spacetools_ros.ros.agent_node", "--ros-args",
                               "-p", "tools:=ros", "-p", "ready_timeout_s:=60.0"],
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    rclpy.init()
-    node = rclpy.create_node("distributed_probe")
-    results, truth = [], []
-    node.create_subscription(String, "/spacetools/episode_result", lambda m: results.append(json.loads(m.data)), 10)
-    node.create_subscription(String, "/spacetools/sim_status", lambda m: truth.append(json.loads(m.data)), 10)
-    pub = node.create_publisher(String, "/spacetools/command", 10)
-    ex = SingleThreadedExecutor()
-    ex.add_node(node)
-    threading.Thread(target=ex.spin, daemon=True).start()
+    probe = Probe("distributed_probe", [RESULT, SIM_STATUS])
+    results, truth, pub = probe.got[RESULT], probe.got[SIM_STATUS], probe.command
     try:
         assert _wait(lambda: pub.get_subscription_count() > 0 and truth, 90)
         time.sleep(1.0)
-        pub.publish(String(data="put the red block in the blue bowl"))
+        probe.send("put the red block in the blue bowl")
         assert _wait(lambda: results, 300)
         res = results[0]
         assert res["success"], res
@@ -159,15 +128,13 @@ def test_agent_with_every_tool_on_a_replica_that_drives_the_robot():
         assert abs(block[0] - bowl[0]) < 0.06 and abs(block[1] - bowl[1]) < 0.06, final
         # an unknown object: refused by the policy, nothing moves
         before = truth[-1]["objects"]
-        pub.publish(String(data="put the purple unicorn in the blue bowl"))
+        probe.send("put the purple unicorn in the blue bowl")
         assert _wait(lambda: len(results) >= 2, 120)
         assert not results[1]["success"] and results[1]["attempts"] == 0
         time.sleep(1.5)
         assert all(abs(a - b) < 1e-3 for k in before for a, b in zip(before[k], truth[-1]["objects"][k]))
     finally:
-        ex.shutdown(timeout_sec=2)
-        node.destroy_node()
-        rclpy.shutdown()
+        probe.close()
         codes = [_stop(p) for p in (agent, server, sim)]
     for code, out in codes:
         assert code == 0, out[-3000:]

@@ -91,14 +91,20 @@ def latest_q(probe):
     return np.array(m.position[:7])
 
 
-def test_trajectory_is_executed_and_bad_ones_are_rejected(graph):
-    _, probe = graph
+def trajectory_publisher(probe):
+    """A publisher on the arm's trajectory topic, once the sim node listens (10 s at most)."""
     from trajectory_msgs.msg import JointTrajectory
 
     pub = probe.create_publisher(JointTrajectory, topics.ARM_TRAJECTORY, 10)
     deadline = time.monotonic() + 10
     while pub.get_subscription_count() == 0 and time.monotonic() < deadline:
         time.sleep(0.1)
+    return pub
+
+
+def test_trajectory_is_executed_and_bad_ones_are_rejected(graph):
+    _, probe = graph
+    pub = trajectory_publisher(probe)
     q0 = latest_q(probe)
     # bad: unknown joint names -> rejected, the arm does not move
     bad = conv.trajectory_msg(time_parameterize(np.stack([q0, q0 + 0.3]), tuple(f"j{i}" for i in range(7)),
@@ -171,10 +177,7 @@ def test_empty_trajectory_stops_and_reset_restarts_time(graph):
     from std_srvs.srv import Trigger
     from trajectory_msgs.msg import JointTrajectory
 
-    pub = probe.create_publisher(JointTrajectory, topics.ARM_TRAJECTORY, 10)
-    deadline = time.monotonic() + 10
-    while pub.get_subscription_count() == 0 and time.monotonic() < deadline:
-        time.sleep(0.1)
+    pub = trajectory_publisher(probe)
     q0 = latest_q(probe)
     goal = q0 + np.array([0.6, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
     traj = time_parameterize(np.stack([q0, goal]), ROBOT.arm_joints,
