@@ -87,12 +87,10 @@ def ros_rates(window_s: float = 8.0) -> None:
     """Publish rates of the sim node (its own process, real time) as received over DDS on loopback."""
     import subprocess
     import sys
-    import threading
 
     import rclpy
     from rosgraph_msgs.msg import Clock
     from sensor_msgs.msg import Image, JointState
-    from rclpy.qos import qos_profile_sensor_data
 
     proc = subprocess.Popen([sys.executable, "-m", "spacetools_ros.ros.bringup", "--duration", str(window_s + 8)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

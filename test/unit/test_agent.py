@@ -9,7 +9,7 @@ import pytest
 from spacetools_ros.cli.run import run_command
 from spacetools_ros.cli.session import EmbeddedSession
 from spacetools_ros.core.commands import CommandError, parse_command
-from spacetools_ros.core.conversation import Message, parse_assistant
+from spacetools_ros.core.conversation import parse_assistant
 from spacetools_ros.core.paths import config_dir
 from spacetools_ros.core.scene import load_scene
 
