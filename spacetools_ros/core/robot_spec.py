@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import yaml
 
 from .errors import ConfigError
 from .paths import config_dir
+from .safe_yaml import YamlReadError, clip, read_yaml
+
+MAX_ROBOT_FILE_BYTES = 1024 * 1024
+MAX_JOINTS = 32
 
 
 @dataclass(frozen=True)
@@ -49,30 +54,68 @@ class RobotSpec:
 _ARRAYS = ("position_lower_rad", "position_upper_rad", "velocity_limit_rad_s", "acceleration_limit_rad_s2", "home_rad")
 
 
+def _text(data: dict, key: str, where: str) -> str:
+    v = data[key]
+    if not isinstance(v, str) or not 1 <= len(v) <= 128:
+        raise ConfigError(f"{where}: {key} must be a name of 1..128 characters")
+    return v
+
+
+def _names(data: dict, key: str, where: str) -> tuple[str, ...]:
+    v = data[key]
+    if not isinstance(v, list) or not 1 <= len(v) <= MAX_JOINTS:
+        raise ConfigError(f"{where}: {key} must be a list of 1..{MAX_JOINTS} joint names")
+    for x in v:
+        if not isinstance(x, str) or not 1 <= len(x) <= 128:
+            raise ConfigError(f"{where}: {key} must hold names of 1..128 characters")
+    return tuple(v)
+
+
+def _finite(v: Any, key: str, where: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ConfigError(f"{where}: {key} must be a number")
+    try:
+        x = float(v)
+    except OverflowError:
+        x = math.inf
+    if not math.isfinite(x):
+        raise ConfigError(f"{where}: {key} must be finite")
+    return x
+
+
 def load_robot_spec(path: str | Path | None = None) -> RobotSpec:
-    """Load a robot description (default: the packaged Panda).
+    """Load a robot description (default: the packaged Panda), read by ``core.safe_yaml``.
 
     Raises:
-        ConfigError: on a missing file, missing field or inconsistent lengths.
+        ConfigError: on a missing, oversized or unsafe file, a missing field, a wrong type, a non-finite
+            number or inconsistent lengths.
     """
     p = Path(path) if path else config_dir() / "robot_panda.yaml"
+    where = clip(str(p))
     try:
-        data = yaml.safe_load(p.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read robot spec {p}: {exc}") from exc
+        data = read_yaml(p, MAX_ROBOT_FILE_BYTES, "robot spec")
+    except YamlReadError as exc:
+        raise ConfigError(str(exc)) from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping at the top level")
     try:
-        n = len(data["arm_joints"])
-        kw = {k: np.asarray(data[k], dtype=float) for k in _ARRAYS}
-        for k, v in kw.items():
-            if v.shape != (n,):
-                raise ConfigError(f"{p}: {k} must have {n} values")
+        arm_joints = _names(data, "arm_joints", where)
+        n = len(arm_joints)
+        kw = {}
+        for k in _ARRAYS:
+            v = data[k]
+            if not isinstance(v, list) or len(v) != n:
+                raise ConfigError(f"{where}: {k} must have {n} values")
+            kw[k] = np.array([_finite(x, k, where) for x in v], dtype=float)
         return RobotSpec(
-            name=str(data["name"]), base_frame=str(data["base_frame"]), flange_frame=str(data["flange_frame"]),
-            tcp_frame=str(data["tcp_frame"]), arm_joints=tuple(data["arm_joints"]),
-            finger_joints=tuple(data["finger_joints"]), hand_yaw_on_flange_rad=float(data["hand_yaw_on_flange_rad"]),
-            tcp_offset_from_hand_m=float(data["tcp_offset_from_hand_m"]),
-            gripper_max_width_m=float(data["gripper_max_width_m"]), gripper_force_n=float(data["gripper_force_n"]),
+            name=_text(data, "name", where), base_frame=_text(data, "base_frame", where),
+            flange_frame=_text(data, "flange_frame", where), tcp_frame=_text(data, "tcp_frame", where),
+            arm_joints=arm_joints, finger_joints=_names(data, "finger_joints", where),
+            hand_yaw_on_flange_rad=_finite(data["hand_yaw_on_flange_rad"], "hand_yaw_on_flange_rad", where),
+            tcp_offset_from_hand_m=_finite(data["tcp_offset_from_hand_m"], "tcp_offset_from_hand_m", where),
+            gripper_max_width_m=_finite(data["gripper_max_width_m"], "gripper_max_width_m", where),
+            gripper_force_n=_finite(data["gripper_force_n"], "gripper_force_n", where),
             **kw,
         )
     except KeyError as exc:
-        raise ConfigError(f"{p}: missing field {exc}") from exc
+        raise ConfigError(f"{where}: missing field {clip(str(exc), 60)}") from None

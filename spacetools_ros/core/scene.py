@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from .errors import SceneError
 from .geometry import look_at_rotation
+from .safe_yaml import YamlReadError, read_yaml
+from .tools.decode import short
 
 SHAPES = ("box", "cylinder", "sphere", "bowl", "plate")
 COLORS: dict[str, tuple[float, float, float]] = {
@@ -34,10 +35,18 @@ COLORS: dict[str, tuple[float, float, float]] = {
     "cyan": (0.10, 0.80, 0.85),
 }
 SIZE_ARITY = {"box": 3, "cylinder": 2, "bowl": 2, "plate": 2, "sphere": 1}
-NAME_RE = re.compile(r"^[a-z0-9_]+$")
+NAME_RE = re.compile(r"^[a-z0-9_]{1,64}$")
 MAX_OBJECTS = 12
 MIN_SIZE_M = 0.01
 MAX_SIZE_M = 0.30
+MAX_SCENE_FILE_BYTES = 256 * 1024
+MAX_EXTRA_CAMERAS = 8
+MIN_CAMERA_SIDE_PX = 16
+MAX_CAMERA_SIDE_PX = 1920
+MAX_CAMERA_PIXELS = 1920 * 1200
+MAX_CAMERA_COORD_M = 10.0
+MAX_YAW_DEG = 3600.0
+MAX_SEED = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -99,7 +108,7 @@ class SceneObject:
     """One object standing on the table.
 
     Attributes:
-        name: unique id, ``[a-z0-9_]+``.
+        name: unique id, ``[a-z0-9_]{1,64}``.
         shape: one of ``SHAPES``.
         color_name: colour word, or ``None`` when given as RGB.
         rgb: colour in 0..1.
@@ -178,24 +187,42 @@ def _type_name(v: Any) -> str:
     return type(v).__name__
 
 
+def _show(value: Any) -> str:
+    """A bounded rendering of a value for an error message (huge integers by size only)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"an integer of {value.bit_length()} bits"
+    return short(value, 40)
+
+
 def _number(value: Any, field_path: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise SceneError(field_path, f"expected a finite number, got {value!r} ({_type_name(value)})")
-    return float(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise SceneError(field_path, f"expected a finite number, got {_show(value)} ({_type_name(value)})")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise SceneError(field_path, f"expected a finite number, got {_show(value)}")
+    return number
 
 
 def _vector(value: Any, field_path: str, length: int) -> tuple[float, ...]:
     if not isinstance(value, (list, tuple)):
-        raise SceneError(field_path, f"expected a list of {length} numbers, got {value!r}")
+        raise SceneError(field_path, f"expected a list of {length} numbers, got {_show(value)}")
     if len(value) != length:
         raise SceneError(field_path, f"expected {length} numbers, got {len(value)}")
     return tuple(_number(v, f"{field_path}[{i}]") for i, v in enumerate(value))
 
 
 def _check_keys(data: dict, allowed: set[str], required: set[str], field_path: str) -> None:
+    for key in data:
+        if not isinstance(key, str):
+            raise SceneError(field_path or "scene",
+                             f"field names must be strings, got {short(key, 30)} ({_type_name(key)})")
     unknown = sorted(set(data) - allowed)
     if unknown:
-        raise SceneError(f"{field_path}.{unknown[0]}" if field_path else unknown[0],
+        key = unknown[0] if len(unknown[0]) <= 30 and unknown[0].isprintable() else short(unknown[0], 30)
+        raise SceneError(f"{field_path}.{key}" if field_path else key,
                          f"unknown field (allowed: {', '.join(sorted(allowed))})")
     for key in sorted(required):
         if key not in data:
@@ -206,7 +233,8 @@ def _parse_color(value: Any, field_path: str) -> tuple[tuple[float, float, float
     if isinstance(value, str):
         key = value.strip().lower().replace("grey", "gray")
         if key not in COLORS:
-            raise SceneError(field_path, f"unknown colour '{value}' (known: {', '.join(COLORS)}, or [r, g, b] in 0..1)")
+            raise SceneError(field_path,
+                             f"unknown colour {short(value, 30)} (known: {', '.join(COLORS)}, or [r, g, b] in 0..1)")
         return COLORS[key], key
     rgb = _vector(value, field_path, 3)
     if any(c < 0.0 or c > 1.0 for c in rgb):
@@ -222,10 +250,10 @@ def _parse_object(data: Any, idx: int) -> SceneObject:
                 {"name", "shape", "color", "size", "position"}, fp)
     name = data["name"]
     if not isinstance(name, str) or not NAME_RE.match(name):
-        raise SceneError(f"{fp}.name", f"must match [a-z0-9_]+, got {name!r}")
+        raise SceneError(f"{fp}.name", f"must match [a-z0-9_]{{1,64}}, got {short(name, 40)}")
     shape = data["shape"]
     if shape not in SHAPES:
-        raise SceneError(f"{fp}.shape", f"unknown shape {shape!r} (known: {', '.join(SHAPES)})")
+        raise SceneError(f"{fp}.shape", f"unknown shape {short(shape, 40)} (known: {', '.join(SHAPES)})")
     rgb, color_name = _parse_color(data["color"], f"{fp}.color")
     n = SIZE_ARITY[shape]
     size_raw = data["size"]
@@ -239,6 +267,8 @@ def _parse_object(data: Any, idx: int) -> SceneObject:
         raise SceneError(f"{fp}.size[1]", "a bowl must be at least 0.02 m high")
     position = _vector(data["position"], f"{fp}.position", 2)
     yaw = _number(data.get("yaw_deg", 0.0), f"{fp}.yaw_deg")
+    if abs(yaw) > MAX_YAW_DEG:
+        raise SceneError(f"{fp}.yaw_deg", f"must be in -{MAX_YAW_DEG:g}..{MAX_YAW_DEG:g} degrees, got {yaw:.6g}")
     mass = _number(data.get("mass_kg", 0.1), f"{fp}.mass_kg")
     if not 0.005 <= mass <= 2.0:
         raise SceneError(f"{fp}.mass_kg", f"must be between 0.005 and 2.0 kg, got {mass}")
@@ -253,15 +283,23 @@ def _parse_camera(data: Any, fp: str, default_name: str) -> CameraSpec:
     base = CameraSpec()
     name = data.get("name", default_name)
     if not isinstance(name, str) or not NAME_RE.match(name):
-        raise SceneError(f"{fp}.name", f"must match [a-z0-9_]+, got {name!r}")
+        raise SceneError(f"{fp}.name", f"must match [a-z0-9_]{{1,64}}, got {short(name, 40)}")
     position = _vector(data.get("position", list(base.position)), f"{fp}.position", 3)
     look_at = _vector(data.get("look_at", list(base.look_at)), f"{fp}.look_at", 3)
+    for key, vec in (("position", position), ("look_at", look_at)):
+        for i, c in enumerate(vec):
+            if abs(c) > MAX_CAMERA_COORD_M:
+                raise SceneError(f"{fp}.{key}[{i}]", f"must be within +-{MAX_CAMERA_COORD_M:g} m, got {c:.6g}")
     sizes = {}
     for key in ("width", "height"):
         v = data.get(key, getattr(base, key))
-        if isinstance(v, bool) or not isinstance(v, int) or not 16 <= v <= 4096:
-            raise SceneError(f"{fp}.{key}", f"expected an integer in 16..4096, got {v!r}")
+        if isinstance(v, bool) or not isinstance(v, int) or not MIN_CAMERA_SIDE_PX <= v <= MAX_CAMERA_SIDE_PX:
+            raise SceneError(f"{fp}.{key}", f"expected an integer in {MIN_CAMERA_SIDE_PX}..{MAX_CAMERA_SIDE_PX}, "
+                                            f"got {_show(v)}")
         sizes[key] = v
+    if sizes["width"] * sizes["height"] > MAX_CAMERA_PIXELS:
+        raise SceneError(f"{fp}.width", f"{sizes['width']}x{sizes['height']} is more than {MAX_CAMERA_PIXELS} pixels "
+                                        "(at most 1920x1200)")
     fov = _number(data.get("fov_y_deg", base.fov_y_deg), f"{fp}.fov_y_deg")
     if not 10.0 <= fov <= 150.0:
         raise SceneError(f"{fp}.fov_y_deg", f"must be in 10..150 degrees, got {fov}")
@@ -297,8 +335,8 @@ def scene_from_dict(data: Any, source: str = "<memory>") -> Scene:
         raise SceneError("scene", f"expected a mapping at the top level, got {_type_name(data)}")
     _check_keys(data, {"seed", "objects", "camera", "cameras"}, {"objects"}, "")
     seed = data.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise SceneError("seed", f"expected a non-negative integer, got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise SceneError("seed", f"expected an integer in 0..{MAX_SEED}, got {_show(seed)}")
     raw_objects = data["objects"]
     if not isinstance(raw_objects, list):
         raise SceneError("objects", f"expected a list, got {_type_name(raw_objects)}")
@@ -331,27 +369,30 @@ def scene_from_dict(data: Any, source: str = "<memory>") -> Scene:
     extra = data.get("cameras", [])
     if not isinstance(extra, list):
         raise SceneError("cameras", f"expected a list, got {_type_name(extra)}")
+    if len(extra) > MAX_EXTRA_CAMERAS:
+        raise SceneError("cameras", f"at most {MAX_EXTRA_CAMERAS} extra cameras, got {len(extra)}")
     for i, c in enumerate(extra):
         cameras.append(_parse_camera(c, f"cameras[{i}]", f"camera{i + 1}"))
-    names = [c.name for c in cameras]
-    if len(set(names)) != len(names):
-        raise SceneError("cameras", f"camera names must be unique, got {names}")
+    names: set[str] = set()
+    for c in cameras:
+        if c.name in names:
+            raise SceneError("cameras", f"camera names must be unique, '{c.name}' appears twice")
+        names.add(c.name)
     return Scene(objects=tuple(objects), cameras=tuple(cameras), table=table, seed=seed, source=source)
 
 
 def load_scene(path: str | Path) -> Scene:
-    """Load and validate a YAML scene file.
+    """Load and validate a YAML scene file (at most ``MAX_SCENE_FILE_BYTES``, read by ``core.safe_yaml``).
 
     Raises:
-        SceneError: the file is missing, not YAML, or fails validation.
+        SceneError: the file is missing, too large, not UTF-8, not YAML (or uses anchors, aliases, tags,
+            non-string keys, deep nesting), or fails validation. Messages are at most 200 characters.
     """
     p = Path(path)
-    if not p.is_file():
-        raise SceneError("scene", f"file not found: {p}")
     try:
-        data = yaml.safe_load(p.read_text())
-    except yaml.YAMLError as exc:
-        raise SceneError("scene", f"{p} is not valid YAML: {exc}") from exc
+        data = read_yaml(p, MAX_SCENE_FILE_BYTES, "scene")
+    except YamlReadError as exc:
+        raise SceneError("scene", str(exc)) from None
     return scene_from_dict(data, source=str(p))
 
 
