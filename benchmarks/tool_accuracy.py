@@ -80,7 +80,7 @@ def main() -> None:
         frame = session.sim.render(segmentation=True)
         masks = true_masks(frame, scene)
         poses = session.sim.object_poses()
-        ep = Episode(images=[frame])
+        ep = Episode.starting_with(frame)
         for o in scene.objects:
             if masks[o.name].sum() < 30:
                 continue

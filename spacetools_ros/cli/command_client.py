@@ -3,7 +3,6 @@ result (there is no ros2 CLI here; on a ROS 2 install ``ros2 topic pub`` works j
 
 from __future__ import annotations
 
-import json
 import sys
 import threading
 import time
@@ -18,6 +17,17 @@ def _agent_listening(node, command: str, status: str, result: str) -> bool:
     speakers = {(e.node_namespace, e.node_name) for e in node.get_publishers_info_by_topic(status)}
     reporters = {(e.node_namespace, e.node_name) for e in node.get_publishers_info_by_topic(result)}
     return bool(takers & speakers & reporters)
+
+
+def _decode(text: str) -> dict:
+    """A status/result message through the bounded decoder ({} when it is not a JSON object)."""
+    from ..core.tools.decode import DecodeError, Limits, loads
+
+    try:
+        doc = loads(text, Limits(max_chars=4_000_000, max_depth=24, max_items=500_000, max_string_chars=4_000_000))
+    except DecodeError:
+        return {}
+    return doc if isinstance(doc, dict) else {}
 
 
 def send_command(text: str, timeout_s: float, wait_agent_s: float = 30.0,
@@ -42,14 +52,14 @@ def send_command(text: str, timeout_s: float, wait_agent_s: float = 30.0,
     mine = threading.Event()
 
     def on_status(msg: String) -> None:
-        doc = json.loads(msg.data)
+        doc = _decode(msg.data)
         if doc.get("state") == "progress" and mine.is_set():
             progress(doc.get("line", ""))
         elif doc.get("state") == "rejected" and doc.get("command") == text:
             results.append({"success": False, "reason": "rejected", "error": doc.get("reason")})
 
     def on_result(msg: String) -> None:
-        doc = json.loads(msg.data)
+        doc = _decode(msg.data)
         if doc.get("command") == text:
             results.append(doc)
 

@@ -118,27 +118,33 @@ def cmd_run(args: argparse.Namespace) -> int:
         for s_, h in old.items():
             signal.signal(s_, h)
     doc = outcome.to_dict()
-    doc["final_object_poses"] = session.sim.object_positions()
-    doc["command"] = args.command
+    doc["command"] = args.command[:2000] if isinstance(args.command, str) else None
     doc["policy"] = args.policy
-    doc["wall_s"] = round(time.perf_counter() - t0, 3)
-    if video:
-        video.label = "done: " + ("success" if doc["success"] else f"failed ({doc['reason']})")
-        video.add(session.sim.render(depth=False, width=320, height=240).rgb, session.sim.time_s)
-        doc["video"] = str(video.write())
-    if bag:
-        from ..ros import topics
+    try:  # the result document is written whatever happens to the video or the bag
+        doc["final_object_poses"] = session.sim.object_positions()
+        if video:
+            video.label = "done: " + ("success" if doc["success"] else f"failed ({doc['reason']})")
+            video.add(session.sim.render(depth=False, width=320, height=240).rgb, session.sim.time_s)
+            doc["video"] = str(video.write())
+        if bag:
+            from ..ros import topics
 
-        bag.write_json("/spacetools/transcript", {"transcript": doc["transcript"]})
-        bag.write_json(topics.EPISODE_RESULT, {k: v for k, v in doc.items() if k != "transcript"})
-        bag.close()
-        doc["bag"] = args.record
-    episode.close()
-    session.close()
-    write_outcome(doc, args.json)
+            bag.write_json("/spacetools/transcript", {"transcript": doc["transcript"]})
+            bag.write_json(topics.EPISODE_RESULT, {k: v for k, v in doc.items() if k != "transcript"})
+            bag.close()
+            doc["bag"] = args.record
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        doc["output_error"] = f"{type(exc).__name__}: {str(exc)[:200]}"
+    finally:
+        doc["wall_s"] = round(time.perf_counter() - t0, 3)
+        write_outcome(doc, args.json)
+        episode.close()
+        session.close()
     status = "SUCCESS" if doc["success"] else f"FAILED ({doc['reason']})"
     print(f"[run] {status}: {doc['answer']}; {len(doc['tool_calls'])} tool calls, first move after "
           f"{doc['time_to_first_move_s']} s, total {doc['total_s']:.1f} s; result in {args.json}", file=sys.stderr)
+    if doc["reason"] == "invalid_command":
+        return EXIT_BAD_INPUT
     return EXIT_OK if doc["success"] else EXIT_FAILED
 
 
@@ -260,12 +266,24 @@ def main(argv: list[str] | None = None) -> int:
     except (SceneError, TargetError, ConfigError) as exc:
         print(f"spacetools {args.subcommand}: error: {exc}", file=sys.stderr)
         if getattr(args, "json", None) and Path(args.json).parent.exists():
-            _write_json(args.json, {"success": False, "reason": "invalid_input", "error": str(exc)})
+            _write_json(args.json, {"success": False, "reason": "invalid_input", "error": str(exc)[:500]})
         code = EXIT_BAD_INPUT
     except SpacetoolsError as exc:
         print(f"spacetools {args.subcommand}: failed: {exc}", file=sys.stderr)
+        _failure_json(args, "failed", exc)
+        code = EXIT_FAILED
+    except Exception as exc:  # noqa: BLE001 - one line and a result document, never a bare traceback
+        print(f"spacetools {args.subcommand}: internal error: {type(exc).__name__}: {str(exc)[:300]}", file=sys.stderr)
+        _failure_json(args, "internal_error", exc)
         code = EXIT_FAILED
     return code
+
+
+def _failure_json(args: argparse.Namespace, reason: str, exc: BaseException) -> None:
+    """A result document for a run that failed before it could write its own."""
+    path = getattr(args, "json", None)
+    if path and Path(path).parent.is_dir():
+        _write_json(path, {"success": False, "reason": reason, "error": f"{type(exc).__name__}: {str(exc)[:300]}"})
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import numpy as np
@@ -21,11 +20,7 @@ def calls_from_args(pairs: list[str]) -> list[ToolCall]:
     while i < len(pairs):
         name = pairs[i]
         raw = pairs[i + 1] if i + 1 < len(pairs) else "{}"
-        try:
-            args = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise ToolCallError("JSONDecodeError", f"arguments of {name} are not valid JSON: {exc.msg}") from exc
-        calls.append(parse_tool_call({"name": name, "arguments": args}))
+        calls.append(parse_tool_call({"name": name, "arguments": raw}))  # the one bounded decoder
         i += 2
     return calls
 
@@ -42,7 +37,7 @@ def run_tools(scene, pairs: list[str], image_out: str | None = None) -> dict:
     world = SimToolWorld(session)
     shed = build_toolshed(world)
     frame = world.capture()
-    episode = Episode(images=[frame])
+    episode = Episode.starting_with(frame)
     steps = []
     try:
         calls = calls_from_args(pairs)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .command_guard import CommandRefused, check_command
+
 VERBS = ("put", "place", "move", "set", "drop", "transfer", "bring", "stack", "pick", "grab", "take", "lift", "get")
 RELATIONS = [  # phrase -> relation (longest first when matching)
     ("to the left of", "left"), ("left of", "left"), ("to the right of", "right"), ("right of", "right"),
@@ -12,9 +14,6 @@ RELATIONS = [  # phrase -> relation (longest first when matching)
     ("on top of", "on"), ("onto", "on"), ("on", "on"), ("into", "in"), ("inside", "in"), ("in", "in"),
     ("between", "between"),
 ]
-INJECTION = re.compile(r"\b(ignore|disregard|forget)\b.*\b(instruction|rule|previous|above|prompt)s?\b|system prompt|"
-                       r"\bexecute\b|\beval\b|import os|rm -rf|\bsudo\b", re.I)
-MAX_COMMAND_CHARS = 300
 
 
 class CommandError(ValueError):
@@ -39,13 +38,10 @@ def parse_command(text: str) -> Command:
     Raises:
         CommandError: empty, too long, an instruction to the system, or no pick/destination found.
     """
-    t = " ".join(str(text).split())
-    if not t:
-        raise CommandError("the command is empty")
-    if len(t) > MAX_COMMAND_CHARS:
-        raise CommandError(f"the command is longer than {MAX_COMMAND_CHARS} characters")
-    if INJECTION.search(t):
-        raise CommandError("the command contains instructions to the system; only pick-and-place requests are accepted")
+    try:
+        t = check_command(text)
+    except CommandRefused as exc:
+        raise CommandError(str(exc)) from None
     low = re.sub(r"[^a-z0-9 ]", " ", t.lower())
     low = " ".join(low.split())
     words = low.split()

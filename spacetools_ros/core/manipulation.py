@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .envelope import Workspace, approach_violation, grasp_violation, place_violation
 from .errors import MotionFailure
 from .geometry import Pose, rot_z
 from .grasping import top_down_rotation
@@ -21,20 +22,6 @@ from .results import ActionResult, FailureReason
 
 if TYPE_CHECKING:  # the Protocol lives with the backends
     from ..backends.motion.base import MotionBackend
-
-
-@dataclass(frozen=True)
-class Workspace:
-    """Safety envelope for TCP targets, base frame, metres."""
-
-    x_m: tuple[float, float] = (0.15, 0.90)
-    y_m: tuple[float, float] = (-0.60, 0.60)
-    z_m: tuple[float, float] = (0.0, 0.70)
-
-    def contains(self, p: np.ndarray) -> bool:
-        """Whether a point lies inside the envelope."""
-        return (self.x_m[0] <= p[0] <= self.x_m[1] and self.y_m[0] <= p[1] <= self.y_m[1]
-                and self.z_m[0] <= p[2] <= self.z_m[1])
 
 
 @dataclass(frozen=True)
@@ -119,9 +106,9 @@ class Manipulator:
         if self.holding is not None:
             return self._result("grasp", t0, phases, plans, FailureReason.INVALID_TARGET.value,
                                 f"already holding '{self.holding.name}'")
-        if not np.all(np.isfinite(grasp.position)) or not cfg.workspace.contains(grasp.position):
-            return self._result("grasp", t0, phases, plans, FailureReason.INVALID_TARGET.value,
-                                f"grasp at {np.round(grasp.position, 3).tolist()} is outside the workspace")
+        why = grasp_violation(grasp, cfg.workspace)  # the last line: whoever called, nothing outside moves
+        if why is not None:
+            return self._result("grasp", t0, phases, plans, FailureReason.INVALID_TARGET.value, why)
         scene = self.motion.planning_scene()
         target = None
         if object_name is not None:
@@ -233,9 +220,9 @@ class Manipulator:
         point = np.asarray(point, dtype=float)
         if self.holding is None:
             return self._result("place", t0, phases, plans, FailureReason.NOT_HOLDING.value, "nothing is held")
-        if point.shape != (3,) or not np.all(np.isfinite(point)) or not cfg.workspace.contains(point):
-            return self._result("place", t0, phases, plans, FailureReason.INVALID_TARGET.value,
-                                f"place point {np.round(point, 3).tolist()} is outside the workspace")
+        why = place_violation(point, cfg.workspace, surface_tol_m=0.005)
+        if why is not None:
+            return self._result("place", t0, phases, plans, FailureReason.INVALID_TARGET.value, why)
         if self.motion.gripper_width() < cfg.min_hold_width_m:
             self._drop_held()
             return self._result("place", t0, phases, plans, FailureReason.OBJECT_DROPPED.value,
@@ -247,6 +234,8 @@ class Manipulator:
         chosen = None
         tp = time.perf_counter()
         for pose in self.place_poses(point):
+            if approach_violation(pose, cfg.workspace) is not None:  # a tilted hand could fling the object
+                continue
             pre = pose.translated([0.0, 0.0, cfg.lift_height_m])
             try:
                 q_pre = self.motion.ik(pre)

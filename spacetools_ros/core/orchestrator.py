@@ -6,13 +6,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .camera import CameraFrame
-from .errors import SpacetoolsError
+from .command_guard import CommandRefused, check_command
 from .conversation import Message, format_tool_responses, parse_assistant, system_prompt, transcript
-from .safety import SafetyEnvelope
+from .safety import MOTION_TOOLS
+from .tools.decode import clip
 from .tools.protocol import ToolCall, ToolSchema
-
-MOTION_TOOLS = ("robot.execute_grasp", "robot.place_object_at_2d_location")
 
 
 @dataclass(frozen=True)
@@ -48,43 +46,64 @@ class EpisodeOutcome:
     total_s: float
     timings: dict[str, float]
     cleanup: str | None = None  # what the robot did after the policy ended (e.g. put a held object back)
+    error: str | None = None    # the detail behind a refusal or failure (bounded)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (transcript inline)."""
-        return {"cleanup": self.cleanup, "success": self.success, "reason": self.reason, "answer": self.answer, "attempts": self.attempts,
+        return {"cleanup": self.cleanup, "success": self.success, "reason": self.reason, "error": self.error,
+                "answer": self.answer, "attempts": self.attempts,
                 "tool_calls": self.tool_calls, "transcript": transcript(self.messages),
                 "time_to_first_move_s": None if self.time_to_first_move_s is None else round(self.time_to_first_move_s, 4),
                 "total_s": round(self.total_s, 4), "timings": {k: round(v, 4) for k, v in self.timings.items()}}
 
 
+def _plan_time(res: ToolResult) -> float:
+    """Planning seconds reported by a motion tool (0 when absent or malformed)."""
+    result = res.data.get("result")
+    times = result.get("plan_times_s") if isinstance(result, dict) else None
+    if not isinstance(times, list):
+        return 0.0
+    return float(sum(t for t in times if isinstance(t, (int, float)) and not isinstance(t, bool) and 0 <= t < 1e6))
+
+
 class Orchestrator:
     """Runs one command: asks the policy, validates and executes its tool calls, feeds back results."""
 
-    def __init__(self, policy, execute: Callable[[ToolCall], ToolResult], schemas: dict[str, ToolSchema],
-                 latest_frame: Callable[[], CameraFrame | None], safety: SafetyEnvelope | None = None,
-                 config: OrchestratorConfig | None = None, resolve: Callable[[dict], dict] | None = None,
-                 progress: Callable[[str], None] = lambda s: None,
+    def __init__(self, policy, execute: Callable[[ToolCall], ToolResult], schemas: dict[str, ToolSchema], *,
+                 config: OrchestratorConfig | None = None, progress: Callable[[str], None] = lambda s: None,
                  images: Callable[[], list] = lambda: [],
                  is_cancelled: Callable[[], bool] = lambda: False) -> None:
+        """The executor decodes robot-tool arguments and enforces the safety envelope (it holds the
+        episode's variables and images); this loop never moves anything itself."""
         self.policy = policy
         self.execute = execute
         self.schemas = schemas
-        self.latest_frame = latest_frame
-        self.safety = safety or SafetyEnvelope()
         self.config = config or OrchestratorConfig()
-        self.resolve = resolve or (lambda a: a)
         self.progress = progress
         self.images = images
         self.cancelled = False
         self.is_cancelled = is_cancelled  # e.g. the node's cancel service: checked before every call
 
     def run(self, command: str) -> EpisodeOutcome:
-        """Execute a command end to end."""
+        """Execute a command end to end. Never raises for bad input or a failing policy: the
+        outcome's ``reason`` says what happened (``invalid_command`` = refused before any policy saw it)."""
         cfg = self.config
         t0 = time.perf_counter()
         timings = {"policy": 0.0, "tools": 0.0, "motion": 0.0, "planning": 0.0}
+        try:
+            command = check_command(command)
+        except CommandRefused as exc:
+            self.progress(f"[agent] refused the command: {exc}")
+            return EpisodeOutcome(False, "invalid_command", f"I cannot act on this command: {exc}", 0, [],
+                                  [Message("user", clip(command, 300) if isinstance(command, str) else "")], None, time.perf_counter() - t0, timings,
+                                  error=str(exc))
         messages = [Message("system", system_prompt(self.schemas)), Message("user", command)]
-        self.policy.start(command)
+        try:
+            self.policy.start(command)
+        except Exception as exc:  # noqa: BLE001 - a policy that cannot start ends the episode, nothing moved
+            return EpisodeOutcome(False, "policy_error", None, 0, [], messages, None, time.perf_counter() - t0,
+                                  timings, error=f"{type(exc).__name__}: {clip(str(exc))}")
+        error = None
         calls_log: list[dict[str, Any]] = []
         first_move = None
         answer, reason = None, None
@@ -101,14 +120,18 @@ class Orchestrator:
             tp = time.perf_counter()
             try:
                 text = self.policy.next_turn(messages, self.images())
-            except SpacetoolsError as exc:
+            except Exception as exc:  # noqa: BLE001 - whatever the policy does, the episode ends cleanly
                 reason = "policy_error"
-                self.progress(f"[agent] policy failed: {exc}")
+                error = f"{type(exc).__name__}: {clip(str(exc))}"
+                self.progress(f"[agent] policy failed: {error}")
                 break
             finally:
                 timings["policy"] += time.perf_counter() - tp
-            turn = parse_assistant(text if isinstance(text, str) else "")
-            messages.append(Message("assistant", text if isinstance(text, str) else ""))
+            if not isinstance(text, str):
+                reason, error = "policy_error", f"the policy returned {type(text).__name__}, not text"
+                break
+            turn = parse_assistant(text)
+            messages.append(Message("assistant", text))
             if not turn.calls:
                 if turn.answer is not None:
                     answer = turn.answer
@@ -125,35 +148,31 @@ class Orchestrator:
                     reason = "cancelled"
                     break
                 calls_log.append(call.to_dict())
-                refusal = None
-                if call.name in MOTION_TOOLS:
-                    try:
-                        args = self.resolve(call.arguments)
-                    except Exception:  # noqa: BLE001 - unresolvable arguments are the tool's to report
-                        args = call.arguments
-                    refusal = self.safety.check(call, args, self.latest_frame())
-                if refusal is not None:
-                    texts.append(refusal)
-                    self.progress(f"[agent] refused {call.name}: {refusal}")
-                    continue
                 ts = time.perf_counter()
-                if call.name in MOTION_TOOLS and first_move is None:
+                try:
+                    res = self.execute(call)
+                except Exception as exc:  # noqa: BLE001 - an executor failure is shown to the model
+                    res = ToolResult(f"Error: RuntimeError: the tool executor failed ({type(exc).__name__})", False,
+                                     {"error": type(exc).__name__})
+                if not isinstance(res.text, str) or not isinstance(res.data, dict):
+                    res = ToolResult("Error: RuntimeError: the tool returned a malformed result", False, {})
+                if call.name in MOTION_TOOLS and first_move is None and isinstance(res.data.get("result"), dict):
                     first_move = ts - t0
-                res = self.execute(call)
                 dt = time.perf_counter() - ts
                 timings["motion" if call.name in MOTION_TOOLS else "tools"] += dt
-                plan = sum(res.data.get("result", {}).get("plan_times_s", []) or [0.0]) if call.name in MOTION_TOOLS else 0.0
+                plan = _plan_time(res) if call.name in MOTION_TOOLS else 0.0
                 timings["planning"] = timings.get("planning", 0.0) + plan
                 texts.append(res.text)
                 if isinstance(res.data.get("image_index"), int) and call.name.startswith(("robot.", "view_selection.")):
                     new_images.append(res.data["image_index"])
                 self.progress(f"[agent] {call.name}: {res.text[:100]}")
-                if call.name == "robot.execute_grasp":
+                moved = isinstance(res.data.get("result"), dict)  # refused or invalid calls never ran
+                if call.name == "robot.execute_grasp" and moved:
                     grasp_attempts += 1
                     last_grasp_ok = "succeeded" in res.text
                     last_place_ok = False
                     robot_failures += 0 if last_grasp_ok else 1
-                elif call.name == "robot.place_object_at_2d_location":
+                elif call.name == "robot.place_object_at_2d_location" and moved:
                     last_place_ok = "succeeded" in res.text
                     robot_failures += 0 if last_place_ok else 1
             messages.append(Message("user", format_tool_responses(texts), new_images))
@@ -171,4 +190,4 @@ class Orchestrator:
         if not success and reason is None:
             reason = "no_robot_action" if grasp_attempts == 0 else "task_failed"
         return EpisodeOutcome(success, None if success else reason, answer, grasp_attempts, calls_log, messages,
-                              first_move, time.perf_counter() - t0, timings)
+                              first_move, time.perf_counter() - t0, timings, error=error)

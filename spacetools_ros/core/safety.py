@@ -1,64 +1,91 @@
-"""The safety envelope the policy cannot talk its way around: robot-tool targets are checked
-against the workspace before anything moves (speed limits live in the motion config)."""
+"""The safety envelope the policy cannot talk its way around: robot-tool arguments are decoded
+once into typed targets in the base frame (using the camera of the image they were computed in),
+checked here, and the very same targets are what the robot tools execute. What cannot be
+decoded is refused (fail closed); speeds come from the motion config, never from the model."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
 from .camera import CameraFrame, ray_point_base
+from .envelope import Workspace, grasp_violation, place_violation
+from .geometry import Pose
 from .grasping import grasp_tcp_in_base
-from .manipulation import Workspace
-from .tools.protocol import ToolCall
+from .tools.arguments import GraspPoseArg, PointArg, decode_grasp_pose, decode_point_2d
+from .tools.protocol import ToolCall, ToolCallError
+from .tools.variables import VariableStore
+
+GRASP_TOOL = "robot.execute_grasp"
+PLACE_TOOL = "robot.place_object_at_2d_location"
+MOTION_TOOLS = (GRASP_TOOL, PLACE_TOOL)
+TABLE_NOISE_M = 0.02
+
+
+@dataclass(frozen=True)
+class GraspTarget:
+    """A decoded grasp: the TCP pose in the base frame and the image/camera it came from."""
+
+    tcp: Pose
+    image_index: int
+    camera: str
+    source: str
+
+
+@dataclass(frozen=True)
+class PlaceTarget:
+    """A decoded placement: where the object's bottom goes (base frame, m), and its image/camera."""
+
+    point_base: np.ndarray = field(repr=False)
+    image_index: int
+    camera: str
+    source: str
+
+
+FrameLookup = Callable[[GraspPoseArg | PointArg], tuple[int, CameraFrame]]
+"""A decoded argument -> (image index, frame) it refers to; raises ToolCallError when there is none."""
+
+
+def decode_target(call: ToolCall, variables: VariableStore, frame_for: FrameLookup) -> GraspTarget | PlaceTarget:
+    """Decode a motion tool's arguments into a typed base-frame target.
+
+    Raises:
+        ToolCallError: the arguments do not decode, or there is no image to locate them in.
+    """
+    if call.name == GRASP_TOOL:
+        arg = decode_grasp_pose(call.arguments.get("grasp_pose"), variables)
+        index, frame = frame_for(arg)
+        try:
+            tcp = grasp_tcp_in_base(frame.extrinsics, arg.matrix)
+        except ValueError as exc:
+            raise ToolCallError("ValueError", f"grasp_pose: {exc}") from None
+        return GraspTarget(tcp, index, frame.camera, arg.source)
+    if call.name == PLACE_TOOL:
+        arg = decode_point_2d(call.arguments.get("placement_point_2d"), variables)
+        index, frame = frame_for(arg)
+        if frame.depth_m is None:
+            raise ToolCallError("ValueError", f"image {index} has no depth to locate the placement")
+        point = ray_point_base(frame, arg.x, arg.y)
+        if not np.all(np.isfinite(point)):
+            raise ToolCallError("ValueError", "no depth at the placement point")
+        if -TABLE_NOISE_M <= point[2] < 0.0:  # depth noise puts table points a hair below z = 0
+            point[2] = 0.0
+        return PlaceTarget(point, index, frame.camera, arg.source)
+    raise ToolCallError("ValueError", f"{call.name} is not a motion tool")
 
 
 @dataclass(frozen=True)
 class SafetyEnvelope:
-    """Workspace box for TCP targets and place points; grasps must approach from above."""
+    """Workspace box, table clearance and approach cone for robot-tool targets."""
 
     workspace: Workspace = Workspace()
-    min_downward_approach: float = 0.5   # cos of the largest tilt of the approach from straight down
 
-    def check(self, call: ToolCall, arguments: dict, frame: CameraFrame | None) -> str | None:
-        """None when the call may run, else the refusal text shown to the policy."""
-        if call.name == "robot.execute_grasp":
-            return self._grasp(arguments.get("grasp_pose"), frame)
-        if call.name == "robot.place_object_at_2d_location":
-            return self._place(arguments.get("placement_point_2d"), frame)
-        return None
-
-    def _grasp(self, value, frame: CameraFrame | None) -> str | None:
-        if frame is None:
-            return "Error: PermissionError: no camera image to locate the grasp; call robot.capture_image first"
-        try:
-            if isinstance(value, str):
-                value = json.loads(value)
-            pose = grasp_tcp_in_base(frame.extrinsics, np.asarray(value, dtype=float).reshape(4, 4))
-        except (ValueError, TypeError):
-            return None  # malformed poses are the tool's to report
-        tcp = pose.position
-        if not self.workspace.contains(tcp):
-            return (f"Error: PermissionError: grasp at {np.round(tcp, 3).tolist()} m is outside the safety envelope "
-                    f"(x {self.workspace.x_m}, y {self.workspace.y_m}, z {self.workspace.z_m})")
-        if -pose.rotation[2, 2] < self.min_downward_approach:
-            return "Error: PermissionError: grasps must approach from above"
-        return None
-
-    def _place(self, value, frame: CameraFrame | None) -> str | None:
-        if frame is None or frame.depth_m is None:
-            return "Error: PermissionError: no camera image to locate the placement; call robot.capture_image first"
-        try:
-            if isinstance(value, str):
-                value = json.loads(value)
-            x, y = (float(v) for v in value)
-        except (ValueError, TypeError):
-            return None
-        if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
-            return None
-        p = ray_point_base(frame, x, y)
-        on_surface = np.array([p[0], p[1], max(p[2], self.workspace.z_m[0])])  # table points sit at z ~ 0
-        if not np.all(np.isfinite(p)) or p[2] < self.workspace.z_m[0] - 0.02 or not self.workspace.contains(on_surface):
-            return (f"Error: PermissionError: placement at {np.round(p, 3).tolist()} m is outside the safety envelope")
-        return None
+    def check(self, target: GraspTarget | PlaceTarget) -> str | None:
+        """None when the target may run, else the refusal text shown to the policy."""
+        if isinstance(target, GraspTarget):
+            why = grasp_violation(target.tcp, self.workspace)
+        else:
+            why = place_violation(target.point_base, self.workspace)
+        return None if why is None else f"Error: PermissionError: {why}"

@@ -138,7 +138,6 @@ def test_hostile_model_output_never_moves_the_arm(session, turns, reason):
     ep = Episode()
     q0 = session.sim.arm_state().position.copy()
     orch = Orchestrator(FakeHostilePolicy(turns), lambda c: ToolResult(*_run(shed, c, ep)), shed.schemas,
-                        lambda: ep.images[-1] if ep.images else None, resolve=ep.variables.resolve_arguments,
                         config=OrchestratorConfig(max_turns=12))
     out = orch.run("put the red block in the blue bowl")
     assert not out.success and out.reason == reason, (out.reason, out.to_dict()["transcript"][-1])

@@ -49,7 +49,7 @@ def inside(mask, pt):
                                           ("the cube next to the can", "red_block")])
 def test_pointing_hits_the_right_object(env, query, truth):
     scene, _, shed, frame = env
-    ep = Episode(images=[frame])
+    ep = Episode.starting_with(frame)
     r = call(shed, ep, "roborefer.detect_one", obj_name=query, image_index=0)
     assert r.ok and r.text.startswith(f"Detected 1 instance(s) of '{query}': [(")
     assert inside(gt_mask(scene, frame, truth), r.data["points"][0])
@@ -60,7 +60,7 @@ def test_pointing_hits_the_right_object(env, query, truth):
 
 def test_detect_all_and_nothing_found(env):
     _, _, shed, frame = env
-    ep = Episode(images=[frame])
+    ep = Episode.starting_with(frame)
     r = call(shed, ep, "roborefer.detect_all", obj_name="objects", image_index=0)
     assert len(r.data["points"]) == 4
     r = call(shed, ep, "roborefer.detect_one", obj_name="purple elephant", image_index=0)
@@ -71,7 +71,7 @@ def test_detect_all_and_nothing_found(env):
 
 def test_segmentation_depth_bbox_grasp_chain(env):
     scene, session, shed, frame = env
-    ep = Episode(images=[frame])
+    ep = Episode.starting_with(frame)
     pt = call(shed, ep, "roborefer.detect_one", obj_name="red block", image_index=0).data["points"][0]
     s = call(shed, ep, "sam2.segment_from_point", x=pt[0], y=pt[1], image_index=0)
     assert s.text.startswith(f"Segmented object at normalized coords ({pt[0]:.3f}, {pt[1]:.3f}) with IoU score: ")
@@ -158,7 +158,7 @@ def test_view_selection_prefers_the_view_that_sees_the_target():
 ])
 def test_bad_calls_return_protocol_errors_and_change_nothing(env, name, args, expected):
     _, session, shed, frame = env
-    ep = Episode(images=[frame])
+    ep = Episode.starting_with(frame)
     call(shed, ep, "depth_estimator.estimate_depth", image_index=0)
     q0 = session.sim.arm_state().position.copy()
     r = shed.execute(ToolCall(name, args), ep)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from ...core.camera import CameraFrame
+from ...core.envelope import trajectory_violation
+from ...core.errors import MotionFailure
 from ...core.geometry import Pose
 from ...core.planning_scene import PlanningScene
 from ...core.robot_spec import RobotSpec
+from ...core.results import FailureReason
 from .base import ArmBackend, MotionStep
 from .embedded_planner import EmbeddedPlanner, Plan, PlannerConfig
 
@@ -59,13 +62,21 @@ class EmbeddedMotion:
         return self.planner.ik(pose, self.current_joints(), finger_width_m=width, allowed=allowed)
 
     def _run(self, plan: Plan) -> MotionStep:
+        traj = plan.trajectory
+        why = trajectory_violation(traj.positions, traj.max_limit_ratios(self.planner.vmax, self.planner.amax),
+                                   self.robot.position_lower_rad, self.robot.position_upper_rad, self.current_joints())
+        if why is not None:  # the last line before the arm: whoever planned it, it does not run
+            raise MotionFailure(FailureReason.INVALID_TARGET.value, why)
         self.plan_times_s.append(plan.plan_time_s)
         self.plans.append(plan)
         rep = self.arm.execute(plan.trajectory)
         return MotionStep(plan.plan_time_s, plan.trajectory.duration_s, rep.duration_s)
 
     def move_joints(self, q_goal: np.ndarray, *, allowed: frozenset = frozenset(), speed_scale: float = 1.0) -> MotionStep:
-        """Plan (RRT-Connect if the straight line is blocked) and execute, optionally slower."""
+        """Plan (RRT-Connect if the straight line is blocked) and execute, optionally slower
+        (``speed_scale`` in (0, 1]: never faster than motion.yaml allows)."""
+        if not (isinstance(speed_scale, (int, float)) and 0.0 < float(speed_scale) <= 1.0):
+            raise MotionFailure(FailureReason.INVALID_TARGET.value, f"speed_scale must be in (0, 1], got {speed_scale!r}")
         plan = self.planner.plan_joints(self.current_joints(), q_goal, finger_width_m=self._width(), allowed=allowed,
                                         speed_scale=speed_scale)
         return self._run(plan)

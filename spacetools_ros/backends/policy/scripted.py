@@ -3,7 +3,6 @@ through the same tools and the same tagged transcript as the VLM, retrying after
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 from typing import Generator
@@ -21,14 +20,17 @@ SIDE_GAP = 0.03
 FREE_RADIUS = 0.06  # normalized image distance an object's point must keep from a free spot  # normalized image width between an anchor's edge and the placed object's centre
 
 
+_PAIR = re.compile(r"[(\[]\s*(-?\d+(?:\.\d+)?(?:e-?\d+)?)\s*,\s*(-?\d+(?:\.\d+)?(?:e-?\d+)?)\s*[)\]]")
+
+
+def _pairs(text: str) -> list[tuple[float, float]]:
+    """Every ``(x, y)`` / ``[x, y]`` number pair in a tool's text (read as text, never evaluated)."""
+    return [(float(x), float(y)) for x, y in _PAIR.findall(text)]
+
+
 def _points(text: str) -> list[tuple[float, float]]:
     m = _PTS.search(text)
-    if not m:
-        return []
-    try:
-        return [tuple(map(float, p)) for p in ast.literal_eval(m.group(2))]
-    except (ValueError, SyntaxError):
-        return []
+    return _pairs(m.group(2)) if m else []
 
 
 def _call(name: str, args: dict, thought: str) -> str:
@@ -204,7 +206,8 @@ class ScriptedPolicy:
                                                          "focal_length_px": "$focal_length_px"},
                            f"How large is the {cmd.anchor} in the image?")
         m = _C2D.search(resp)
-        corners = np.array(ast.literal_eval(m.group(1))) if m else np.array([[a[0] - 0.05, a[1] - 0.05], [a[0] + 0.05, a[1] + 0.05]])
+        pairs = _pairs(m.group(1)) if m else []
+        corners = np.array(pairs) if len(pairs) == 8 else np.array([[a[0] - 0.05, a[1] - 0.05], [a[0] + 0.05, a[1] + 0.05]])
         half_w = (corners[:, 0].max() - corners[:, 0].min()) / 2
         half_h = (corners[:, 1].max() - corners[:, 1].min()) / 2
         # a retry moves the spot out (something stood there), then in (it was out of reach), then further out

@@ -3,39 +3,82 @@ SpaceTools protocol, plus structured data for ROS topics and debug images."""
 
 from __future__ import annotations
 
-import ast
-import json
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 
-from ...core.camera import CameraFrame, ray_point_base
-from ...core.grasping import grasp_tcp_in_base
-from ...core.orchestrator import MOTION_TOOLS
-from ...core.safety import SafetyEnvelope
+from ...core.camera import CameraFrame
+from ...core.safety import MOTION_TOOLS, GraspTarget, PlaceTarget, SafetyEnvelope, decode_target
+from ...core.tools.arguments import (GraspPoseArg, PointArg, decode_array, decode_focal_length, decode_points_2d)
 from ...core.tools.protocol import ToolCall, ToolCallError, ToolSchema, load_schemas, truncate_middle, validate_call
 from ...core.tools.variables import VariableStore
 from .base import DepthBackend, GraspBackend, PointingBackend, SegmentationBackend, ToolWorld
 from .geometry3d import EDGES, gravity_box, mask_select, open3d_box, point_cloud, project_norm, table_plane
 
 GRIPPER_POINTS = np.array([[0, 0, 0], [0.08, 0, 0], [-0.08, 0, 0], [0.08, 0, 0.08], [-0.08, 0, 0.08]], float)
+MAX_REMEMBERED_POINTS = 256
+MAX_OBJ_NAME_CHARS = 200
+POINT_MATCH_TOL = 1e-3  # a copied point may have lost digits
 
 
 @dataclass
 class Episode:
-    """Per-conversation state: images (index = image_index) and the variable store."""
+    """Per-conversation state: images (index = image_index), the variable store, which images came
+    from the robot's own camera, and the points the pointing tools reported (with their image)."""
 
     images: list[CameraFrame] = field(default_factory=list)
     variables: VariableStore = field(default_factory=VariableStore)
     episode_id: str = "default"
+    robot_views: set[int] = field(default_factory=set)
+    reported_points: list[tuple[float, float, int]] = field(default_factory=list)
+
+    @classmethod
+    def starting_with(cls, frame: CameraFrame) -> "Episode":
+        """An episode whose image 0 is a frame from the robot's camera."""
+        episode = cls()
+        episode.add_robot_image(frame)
+        return episode
+
+    def add_robot_image(self, frame: CameraFrame) -> int:
+        """Append a frame from the robot's camera; returns its image index."""
+        self.images.append(frame)
+        self.robot_views.add(len(self.images) - 1)
+        return len(self.images) - 1
+
+    def remember_points(self, points, image_index: int) -> None:
+        """Points shown to the policy, so a literal copy of one is located in its own image."""
+        self.reported_points.extend((float(x), float(y), int(image_index)) for x, y in points)
+        del self.reported_points[:-MAX_REMEMBERED_POINTS]
+
+    def frame_for(self, arg: GraspPoseArg | PointArg) -> tuple[int, CameraFrame]:
+        """The image a decoded argument refers to: its tag; for a literal point, the image a
+        pointing tool reported it in; otherwise the robot camera's latest image.
+
+        Raises:
+            ToolCallError: no such image.
+        """
+        index = arg.image_index
+        if index is None and isinstance(arg, PointArg):
+            for x, y, i in reversed(self.reported_points):
+                if abs(x - arg.x) <= POINT_MATCH_TOL and abs(y - arg.y) <= POINT_MATCH_TOL:
+                    index = i
+                    break
+        if index is None:
+            if not self.robot_views:
+                raise ToolCallError("RuntimeError", "no image from the robot camera yet; call robot.capture_image first")
+            index = max(self.robot_views)
+        if not 0 <= index < len(self.images):
+            raise ToolCallError("IndexError", f"image {index} is not in the conversation")
+        return index, self.images[index]
 
     def close(self) -> None:
         """Free the images and variables."""
         self.images.clear()
         self.variables.clear()
+        self.robot_views.clear()
+        self.reported_points.clear()
 
 
 @dataclass
@@ -54,24 +97,13 @@ class ToolResponse:
         return {"name": self.name, "text": self.text, "ok": self.ok, "data": self.data, "elapsed_s": round(self.elapsed_s, 4)}
 
 
+def _target_data(target: GraspTarget | PlaceTarget) -> dict[str, Any]:
+    """Where a motion target came from, for results and logs."""
+    return {"target_image_index": target.image_index, "target_camera": target.camera, "target_source": target.source}
+
+
 def _pts_repr(points) -> str:
     return repr([(float(x), float(y)) for x, y in points])
-
-
-def _as_array(value: Any, name: str, dims: int) -> np.ndarray:
-    """Arrays given as stored variables, lists, or JSON/Python-literal text (parsed, never executed)."""
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
-            try:
-                value = ast.literal_eval(value)
-            except (ValueError, SyntaxError) as exc:
-                raise TypeError(f"{name} must be an array; got text that is not a literal") from exc
-    arr = np.asarray(value, dtype=float) if not isinstance(value, np.ndarray) else value
-    if arr.ndim != dims:
-        raise TypeError(f"{name} must be a {dims}-D array, got shape {arr.shape}")
-    return arr
 
 
 class Toolshed:
@@ -125,11 +157,19 @@ class Toolshed:
             handler = self.handlers.get(call.name)
             if handler is None:
                 raise ToolCallError("ValueError", f"Tool '{call.name}' is not served here", unknown_tool=True)
-            args = episode.variables.resolve_arguments(call.arguments)
-            refusal = self.safety.check(call, args, episode.images[-1] if episode.images else None) \
-                if call.name in MOTION_TOOLS and self.world else None
-            resp = ToolResponse(call.name, refusal, False, {"error": "PermissionError"}) if refusal \
-                else handler(episode, args)
+            if call.name in MOTION_TOOLS:
+                # decoded once: the envelope checks exactly the target the robot tool executes
+                self._need_world()
+                target = decode_target(call, episode.variables, episode.frame_for)
+                refusal = self.safety.check(target)
+                resp = ToolResponse(call.name, refusal, False, {"error": "PermissionError", **_target_data(target)}) \
+                    if refusal else handler(episode, target)
+            else:
+                try:
+                    args = episode.variables.resolve_arguments(call.arguments)
+                except ValueError as exc:
+                    raise ToolCallError("ValueError", str(exc)) from None
+                resp = handler(episode, args)
         except ToolCallError as exc:
             resp = ToolResponse(call.name, exc.text, False, {"error": exc.exc_type})
         except Exception as exc:  # noqa: BLE001 - a tool failure is shown to the model, never raised
@@ -139,20 +179,23 @@ class Toolshed:
         return resp
 
     def _image(self, episode: Episode, args: dict) -> CameraFrame:
-        return episode.images[int(args["image_index"])]
+        return episode.images[int(args["image_index"])]  # range checked by validate_call
 
     # ------------------------------------------------------------------ pointing
     def _detect(self, e: Episode, a: dict, family: str, all_matches: bool) -> ToolResponse:
         frame = self._image(e, a)
-        name = str(a["obj_name"])
+        name = a["obj_name"]
+        if not isinstance(name, str) or not name.strip() or len(name) > MAX_OBJ_NAME_CHARS:
+            raise ToolCallError("ValueError", f"obj_name must be a description of at most {MAX_OBJ_NAME_CHARS} characters")
         backend = self.pointing if family == "roborefer" else self.pointing_vlm
         pts = backend.point(frame, name, all_matches)
         if not all_matches:
             pts = pts[:1]
         text = f"Detected {len(pts)} instance(s) of '{name}': {_pts_repr(pts)}"
+        e.remember_points(pts, int(a["image_index"]))
         if family == "vlm" and pts:
             var = f"{name.replace(' ', '_')}_detections"
-            e.variables.set(var, [tuple(p) for p in pts])
+            e.variables.set(var, [tuple(p) for p in pts], image_index=int(a["image_index"]))
             text += f" Use ${var} to reference them."
         return ToolResponse(f"{family}.detect_{'all' if all_matches else 'one'}", text, True,
                             {"points": [list(p) for p in pts], "image_index": int(a["image_index"])})
@@ -175,10 +218,8 @@ class Toolshed:
 
     def _segment_points(self, e: Episode, a: dict) -> ToolResponse:
         frame = self._image(e, a)
-        pts = _as_array(a["points"], "points", 2)
-        if pts.shape[1] != 2 or len(pts) == 0 or np.any(pts < 0) or np.any(pts > 1):
-            raise ValueError("points must be a non-empty list of normalized (x, y) pairs in [0, 1]")
-        return self._segment(e, frame, [tuple(p) for p in pts], "sam2.segment_from_points",
+        pts = decode_points_2d(a["points"], e.variables)
+        return self._segment(e, frame, pts, "sam2.segment_from_points",
                              f"Segmented object using {len(pts)} normalized points")
 
     # ------------------------------------------------------------------ depth
@@ -211,10 +252,7 @@ class Toolshed:
         return ToolResponse(name, text, True, {"width": w, "height": h, "n_points": len(cloud), "focal_length_px": f})
 
     def _index_at(self, e: Episode, a: dict) -> ToolResponse:
-        data = a["data"]
-        if isinstance(data, str):
-            raise TypeError("data must be an image-shaped array, got str. Did you use the $ syntax to access the variable?")
-        arr = np.asarray(data)
+        arr = decode_array(a["data"], e.variables, "data", "an image-shaped array")
         if arr.ndim < 2:
             raise TypeError(f"data must be an image-shaped array, got shape {arr.shape}")
         u, v = float(a["u"]), float(a["v"])
@@ -228,30 +266,17 @@ class Toolshed:
                             {"value": value})
 
     # ------------------------------------------------------------------ 3D
-    def _cloud_mask(self, a: dict) -> tuple[np.ndarray, np.ndarray, float]:
-        cloud, mask = a["point_cloud"], a["mask"]
-        if isinstance(cloud, str):
-            raise TypeError("point_cloud must be Nx3 numpy array, got str. Did you use the $ syntax to access the variable?")
-        if isinstance(mask, str):
-            raise TypeError("mask must be HxW boolean numpy array, got str. Did you use the $ syntax to access the variable?")
-        cloud = np.asarray(cloud, dtype=np.float32)
-        mask = np.asarray(mask).astype(bool)
+    def _cloud_mask(self, e: Episode, a: dict) -> tuple[np.ndarray, np.ndarray, float]:
+        cloud = decode_array(a["point_cloud"], e.variables, "point_cloud", "Nx3 numpy array").astype(np.float32)
+        mask = decode_array(a["mask"], e.variables, "mask", "HxW boolean numpy array").astype(bool)
         if cloud.ndim != 2 or cloud.shape[1] != 3:
             raise TypeError(f"point_cloud must be Nx3 numpy array, got shape {cloud.shape}")
         if mask.ndim != 2:
             raise TypeError(f"mask must be HxW boolean numpy array, got shape {mask.shape}")
-        f = a["focal_length_px"]
-        if isinstance(f, str):
-            try:
-                f = float(f)
-            except ValueError as exc:
-                raise TypeError("focal_length_px must be a number ($focal_length_px)") from exc
-        if not (isinstance(f, (int, float)) and math.isfinite(f) and f > 0):
-            raise ValueError("focal_length_px must be a positive number")
-        return cloud, mask, float(f)
+        return cloud, mask, decode_focal_length(a["focal_length_px"], e.variables)
 
     def _bbox(self, e: Episode, a: dict) -> ToolResponse:
-        cloud, mask, f = self._cloud_mask(a)
+        cloud, mask, f = self._cloud_mask(e, a)
         idx = mask_select(cloud, mask, f)
         if len(idx) == 0:
             raise RuntimeError(f"Mask removed all points (total {len(cloud)}, kept 0). Check intrinsics and mask alignment.")
@@ -280,13 +305,13 @@ class Toolshed:
                              "extent": extent.tolist()})
 
     def _grasp(self, e: Episode, a: dict) -> ToolResponse:
-        cloud, mask, f = self._cloud_mask(a)
+        cloud, mask, f = self._cloud_mask(e, a)
         idx = mask_select(cloud, mask, f)
         grasps, tried = self.grasp.grasps(cloud, idx)
         if not grasps:
             raise RuntimeError("Grasp generation produced zero grasps")
         pose, conf = grasps[0]
-        e.variables.set("grasp_pose", pose.tolist())
+        e.variables.set("grasp_pose", pose.tolist(), image_index=int(a["image_index"]))
         pts = (pose[:3, :3] @ GRIPPER_POINTS.T).T + pose[:3, 3]
         h, w = mask.shape
         p2 = project_norm(pts, f, w, h)
@@ -304,55 +329,38 @@ class Toolshed:
 
     def _capture(self, e: Episode, a: dict) -> ToolResponse:
         frame = self._need_world().capture()
-        e.images.append(frame)
-        e.variables.set("captured_image", frame.rgb)
+        index = e.add_robot_image(frame)
+        e.variables.set("captured_image", frame.rgb, image_index=index)
         return ToolResponse("robot.capture_image", f"Captured image: {frame.width}\u00d7{frame.height} pixels.", True,
-                            {"image_index": len(e.images) - 1, "camera": frame.camera, "stamp_s": frame.stamp_s},
-                            [frame.rgb])
+                            {"image_index": index, "camera": frame.camera, "stamp_s": frame.stamp_s}, [frame.rgb])
 
     def _robot_depth(self, e: Episode, with_cloud: bool) -> ToolResponse:
         frame = self._need_world().capture()
         return self._depth(e, frame, with_cloud, " from robot")
 
-    def _camera_frame(self, e: Episode) -> CameraFrame:
-        if not e.images:
-            raise RuntimeError("no image has been captured yet; call robot.capture_image first")
-        return e.images[-1]
-
-    def _execute_grasp(self, e: Episode, a: dict) -> ToolResponse:
-        world = self._need_world()
-        g = _as_array(a["grasp_pose"], "grasp_pose", 1 if np.ndim(a["grasp_pose"]) == 1 else 2)
-        g = g.reshape(4, 4) if g.size == 16 else g
-        if g.shape != (4, 4):
-            raise ValueError(f"grasp_pose must be a 4x4 matrix (or 16 numbers), got shape {g.shape}")
-        frame = self._camera_frame(e)
-        tcp = grasp_tcp_in_base(frame.extrinsics, g)  # raises on non-finite / non-rotation input
-        res = world.execute_grasp(tcp)
+    def _after_motion(self, e: Episode, world: ToolWorld) -> tuple[int, CameraFrame]:
         after = world.capture()
-        e.images.append(after)
-        e.variables.set("captured_image", after.rgb)
+        index = e.add_robot_image(after)
+        e.variables.set("captured_image", after.rgb, image_index=index)
+        return index, after
+
+    def _execute_grasp(self, e: Episode, target: GraspTarget) -> ToolResponse:
+        world = self._need_world()
+        res = world.execute_grasp(target.tcp)
+        index, after = self._after_motion(e, world)
         text = "Grasp execution succeeded." if res.success else "Grasp execution failed."
-        return ToolResponse("robot.execute_grasp", text, True, {"result": res.to_dict(), "image_index": len(e.images) - 1,
-                                                                "stamp_s": after.stamp_s}, [after.rgb])
+        return ToolResponse("robot.execute_grasp", text, True, {"result": res.to_dict(), "image_index": index,
+                                                                "stamp_s": after.stamp_s, **_target_data(target)},
+                            [after.rgb])
 
-    def _place_2d(self, e: Episode, a: dict) -> ToolResponse:
+    def _place_2d(self, e: Episode, target: PlaceTarget) -> ToolResponse:
         world = self._need_world()
-        p = _as_array(a["placement_point_2d"], "placement_point_2d", 1)
-        if p.shape != (2,) or not np.all(np.isfinite(p)) or np.any(p < 0) or np.any(p > 1):
-            raise ValueError("placement_point_2d must be [x, y] with both in [0, 1]")
-        frame = self._camera_frame(e)
-        point = ray_point_base(frame, float(p[0]), float(p[1]))
-        if not np.all(np.isfinite(point)):
-            raise ValueError("no depth at the placement point")
-        point[2] = max(point[2], 0.0)  # depth noise puts table points a hair below z = 0
-        res = world.place_at(point, None)
-        after = world.capture()
-        e.images.append(after)
-        e.variables.set("captured_image", after.rgb)
+        res = world.place_at(target.point_base, None)
+        index, after = self._after_motion(e, world)
         text = "Release operation succeeded." if res.success else "Release operation failed."
         return ToolResponse("robot.place_object_at_2d_location", text, True,
-                            {"result": res.to_dict(), "point_base": point.round(4).tolist(),
-                             "image_index": len(e.images) - 1, "stamp_s": after.stamp_s}, [after.rgb])
+                            {"result": res.to_dict(), "point_base": np.round(target.point_base, 4).tolist(),
+                             "image_index": index, "stamp_s": after.stamp_s, **_target_data(target)}, [after.rgb])
 
     # ------------------------------------------------------------------ view selection
     def _select_view(self, e: Episode, a: dict) -> ToolResponse:
@@ -364,7 +372,10 @@ class Toolshed:
             raise RuntimeError("no camera is available")
         best = max(scores, key=lambda s: s["score"])
         frame = world.capture(best["camera"])
-        e.images.append(frame)
+        if best["camera"] == world.cameras()[0]:
+            e.add_robot_image(frame)
+        else:
+            e.images.append(frame)
         lines = "; ".join(f"{s['camera']}: score {s['score']:.3f} (visible {s['visibility']:.2f}, "
                           f"unoccluded {1 - s['occlusion']:.2f}, coverage {s['coverage']:.2f})" for s in scores)
         text = (f"Best view for '{a['target']}': {best['camera']} (image_index {len(e.images) - 1}). "

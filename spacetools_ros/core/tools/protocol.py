@@ -9,9 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from ..paths import config_dir
+from .decode import DecodeError, Limits, check, loads, short
 
 MAX_TEXT_CHARS = 2048
 MAX_ARGUMENT_CHARS = 200_000
+CALL_LIMITS = Limits(max_chars=MAX_ARGUMENT_CHARS, max_depth=12, max_items=50_000, max_string_chars=MAX_ARGUMENT_CHARS)
+MAX_NAME_CHARS = 100
 COORD_ARGS = ("x", "y", "u", "v")
 
 
@@ -68,39 +71,43 @@ class ToolCall:
 
 
 def parse_tool_call(payload: str | dict, call_id: str = "") -> ToolCall:
-    """Parse a tool call from JSON text or a dict.
+    """Parse a tool call from JSON text or an already-decoded object (structured tool calls),
+    through the bounded decoder (size, depth, count, finite numbers).
 
     Raises:
-        ToolCallError: malformed JSON, missing name, non-object arguments, oversized input.
+        ToolCallError: malformed or oversized JSON, missing name, non-object arguments.
     """
-    if isinstance(payload, str):
-        if len(payload) > MAX_ARGUMENT_CHARS:
-            raise ToolCallError("ValueError", f"tool call is {len(payload)} characters (limit {MAX_ARGUMENT_CHARS})")
-        try:
-            payload = json.loads(payload)
-        except json.JSONDecodeError as exc:
-            raise ToolCallError("JSONDecodeError", f"tool call is not valid JSON: {exc.msg} at position {exc.pos}") from exc
+    try:
+        payload = loads(payload, CALL_LIMITS) if isinstance(payload, str) else check(payload, CALL_LIMITS)
+    except DecodeError as exc:
+        raise ToolCallError("JSONDecodeError" if "JSON" in str(exc) else "ValueError", f"tool call rejected: {exc}") from None
     if not isinstance(payload, dict):
         raise ToolCallError("TypeError", "tool call must be a JSON object with 'name' and 'arguments'")
     name = payload.get("name")
     if not isinstance(name, str) or not name:
         raise ToolCallError("KeyError", "tool call has no 'name'")
+    if len(name) > MAX_NAME_CHARS:
+        raise ToolCallError("ValueError", f"tool name is {len(name)} characters (limit {MAX_NAME_CHARS})")
     args = payload.get("arguments", {})
     if isinstance(args, str):  # some servers send arguments as a JSON string
         try:
-            args = json.loads(args) if args.strip() else {}
-        except json.JSONDecodeError as exc:
-            raise ToolCallError("JSONDecodeError", f"arguments are not valid JSON: {exc.msg}") from exc
+            args = loads(args, CALL_LIMITS) if args.strip() else {}
+        except DecodeError as exc:
+            raise ToolCallError("JSONDecodeError" if "JSON" in str(exc) else "ValueError",
+                                f"arguments rejected: {exc}") from None
     if not isinstance(args, dict):
-        raise ToolCallError("TypeError", "tool call 'arguments' must be a JSON object")
-    return ToolCall(name, args, call_id or str(payload.get("id", "")))
+        raise ToolCallError("TypeError", f"tool call 'arguments' must be a JSON object, got {short(args, 40)}")
+    call_id = call_id or payload.get("id", "")
+    return ToolCall(name, args, call_id if isinstance(call_id, str) and len(call_id) <= 100 else "")
 
 
 def _type_ok(value: Any, typ: str) -> bool:
     if typ == "integer":
-        return isinstance(value, int) and not isinstance(value, bool)
+        return isinstance(value, int) and not isinstance(value, bool) and abs(value) <= 2**31
     if typ == "number":
-        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return abs(value) <= 2**53
+        return isinstance(value, float) and math.isfinite(value)
     if typ == "string":  # arrays are typed "string" in the schemas: accept JSON values and $references
         return isinstance(value, (str, list, int, float)) and not isinstance(value, bool)
     return True
@@ -113,6 +120,14 @@ def validate_call(call: ToolCall, schemas: dict[str, ToolSchema], n_images: int 
         ToolCallError: unknown tool, missing/extra arguments, wrong types, coordinates outside
             [0, 1], image index out of range.
     """
+    if not isinstance(call.name, str) or len(call.name) > MAX_NAME_CHARS:
+        raise ToolCallError("ValueError", "tool name must be a string of at most 100 characters")
+    if not isinstance(call.arguments, dict):
+        raise ToolCallError("TypeError", "tool call 'arguments' must be a JSON object")
+    try:
+        check(call.arguments, CALL_LIMITS)
+    except DecodeError as exc:
+        raise ToolCallError("ValueError", f"arguments rejected: {exc}") from None
     schema = schemas.get(call.name)
     if schema is None:
         raise ToolCallError("ValueError", f"Unknown tool '{call.name}'. Available tools: {', '.join(sorted(schemas))}",
@@ -122,7 +137,7 @@ def validate_call(call: ToolCall, schemas: dict[str, ToolSchema], n_images: int 
         raise ToolCallError("TypeError", f"{call.name}() missing required argument(s): {', '.join(missing)}")
     extra = [a for a in call.arguments if a not in schema.parameters]
     if extra:
-        raise ToolCallError("TypeError", f"{call.name}() got unexpected argument(s): {', '.join(extra)}")
+        raise ToolCallError("TypeError", f"{call.name}() got unexpected argument(s): {short(', '.join(extra), 120)}")
     for name, spec in schema.parameters.items():
         value = call.arguments[name]
         if not _type_ok(value, spec.get("type", "string")):
