@@ -22,12 +22,7 @@ def make_policy(name: str, url: str | None = None, model: str | None = None):
     if name == "openai":
         from ..backends.policy.openai_policy import OpenAIPolicy
 
-        kwargs = {}
-        if url:
-            kwargs["base_url"] = url
-        if model:
-            kwargs["model"] = model
-        return OpenAIPolicy(**kwargs)
+        return OpenAIPolicy.from_config(base_url=url or None, model=model or None)  # config/policy_openai.yaml
     if name == "local":
         from ..backends.policy.local_vlm import LocalVLMPolicy
 

@@ -100,3 +100,19 @@ def test_local_tiny_qwen25_vl_policy_runs_on_images(tmp_path):
     assert res.returncode == 1 and doc["reason"] in ("no_tool_call_or_answer", "malformed_output", "no_robot_action")
     assert doc["transcript"][2]["role"] == "assistant"
     assert doc["final_object_poses"]["red_block"][:2] == pytest.approx([0.5, 0.12], abs=0.003)
+
+
+def test_openai_policy_reads_the_real_servers_reply_and_usage(server):
+    import numpy as np
+
+    from spacetools_ros.backends.policy.openai_policy import OpenAIPolicy
+    from spacetools_ros.core.conversation import Message
+
+    url, model = server
+    policy = OpenAIPolicy.from_config(base_url=url, model=model, timeout_s=60.0, max_tokens=8)
+    policy.start("look")
+    img = np.zeros((32, 48, 3), np.uint8)
+    t0 = time.monotonic()
+    text = policy.next_turn([Message("system", "You control a robot."), Message("user", "Captured image.", [0])], [img])
+    assert text == "" and time.monotonic() - t0 < 60.0
+    assert 0 <= policy.tokens_used <= 8  # the server's own count (or an estimate), within what was asked

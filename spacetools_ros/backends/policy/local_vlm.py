@@ -1,23 +1,44 @@
 """PolicyBackend running a Qwen2.5-VL-family model in-process with transformers (CPU or GPU).
 
-The conversation is rendered in Qwen2.5 chat markup; every image becomes
-<|vision_start|><|image_pad|>*n<|vision_end|> with n from the image processor's grid, and greedy
-decoding stops at <|im_end|>. Meant for a local checkpoint folder (no downloads)."""
+The conversation is laid out in Qwen2.5 chat markup as token ids: the markup's own markers
+(<|im_start|>, <|im_end|>, <|vision_start|>, <|image_pad|>*n, <|vision_end|>, n from the image
+processor's grid) are the only control tokens; every role and message text is tokenized with special
+tokens split as plain text, so a command or tool output that spells "<|im_end|>" cannot end a message
+or forge a turn. Greedy decoding stops at <|im_end|>; generation length and the returned text are
+bounded. Meant for a local checkpoint folder (no downloads)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from ...core.conversation import Message
+from ...core.errors import ConfigError
+from .openai_policy import MAX_TEXT_CHARS, PolicyError
+
+MAX_NEW_TOKENS = 4096
+MARKERS = ("<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>")
+_CONTROL = MARKERS + ("<|video_pad|>", "<|endoftext|>")
 
 
 class LocalVLMPolicy:
-    """Local transformers Qwen2.5-VL policy."""
+    """Local transformers Qwen2.5-VL policy.
+
+    Args:
+        model_dir: a local checkpoint folder (model, tokenizer).
+        device: torch device.
+        max_new_tokens: most tokens generated per turn (1..4096).
+        min_pixels / max_pixels: the image processor's resize bounds.
+        max_text_chars: the returned turn is cut to this many characters.
+    """
 
     name = "local"
 
     def __init__(self, model_dir: str, device: str = "cpu", max_new_tokens: int = 512, min_pixels: int = 56 * 56,
-                 max_pixels: int = 448 * 448) -> None:
+                 max_pixels: int = 448 * 448, max_text_chars: int = MAX_TEXT_CHARS) -> None:
+        if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or not 1 <= max_new_tokens <= MAX_NEW_TOKENS:
+            raise ConfigError(f"max_new_tokens must be an integer in [1, {MAX_NEW_TOKENS}], got {max_new_tokens!r:.40}")
+        if isinstance(max_text_chars, bool) or not isinstance(max_text_chars, int) or max_text_chars < 1:
+            raise ConfigError("max_text_chars must be a positive integer")
         import torch
         from transformers import AutoModelForImageTextToText, AutoTokenizer, Qwen2VLImageProcessorPil
 
@@ -27,36 +48,73 @@ class LocalVLMPolicy:
         self.model = AutoModelForImageTextToText.from_pretrained(model_dir, local_files_only=True).to(device).eval()
         self.device = device
         self.max_new_tokens = max_new_tokens
+        self.max_text_chars = max_text_chars
         self.merge = int(getattr(self.model.config.vision_config, "spatial_merge_size", 2)) ** 2
-        self.im_end = self.tok.convert_tokens_to_ids("<|im_end|>")
+        vocab = self.tok.get_vocab()
+        missing = [m for m in MARKERS if m not in vocab]
+        if missing:
+            raise ConfigError(f"the tokenizer in {model_dir!r:.80} has no {', '.join(missing)} token")
+        self.ids = {m: vocab[m] for m in _CONTROL if m in vocab}
+        self.im_end = self.ids["<|im_end|>"]
 
     def start(self, command: str) -> None:
         """Nothing to reset."""
 
+    def text_ids(self, text: str) -> list[int]:
+        """Token ids of plain text: anything that spells a special token is split into ordinary tokens.
+
+        Raises:
+            PolicyError: the tokenizer still produced a control token (it ignores ``split_special_tokens``).
+        """
+        ids = list(self.tok(text, add_special_tokens=False, split_special_tokens=True)["input_ids"])
+        if set(ids) & set(self.ids.values()):
+            raise PolicyError("the tokenizer turned message text into chat control tokens")
+        return ids
+
+    def prompt_ids(self, messages: list[Message], image_tokens: list[int]) -> list[int]:
+        """The conversation in Qwen2.5 chat markup, ending with the assistant's header.
+
+        Args:
+            messages: the conversation.
+            image_tokens: the number of <|image_pad|> tokens of each image block, in prompt order: one
+                per entry of the messages' ``images`` (entries beyond this list get no block).
+        """
+        t = self.ids
+        ids: list[int] = []
+        pos = 0
+        for m in messages:
+            pads = image_tokens[pos:pos + len(m.images)]
+            pos += len(m.images)
+            ids.append(t["<|im_start|>"])
+            if not pads:
+                ids += self.text_ids(f"{m.role}\n{m.content}")
+            else:
+                ids += self.text_ids(f"{m.role}\n")
+                for n in pads:
+                    ids += [t["<|vision_start|>"]] + [t["<|image_pad|>"]] * n + [t["<|vision_end|>"]]
+                ids += self.text_ids(m.content)
+            ids.append(t["<|im_end|>"])
+            ids += self.text_ids("\n")
+        return ids + [t["<|im_start|>"]] + self.text_ids("assistant\n")
+
     def next_turn(self, messages: list[Message], images: list[np.ndarray]) -> str:
-        """Greedy continuation of the conversation as the assistant."""
+        """Greedy continuation of the conversation as the assistant (at most ``max_text_chars`` characters)."""
         from PIL import Image
 
-        pics = []
-        text = ""
-        for m in messages:
-            pads = ""
-            for i in m.images:
-                if 0 <= i < len(images):
-                    pics.append(Image.fromarray(np.ascontiguousarray(images[i])))
-                    pads += "\x00IMG\x00"
-            text += f"<|im_start|>{m.role}\n{pads}{m.content}<|im_end|>\n"
-        text += "<|im_start|>assistant\n"
+        shown = [[i for i in m.images if 0 <= i < len(images)] for m in messages]
+        order = [i for idx in shown for i in idx]  # one picture per image block, in prompt order
         kwargs = {}
-        if pics:
-            pv = self.images_proc(images=pics, return_tensors="pt")
-            for grid in pv["image_grid_thw"]:
-                n = int(grid.prod()) // self.merge
-                text = text.replace("\x00IMG\x00", "<|vision_start|>" + "<|image_pad|>" * n + "<|vision_end|>", 1)
-            kwargs = {"pixel_values": pv["pixel_values"].to(self.device), "image_grid_thw": pv["image_grid_thw"].to(self.device)}
-        enc = self.tok(text, return_tensors="pt").to(self.device)
+        counts: list[int] = []
+        if order:
+            pv = self.images_proc(images=[Image.fromarray(np.ascontiguousarray(images[i])) for i in order],
+                                  return_tensors="pt")
+            counts = [int(grid.prod()) // self.merge for grid in pv["image_grid_thw"]]
+            kwargs = {"pixel_values": pv["pixel_values"].to(self.device),
+                      "image_grid_thw": pv["image_grid_thw"].to(self.device)}
+        ids = self.prompt_ids([Message(m.role, m.content, idx) for m, idx in zip(messages, shown)], counts)
+        input_ids = self.torch.tensor([ids], dtype=self.torch.long, device=self.device)
         with self.torch.no_grad():
-            out = self.model.generate(**enc, **kwargs, max_new_tokens=self.max_new_tokens, do_sample=False,
-                                      eos_token_id=self.im_end)
-        new = out[0, enc["input_ids"].shape[1]:]
-        return self.tok.decode(new, skip_special_tokens=True)
+            out = self.model.generate(input_ids=input_ids, attention_mask=self.torch.ones_like(input_ids), **kwargs,
+                                      max_new_tokens=self.max_new_tokens, do_sample=False, eos_token_id=self.im_end)
+        new = out[0, input_ids.shape[1]:]
+        return self.tok.decode(new, skip_special_tokens=True)[: self.max_text_chars]
