@@ -152,9 +152,19 @@ def cmd_command(args: argparse.Namespace) -> int:
     """Run ``command``; exit 0 when the agent carried it out."""
     from .command_client import send_command
 
+    from ..core.command_guard import CommandRefused, check_command
+
     if args.json and not Path(args.json).resolve().parent.is_dir():
         raise ConfigError(f"--json directory {Path(args.json).parent} does not exist")
-    doc = send_command(args.text, args.timeout, args.wait_agent)
+    try:
+        text = check_command(args.text)  # the agent refuses it too; nothing is sent
+    except CommandRefused as exc:
+        doc = {"success": False, "reason": "invalid_command", "error": str(exc)}
+        if args.json:
+            _write_json(args.json, doc)
+        print(f"[command] refused: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    doc = send_command(text, args.timeout, args.wait_agent)
     if args.json:
         _write_json(args.json, doc)
     status = "SUCCESS" if doc.get("success") else f"FAILED ({doc.get('reason')})"
