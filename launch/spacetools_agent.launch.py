@@ -9,6 +9,11 @@ joint_trajectory_controller on /arm_controller/joint_trajectory and a gripper co
 /gripper_controller/commands (remap them here for other names). Commands go to
 /spacetools/command (std_msgs/String). The nodes keep DDS discovery on this host unless
 ROS_AUTOMATIC_DISCOVERY_RANGE is set (a robot driven from another machine needs SUBNET).
+
+With tools:=ros the replica started here drives the robot (robot_tools true) and serves robot
+tools only to requests signed with the agent's session key: the agent and that replica get
+SPACETOOLS_SESSION_KEY through their environment (the launching shell's value, else a fresh random
+key); other replicas that should serve this agent's robot calls need the same value.
 """
 
 import os
@@ -20,10 +25,13 @@ from launch.conditions import IfCondition, LaunchConfigurationEquals
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
+from spacetools_ros.core.tools.auth import KEY_ENV, new_key
+
 
 def generate_launch_description():
     share = get_package_share_directory("spacetools_ros")
     cell = LaunchConfiguration("cell")
+    session = {KEY_ENV: os.environ.get(KEY_ENV, "").strip() or new_key()}  # environment only, never a parameter
     return LaunchDescription([
         DeclareLaunchArgument("sim", default_value="true", description="start spacetools_sim as the robot"),
         DeclareLaunchArgument("cell", default_value=os.path.join(share, "config", "scenes", "box_in_bowl.yaml"),
@@ -38,7 +46,8 @@ def generate_launch_description():
              output="screen", condition=LaunchConfigurationEquals("tools", "ros"),
              parameters=[os.path.join(share, "config", "tool_server.yaml"),
                          {"world": "ros", "scene": cell, "motion": LaunchConfiguration("motion"),
-                          "replica_id": "robot0"}]),
+                          "replica_id": "robot0", "robot_tools": True}],
+             additional_env=session),
         Node(package="spacetools_ros", executable="spacetools_sim", name="spacetools_sim", output="screen",
              condition=IfCondition(LaunchConfiguration("sim")),
              parameters=[os.path.join(share, "config", "sim_node.yaml"), {"scene": cell}]),
@@ -46,5 +55,6 @@ def generate_launch_description():
              parameters=[os.path.join(share, "config", "agent.yaml"),
                          {"world": "ros", "scene": cell, "motion": LaunchConfiguration("motion"),
                           "tools": LaunchConfiguration("tools"), "policy": LaunchConfiguration("policy"), "policy_url": LaunchConfiguration("policy_url"),
-                          "model": LaunchConfiguration("model")}]),
+                          "model": LaunchConfiguration("model")}],
+             additional_env=session),
     ])

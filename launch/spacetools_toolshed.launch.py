@@ -1,4 +1,13 @@
-"""Toolshed replicas on a ROS 2 install: N vision replicas (and optionally one robot-tools replica)."""
+"""Toolshed replicas on a ROS 2 install: N vision replicas (and optionally one robot-tools replica).
+
+    ros2 launch spacetools_ros spacetools_toolshed.launch.py replicas:=2
+    SPACETOOLS_SESSION_KEY=<the agent's key> ros2 launch spacetools_ros spacetools_toolshed.launch.py robot:=true
+
+Vision replicas never act on a robot (robot_tools false). With robot:=true one more replica,
+robot0, drives the robot through its topics (world ros, robot_tools true); it serves robot tools
+only to requests signed with the agent's session key, so SPACETOOLS_SESSION_KEY must be set (to the
+key the agent uses) in the environment of this launch; without it that replica refuses to start.
+"""
 
 import os
 
@@ -18,7 +27,13 @@ def _replicas(context):
     for i in range(n):
         nodes.append(Node(package="spacetools_ros", executable="spacetools_tool_server", name=f"spacetools_tool_server_{i}",
                           output="screen",
-                          parameters=[params, {"replica_id": f"vision{i}", "scene": scene, "tools": ["all"]}]))
+                          parameters=[params, {"replica_id": f"vision{i}", "scene": scene, "tools": ["all"],
+                                               "robot_tools": False}]))
+    if LaunchConfiguration("robot").perform(context).lower() in ("true", "1"):
+        nodes.append(Node(package="spacetools_ros", executable="spacetools_tool_server",
+                          name="spacetools_tool_server_robot", output="screen",
+                          parameters=[params, {"replica_id": "robot0", "scene": scene, "world": "ros",
+                                               "robot_tools": True, "motion": LaunchConfiguration("motion")}]))
     return nodes
 
 
@@ -27,5 +42,9 @@ def generate_launch_description():
     return LaunchDescription([
         DeclareLaunchArgument("replicas", default_value="2"),
         DeclareLaunchArgument("scene", default_value=os.path.join(share, "config", "scenes", "box_in_bowl.yaml")),
+        DeclareLaunchArgument("robot", default_value="false",
+                              description="also start robot0, the replica that drives the robot (needs "
+                                          "SPACETOOLS_SESSION_KEY in the environment)"),
+        DeclareLaunchArgument("motion", default_value="embedded", description="robot0's motion: embedded | moveit"),
         OpaqueFunction(function=_replicas),
     ])

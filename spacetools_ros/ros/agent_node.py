@@ -61,10 +61,14 @@ class AgentNode(Node):
             from trajectory_msgs.msg import JointTrajectory
 
             from ..core.robot_spec import load_robot_spec
+            from ..core.tools.auth import KEY_ENV
             from .camera_buffer import CameraFrameBuffer
             from .tool_client import ToolClient
 
-            self.client = ToolClient(self)
+            self.client = ToolClient(self)  # signs with the session key from the environment
+            if not self.client.signs:
+                raise RuntimeError(f"tools=ros needs the session key in {KEY_ENV}: the replica that drives the robot "
+                                   "serves robot tools only to signed requests (spacetools_bringup sets one)")
             self.camera = CameraFrameBuffer(self, self.scene.camera.extrinsics())
             self.arm_joints = list(load_robot_spec().arm_joints)
             self.pub_stop = self.create_publisher(JointTrajectory, topics.ARM_TRAJECTORY, 10)
@@ -98,11 +102,14 @@ class AgentNode(Node):
         self.pub_status.publish(String(data=json.dumps({"state": state, **extra})))
 
     def _on_command(self, msg: String) -> None:
+        from ..core.command_guard import MAX_RAW_CHARS
+
+        text = msg.data[:MAX_RAW_CHARS + 1]  # longer ones are refused by the command check anyway
         if self._busy.is_set() or self._queue.full():
-            self._status("rejected", command=msg.data, reason="busy with another command")
+            self._status("rejected", command=text, reason="busy with another command")
             return
         self._busy.set()
-        self._queue.put(msg.data)
+        self._queue.put(text)
 
     def _on_cancel(self, _req, resp):
         s = self._session
@@ -177,15 +184,14 @@ class AgentNode(Node):
 
     def _run_remote(self, command: str, progress):
         from ..core.orchestrator import Orchestrator
-        from ..core.safety import SafetyEnvelope
         from .remote_tools import RemoteTools
 
         remote = RemoteTools(self.client, self.camera, self.robot_call_timeout_s,
                              log=lambda s: self.get_logger().warning(s))
-        # the replica that moves the robot checks the envelope again with the variables it holds
-        orch = Orchestrator(self._make_policy(), remote.execute, remote.schemas, remote.latest_frame,
-                            SafetyEnvelope(), progress=progress, images=remote.images,
-                            is_cancelled=self._cancel.is_set)
+        # the replica that moves the robot decodes the targets and enforces the envelope with the
+        # variables and images it holds
+        orch = Orchestrator(self._make_policy(), remote.execute, remote.schemas, progress=progress,
+                            images=remote.images, is_cancelled=self._cancel.is_set)
         try:
             return orch.run(command)
         finally:

@@ -2,7 +2,8 @@
 
 Same executables and parameter files as launch/spacetools_sim.launch.py (and, with --agent,
 spacetools_agent.launch.py); stops cleanly on SIGINT/SIGTERM (the bag is closed) or after
-``--duration`` seconds.
+``--duration`` seconds. With ``--tools ros`` the agent and the robot replica share a session key
+(SPACETOOLS_SESSION_KEY, generated when unset) through their environment only.
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from typing import Mapping
+
 from rclpy.parameter import Parameter
 
 from ..core.paths import config_dir
+from ..core.tools.auth import KEY_ENV, new_key, session_key
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -35,6 +39,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def session_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """A copy of ``environ`` holding the session key: the one already set, else a fresh random one.
+
+    Raises:
+        ValueError: a key that is set but too short.
+    """
+    env = dict(environ)
+    if session_key(env) is None:
+        env[KEY_ENV] = new_key()
+    return env
+
+
 def main(argv: list[str] | None = None) -> None:
     """Start the sim node (the recorder with --record, the agent with --agent) and spin until stopped."""
     args = parse_args(argv if argv is not None else sys.argv[1:])
@@ -46,6 +62,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.record and Path(args.record).exists():
         print(f"error: --record directory {args.record} already exists", file=sys.stderr)
         sys.exit(2)
+    agent_env = None  # None: the children inherit this environment
+    if args.agent and args.tools == "ros":  # the key reaches the agent and the robot replica this way only
+        try:
+            agent_env = session_env(os.environ)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            sys.exit(2)
     from .sim_node import SimNode
     from .spin import run_nodes
 
@@ -69,9 +92,11 @@ def main(argv: list[str] | None = None) -> None:
         if args.tools == "ros":
             children.append(subprocess.Popen([sys.executable, "-m", "spacetools_ros.ros.tool_server_node",
                                               "--ros-args", "--params-file", str(config_dir() / "tool_server.yaml"),
-                                              "-p", "world:=ros", "-p", "replica_id:=robot0", *cell]))
+                                              "-p", "world:=ros", "-p", "robot_tools:=true", "-p", "replica_id:=robot0",
+                                              *cell], env=agent_env))
         children.append(subprocess.Popen([sys.executable, "-m", "spacetools_ros.ros.agent_node", "--ros-args",
-                                          "--params-file", str(config_dir() / "agent.yaml"), *agent_args]))
+                                          "--params-file", str(config_dir() / "agent.yaml"), *agent_args],
+                                         env=agent_env))
     code = run_nodes(lambda: [SimNode(parameter_overrides=sim_overrides)], ["spacetools_bringup", *ros_args],
                      duration_s=args.duration)
     for child in reversed(children):

@@ -1,9 +1,10 @@
 """Tool calls executed by toolshed replicas over ROS 2, for the agent's orchestrator.
 
 An episode's variables and images live on the replica that serves it (ToolClient keeps the
-episode there), robot tools included: that replica acts on the robot and enforces the safety
-envelope itself. The images the policy sees are taken here from the camera topics, matched by
-the stamp each image-producing response reports.
+episode there), robot tools included: that replica acts on the robot, enforces the safety
+envelope itself and serves robot tools only to requests signed with the agent's session key
+(ToolClient signs them). The images the policy sees are taken here from the camera topics,
+matched by the stamp each image-producing response reports.
 """
 
 from __future__ import annotations

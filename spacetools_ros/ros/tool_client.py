@@ -1,51 +1,100 @@
 """ToolClient: calls toolshed replicas over ROS 2 with replica choice, timeouts and retries.
 
-Reusable: it takes a node (and an optional callback group) instead of being one.
+Reusable: it takes a node (and an optional callback group) instead of being one. With the
+agent's session key (``SPACETOOLS_SESSION_KEY`` in the environment, or given) every request is
+signed, which replicas require for robot tools. Responses and heartbeats go through the bounded
+wire decoder; a malformed one is dropped, never raised.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 
 from rclpy.node import Node
 from std_msgs.msg import String
 
-from ..core.tools.wire import ANNOUNCE, REQUEST, RESPONSE, ReplicaTable, Request, decode_announcement
+from ..core.tools.auth import session_key as env_session_key
+from ..core.tools.auth import sign
+from ..core.tools.wire import (ANNOUNCE, MAX_REQUEST_CHARS, REQUEST, RESPONSE, LogLimiter, ReplicaTable, Request,
+                               WireError, decode_announcement, decode_response)
 
 
 class ToolClient:
     """Sends tool calls to live replicas; a silent replica is skipped and the call retried."""
 
-    def __init__(self, node: Node, timeout_s: float = 10.0, retries: int = 2, callback_group=None) -> None:
+    def __init__(self, node: Node, timeout_s: float = 10.0, retries: int = 2, callback_group=None,
+                 session_key: bytes | None = None) -> None:
+        """Create the request publisher and the response and heartbeat subscriptions.
+
+        Args:
+            node: the node that owns the publisher and subscriptions.
+            timeout_s: default wait for one replica's answer.
+            retries: default number of other replicas tried after a silent one.
+            callback_group: for the response and heartbeat subscriptions.
+            session_key: signs requests; default: ``SPACETOOLS_SESSION_KEY`` from the environment
+                (unset: requests go unsigned and robot tools are refused).
+
+        Raises:
+            ValueError: a session key in the environment that is too short.
+        """
         self.node = node
         self.timeout_s = timeout_s
         self.retries = retries
         self.table = ReplicaTable()
+        self._key = session_key if session_key is not None else env_session_key()
         self._pending: dict[str, dict] = {}
-        self._events: dict[str, threading.Event] = {}
+        self._events: dict[str, tuple[threading.Event, str]] = {}  # id -> (answered, addressed replica)
         self._lock = threading.Lock()
+        self._log = LogLimiter()
         self.pub = node.create_publisher(String, REQUEST, 50)
         node.create_subscription(String, RESPONSE, self._on_response, 50, callback_group=callback_group)
         node.create_subscription(String, ANNOUNCE, self._on_announce, 50, callback_group=callback_group)
 
+    @property
+    def signs(self) -> bool:
+        """Whether requests carry the session credential."""
+        return self._key is not None
+
     def _on_announce(self, msg: String) -> None:
-        ann = decode_announcement(msg.data)
-        if ann is not None:
+        try:
+            ann = decode_announcement(msg.data)
+            if ann is None:
+                self._log(self.node.get_logger().debug, "ignored a malformed toolshed heartbeat")
+                return
             with self._lock:
                 self.table.update(ann)
+        except Exception as exc:  # noqa: BLE001 - no message may end the caller
+            self._log(self.node.get_logger().warning, f"heartbeat not handled: {type(exc).__name__}: {exc}")
 
     def _on_response(self, msg: String) -> None:
         try:
-            doc = json.loads(msg.data)
-        except json.JSONDecodeError:
+            doc = decode_response(msg.data)
+        except WireError as exc:
+            self._log(self.node.get_logger().warning, f"ignored malformed toolshed response: {exc}")
+            return
+        except Exception as exc:  # noqa: BLE001 - no message may end the caller
+            self._log(self.node.get_logger().warning, f"response not handled: {type(exc).__name__}: {exc}")
             return
         with self._lock:
-            ev = self._events.get(doc.get("id"))
-            if ev is not None:
+            waiting = self._events.get(doc["id"])
+            if waiting is not None and doc["replica"] == waiting[1]:  # only the addressed replica answers
                 self._pending[doc["id"]] = doc
-                ev.set()
+                waiting[0].set()
+
+    def _encode(self, req: Request) -> str:
+        """Signed (with a key) JSON text of ``req``.
+
+        Raises:
+            ValueError: arguments that are not JSON data, or a request over the wire limit.
+        """
+        try:
+            text = (sign(req, self._key) if self._key is not None else req).encode()
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"the arguments are not JSON data: {exc}") from None
+        if len(text) > MAX_REQUEST_CHARS:
+            raise ValueError(f"the request has {len(text)} characters (limit {MAX_REQUEST_CHARS})")
+        return text
 
     def wait_for_tool(self, name: str, timeout_s: float = 10.0) -> bool:
         """Block until some replica announces ``name``."""
@@ -78,10 +127,15 @@ class ToolClient:
                 break
             tried.append(replica)
             req = Request(replica, name, arguments, episode, tuple(images))
+            try:
+                text = self._encode(req)
+            except ValueError as exc:
+                return {"id": req.id, "replica": None, "name": name, "ok": False, "tried": tried, "data": {},
+                        "text": f"Error: ValueError: {exc}"}
             ev = threading.Event()
             with self._lock:
-                self._events[req.id] = ev
-            self.pub.publish(String(data=req.encode()))
+                self._events[req.id] = (ev, replica)
+            self.pub.publish(String(data=text))
             got = ev.wait(timeout_s)
             with self._lock:
                 self._events.pop(req.id, None)
@@ -102,4 +156,5 @@ class ToolClient:
             replica = self.table.sticky(episode)
             self.table.forget_episode(episode)
         if replica:
-            self.pub.publish(String(data=Request(replica, "episode.end", {}, episode, (), end_episode=True).encode()))
+            self.pub.publish(String(data=self._encode(Request(replica, "episode.end", {}, episode, (),
+                                                              end_episode=True))))

@@ -3,6 +3,12 @@
 Frames come from the camera topics (colour + depth + camera info with equal stamps); requests
 name them by stamp or "latest". Heavy outputs are also published as standard messages and an
 annotated debug image. See core/tools/wire.py for the request/response protocol.
+
+Robot tools (robot.*, view_selection.*, the end-of-episode put-back) are served only with
+``robot_tools:=true``, which needs the agent's session key in the environment, and only to
+requests signed with it (core/tools/auth.py). Signed and unsigned calls never share an episode,
+so unsigned vision calls cannot change the variables a robot call reads. No message, however
+malformed, raises out of a callback or ends the worker.
 """
 
 from __future__ import annotations
@@ -26,8 +32,10 @@ from ..backends.tools.toolshed import Episode, ToolResponse
 from ..core.camera import CameraFrame
 from ..core.paths import config_dir
 from ..core.scene import CameraSpec, load_scene
+from ..core.tools.auth import KEY_ENV, AuthError, Verifier, is_robot_tool, session_key
 from ..core.tools.protocol import ToolCall
-from ..core.tools.wire import ANNOUNCE, REQUEST, RESPONSE, Announcement, Request, WireError, decode_request
+from ..core.tools.wire import (ANNOUNCE, REQUEST, RESPONSE, Announcement, LogLimiter, Request, WireError,
+                               decode_request, encode_response, is_token)
 from . import conversions as conv
 from .camera_buffer import CameraFrameBuffer
 
@@ -39,8 +47,19 @@ class ToolServerNode(Node):
         super().__init__("spacetools_tool_server", **kwargs)
         d = self.declare_parameter
         self.replica = d("replica_id", "").value or f"{socket.gethostname()}-{os.getpid()}"
+        if not is_token(self.replica):
+            raise ValueError(f"parameter replica_id must be at most 128 characters of [A-Za-z0-9_.:@+/=-]: "
+                             f"{self.replica[:40]!r}")
         wanted = list(d("tools", ["all"]).value)
         world_kind = d("world", "none").value
+        self.robot_tools = bool(d("robot_tools", False).value)
+        key = session_key()  # raises on a key too short to be one
+        if self.robot_tools and key is None:
+            raise RuntimeError(f"robot_tools is true but {KEY_ENV} is not set: a replica that serves robot tools "
+                               "needs the agent's session key in its environment (spacetools_bringup sets one)")
+        self._verifier = Verifier(key) if key is not None else None
+        self._bad_log = LogLimiter()
+        self._auth_log = LogLimiter()
         scene_path = d("scene", "").value
         backends = {k: d(f"{k}_backend", v).value for k, v in
                     (("pointing", "offline"), ("segmentation", "offline"), ("depth", "sensor"), ("grasp", "geometric"))}
@@ -51,6 +70,12 @@ class ToolServerNode(Node):
         self.delay_s = float(d("processing_delay_s", 0.0).value)
         if world_kind not in ("none", "embedded", "ros"):
             raise ValueError("parameter world must be 'none', 'embedded' or 'ros'")
+        if world_kind != "none" and not self.robot_tools:
+            self.get_logger().warning(f"world={world_kind} is not used: robot_tools is false, so this replica "
+                                      "serves vision tools only and never acts on a robot")
+            world_kind = "none"
+        elif self.robot_tools and world_kind == "none":
+            self.get_logger().warning("robot_tools is true but world is none: there are no robot tools to serve")
         motion_kind = d("motion", "embedded").value
         scene = load_scene(scene_path) if scene_path else None
         if scene is None and world_kind == "ros":  # the cell: the camera pose in the base frame
@@ -78,9 +103,9 @@ class ToolServerNode(Node):
         if "all" not in wanted:
             names = [n for n in names if n in wanted or n.split(".")[0] in wanted]
         if world is None:
-            names = [n for n in names if not n.startswith(("robot.", "view_selection."))]
+            names = [n for n in names if not is_robot_tool(n)]
         self.tools = tuple(names)
-        self._episodes: OrderedDict[str, Episode] = OrderedDict()
+        self._episodes: OrderedDict[tuple[bool, str], Episode] = OrderedDict()  # (signed, episode id)
         self._queue: queue.Queue = queue.Queue(maxsize=100)
         self._inflight = 0
         self._stop = threading.Event()
@@ -96,7 +121,9 @@ class ToolServerNode(Node):
         self._worker = threading.Thread(target=self._work, name="tool-worker", daemon=True)
         self._worker.start()
         self._announce()
-        self.get_logger().info(f"replica {self.replica} serving {len(self.tools)} tools: {', '.join(self.tools)}")
+        robot = " (robot tools for signed requests only)" if world is not None else ""
+        self.get_logger().info(f"replica {self.replica} serving {len(self.tools)} tools{robot}: "
+                               f"{', '.join(self.tools)}")
 
     # ------------------------------------------------------------------ inputs
     def _announce(self) -> None:
@@ -107,55 +134,94 @@ class ToolServerNode(Node):
 
     def _on_request(self, msg: String) -> None:
         try:
-            req = decode_request(msg.data)
+            self._take(msg.data)
+        except Exception as exc:  # noqa: BLE001 - no message may end the replica
+            self._bad_log(self.get_logger().error, f"request not handled: {type(exc).__name__}: {exc}")
+
+    def _take(self, text: str) -> None:
+        """Decode, authorise and queue one request (answering at once when it is refused)."""
+        try:
+            req = decode_request(text)
         except WireError as exc:
-            self.get_logger().warning(f"ignored malformed request: {exc}")
+            if exc.replica is not None and exc.replica != self.replica:
+                return  # another replica's business
+            self._bad_log(self.get_logger().warning, f"ignored malformed request: {exc}")
+            if exc.replica == self.replica and exc.id is not None:
+                self._send(exc.id, exc.name or "", f"Error: ValueError: malformed request: {exc}", "ValueError")
             return
         if req.replica != self.replica:
             return
+        signed = False
+        if req.sig is not None and self._verifier is not None:
+            try:
+                self._verifier.verify(req)
+                signed = True
+            except AuthError as exc:
+                self._refuse(req, str(exc))
+                return
+        if is_robot_tool(req.name) and not req.end_episode:
+            if not self.robot_tools:
+                self._refuse(req, f"robot tools are not enabled on replica {self.replica} (parameter robot_tools)")
+                return
+            if not signed:
+                self._refuse(req, "robot tools are served only to requests signed with the agent's session key")
+                return
         try:
-            self._queue.put_nowait(req)
+            self._queue.put_nowait((req, signed))
             self._inflight += 1
         except queue.Full:
             self._respond(req, ToolResponse(req.name, "Error: RuntimeError: tool server is overloaded", False))
 
+    def _refuse(self, req: Request, reason: str) -> None:
+        self._auth_log(self.get_logger().warning, f"refused {req.name} (id {req.id}, episode {req.episode}): {reason}")
+        self._send(req.id, req.name, f"Error: PermissionError: {reason}", "PermissionError")
+
     # ------------------------------------------------------------------ work
-    def _episode(self, req: Request) -> Episode:
-        ep = self._episodes.get(req.episode)
+    def _episode(self, req: Request, signed: bool) -> Episode:
+        key = (signed, req.episode)
+        ep = self._episodes.get(key)
         if ep is None:
             ep = Episode(episode_id=req.episode)
-            self._episodes[req.episode] = ep
+            self._episodes[key] = ep
             while len(self._episodes) > self.max_episodes:
                 _, old = self._episodes.popitem(last=False)
                 old.close()
-        self._episodes.move_to_end(req.episode)
+        self._episodes.move_to_end(key)
         return ep
 
     def _work(self) -> None:
         while not self._stop.is_set():
             try:
-                req = self._queue.get(timeout=0.2)
+                req, signed = self._queue.get(timeout=0.2)
             except queue.Empty:
                 continue
             try:
-                if self.delay_s > 0:
-                    time.sleep(self.delay_s)
-                resp = self._execute(req)
-            except Exception as exc:  # noqa: BLE001 - the server stays up, the caller gets the error
-                resp = ToolResponse(req.name, f"Error: {type(exc).__name__}: {exc}", False)
-            self._inflight = max(0, self._inflight - 1)
-            self._respond(req, resp)
+                self._serve(req, signed)
+            except Exception as exc:  # noqa: BLE001 - the worker outlives any call
+                self._bad_log(self.get_logger().error, f"call {req.id} not answered: {type(exc).__name__}: {exc}")
         if self.session is not None:  # its renderers belong to this thread's GL context
             self.session.close()
             self.session = None
 
-    def _execute(self, req: Request) -> ToolResponse:
+    def _serve(self, req: Request, signed: bool) -> None:
+        try:
+            if self.delay_s > 0:
+                time.sleep(self.delay_s)
+            resp = self._execute(req, signed)
+        except Exception as exc:  # noqa: BLE001 - the server stays up, the caller gets the error
+            resp = ToolResponse(req.name, f"Error: {type(exc).__name__}: {str(exc)[:2000]}", False)
+        finally:
+            self._inflight = max(0, self._inflight - 1)
+        self._respond(req, resp)
+
+    def _execute(self, req: Request, signed: bool) -> ToolResponse:
         if req.end_episode:
-            ep = self._episodes.pop(req.episode, None)
+            ep = self._episodes.pop((signed, req.episode), None)
             if ep is not None:
                 ep.close()
             world = self.shed.world
-            if world is not None and getattr(world, "manipulator", None) is not None and world.manipulator.holding:
+            if signed and self.robot_tools and world is not None and \
+                    getattr(world, "manipulator", None) is not None and world.manipulator.holding:
                 res = world.return_held()  # never leave an object in the hand after an episode
                 self.get_logger().warning(f"episode {req.episode} ended holding an object: put back "
                                           f"({'ok' if res is not None and res.success else 'failed'})")
@@ -163,14 +229,18 @@ class ToolServerNode(Node):
         if req.name not in self.tools:
             return ToolResponse(req.name, f"Error when executing tool: Unknown tool '{req.name}' on replica "
                                           f"{self.replica}", False)
-        ep = self._episode(req)
+        ep = self._episode(req, signed)
         needs_images = not req.name.startswith("robot.")
         if needs_images and req.images:
             frames = [self._frame(ref) for ref in req.images]
             if len(ep.images) < len(frames) or any(a is not b for a, b in zip(ep.images, frames)):
                 ep.images[: len(frames)] = frames
         resp = self.shed.execute(ToolCall(req.name, req.arguments, req.id), ep)
-        self._publish_outputs(req, ep, resp)
+        try:
+            self._publish_outputs(req, ep, resp)
+        except Exception as exc:  # noqa: BLE001 - the call's answer does not depend on the extra topics
+            self._bad_log(self.get_logger().warning,
+                          f"outputs of {req.name} not published: {type(exc).__name__}: {exc}")
         return resp
 
     def _publish_outputs(self, req: Request, ep: Episode, resp: ToolResponse) -> None:
@@ -191,27 +261,20 @@ class ToolServerNode(Node):
             self.pub_debug.publish(conv.rgb_image_msg(img, t, fid))
 
     def _respond(self, req: Request, resp: ToolResponse) -> None:
-        import json
+        self.pub_resp.publish(String(data=encode_response(req.id, self.replica, resp.to_dict())))
 
-        doc = {"id": req.id, "replica": self.replica, **resp.to_dict()}
-        self.pub_resp.publish(String(data=json.dumps(doc, default=_jsonable)))
+    def _send(self, rid: str, name: str, text: str, error: str) -> None:
+        body = {"name": name, "text": text, "ok": False, "data": {"error": error}, "elapsed_s": 0.0}
+        self.pub_resp.publish(String(data=encode_response(rid, self.replica, body)))
 
     def shutdown(self) -> None:
         """Stop the worker and release the embedded world (idempotent)."""
         if self._stop.is_set():
             return
         self._stop.set()
-        self._worker.join(timeout=5.0)
+        self._worker.join(timeout=30.0)  # a call in progress finishes (a thread left inside torch aborts the exit)
         for ep in self._episodes.values():
             ep.close()
-
-
-def _jsonable(o):
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, (np.floating, np.integer)):
-        return o.item()
-    return str(o)
 
 
 def main(args: list[str] | None = None) -> None:

@@ -20,6 +20,8 @@ from sensor_msgs.msg import JointState  # noqa: E402
 from std_srvs.srv import Trigger  # noqa: E402
 from trajectory_msgs.msg import JointTrajectory  # noqa: E402
 
+from spacetools_ros.core.tools.auth import KEY_ENV, new_key  # noqa: E402
+
 RESULT, SIM_STATUS = "/spacetools/episode_result", "/spacetools/sim_status"
 
 
@@ -102,12 +104,12 @@ def test_command_client_without_an_agent_fails_clearly(tmp_path):
 def test_agent_with_every_tool_on_a_replica_that_drives_the_robot():
     """The distributed shape: sim node (the robot) <- tool server (world=ros: vision and robot
     tools, safety envelope) <- agent (tools=ros: only the policy loop). Three processes, topics only."""
-    env = dict(os.environ)
+    env = {**os.environ, KEY_ENV: new_key()}  # the agent's session key, shared with the robot replica only
     sim = subprocess.Popen([sys.executable, "-m", "spacetools_ros.ros.sim_node", "--ros-args",
                             "-p", "real_time_factor:=2.0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           text=True, env=env)
+                           text=True)
     server = subprocess.Popen([sys.executable, "-m", "spacetools_ros.ros.tool_server_node", "--ros-args",
-                               "-p", "world:=ros", "-p", "replica_id:=robot0"],
+                               "-p", "world:=ros", "-p", "robot_tools:=true", "-p", "replica_id:=robot0"],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     agent = subprocess.Popen([sys.executable, "-m", "spacetools_ros.ros.agent_node", "--ros-args",
                               "-p", "tools:=ros", "-p", "ready_timeout_s:=60.0"],
