@@ -290,6 +290,15 @@ def scenes_section() -> list[Case]:
     return cases
 
 
+def ros_section() -> list[Case]:
+    from hostile_ros import ros_cases
+
+    cases = ros_cases(Case)
+    for c in cases:
+        _line(c)
+    return cases
+
+
 # ------------------------------------------------------------------ report
 def _line(case: Case) -> None:
     mark = {"refused": "ok  ", "handled": "ok* "}.get(case.outcome, "BAD ")
