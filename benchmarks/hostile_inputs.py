@@ -92,7 +92,7 @@ class Watch:
 
 
 def new_session():
-    from spacetools_ros.cli.session import EmbeddedSession
+    from spacetools_ros.compose.session import EmbeddedSession
     from spacetools_ros.core.scene import load_scene
 
     return EmbeddedSession.create(load_scene(DEMO))
@@ -241,26 +241,39 @@ def commands_section() -> list[Case]:
 
 
 # ------------------------------------------------------------------ scene files (the CLI)
+_MEASURE = ("import resource, subprocess, sys; "
+            "signal = __import__('signal'); signal.signal(signal.SIGTERM, signal.SIG_DFL); "
+            "code = subprocess.call(sys.argv[2:]); "
+            "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)); "
+            "sys.exit(code if code >= 0 else 128 - code)")
+
+
 def cli_case(boundary: str, name: str, args: list[str], want_exit: int, want_reason: str, limit_s: float = 60) -> Case:
     """`spacetools run ARGS --json OUT` as a user runs it; exit code, result file, stderr size, memory."""
     case = Case(boundary, name)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
         err_path = Path(tmp) / "stderr.txt"
-        cmd = [str(ROOT / ".venv" / "bin" / "spacetools"), "run", *args, "--json", str(out)]
+        cli = [str(ROOT / ".venv" / "bin" / "spacetools"), "run", *args, "--json", str(out)]
         if "--command" not in args:
-            cmd[2:2] = ["--command", VALID]
+            cli[2:2] = ["--command", VALID]
+        # a small parent runs the CLI and reports its peak memory (a child forked from this large
+        # process would inherit this process's peak in ru_maxrss)
+        cmd = [sys.executable, "-c", _MEASURE, str(Path(tmp) / "rss.txt"), *cli]
         t0 = time.perf_counter()
         with open(err_path, "wb") as err:
-            p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL, cwd=ROOT)
-            timer = threading.Timer(limit_s, lambda: p.send_signal(signal.SIGKILL))
+            p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL, cwd=ROOT,
+                                 start_new_session=True)
+            timer = threading.Timer(limit_s, lambda: os.killpg(p.pid, signal.SIGKILL))
             timer.start()
-            _, status, usage = os.wait4(p.pid, 0)
+            _, status, _usage = os.wait4(p.pid, 0)
             timer.cancel()
             p.returncode = os.waitstatus_to_exitcode(status)
+        rss = Path(tmp) / "rss.txt"
+        peak_mb = round(int(rss.read_text()) / 1024) if rss.exists() else None
         case.wall_s = time.perf_counter() - t0
         err_text = err_path.read_bytes()
-        case.extra = {"exit": p.returncode, "stderr_bytes": len(err_text), "max_rss_mb": round(usage.ru_maxrss / 1024)}
+        case.extra = {"exit": p.returncode, "stderr_bytes": len(err_text), "max_rss_mb": peak_mb}
         doc = None
         if out.exists():
             try:
