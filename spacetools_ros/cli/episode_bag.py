@@ -1,5 +1,10 @@
 """Records an embedded episode into a rosbag2 (MCAP) bag with the same topics and message types
-the sim node publishes, so bags from the CLI and from a ROS graph read the same."""
+the sim node publishes, so bags from the CLI and from a ROS graph read the same.
+
+Messages go through a writer thread that flushes chunks by size and age (config/recorder.yaml), so
+a killed episode keeps what was flushed, and the sim never waits on the disk unless the queue is full.
+``serialize_message`` may return bytes past the message's end; the writer cuts them (see
+``backends/recording/cdr.py``)."""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import json
 import time
 from pathlib import Path
 
-from ..backends.recording.bag import BagWriter
+from ..backends.recording.bag import ThreadedBagWriter, load_bag_options
 from ..backends.sim.mujoco_sim import MujocoSim
 from ..ros import topics
 
@@ -23,7 +28,7 @@ class EpisodeBag:
         self._ser = serialize_message
         self._conv = conv
         self.sim = sim
-        self.writer = BagWriter(path)
+        self.writer = ThreadedBagWriter(path, load_bag_options(), block=True)
         self._wall0_ns = time.time_ns()
         self._cam = sim.scene.camera
         self._frame = topics.optical_frame(self._cam.name)
@@ -83,5 +88,9 @@ class EpisodeBag:
         self._write(topic, "std_msgs/msg/String", String(data=json.dumps(payload)), self.sim.time_s)
 
     def close(self) -> None:
-        """Finish the bag."""
+        """Finish the bag (last chunk, index, metadata.yaml).
+
+        Raises:
+            Exception: what stopped the writer (e.g. a full disk); flushed chunks stay readable.
+        """
         self.writer.close()

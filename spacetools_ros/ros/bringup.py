@@ -51,6 +51,34 @@ def session_env(environ: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_this_process():
+    """A ``preexec_fn`` after which a child gets SIGTERM when this process dies, even by SIGKILL.
+
+    Linux only (``prctl(PR_SET_PDEATHSIG)``, tied to the calling thread: start children from the
+    main thread, before rclpy starts any thread); elsewhere None, and children are stopped only on a
+    clean exit.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+        if os.getppid() != parent:  # the parent was already gone before the request took effect
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return preexec
+
+
 def main(argv: list[str] | None = None) -> None:
     """Start the sim node (the recorder with --record, the agent with --agent) and spin until stopped."""
     args = parse_args(argv if argv is not None else sys.argv[1:])
@@ -81,10 +109,12 @@ def main(argv: list[str] | None = None) -> None:
 
     # children in their own processes: the bag writer and the agent's planner must not compete
     # with physics and rendering for the GIL
+    # and none outlives this process: a SIGKILLed bringup still ends them (the recorder closes its bag)
     children = []
+    preexec = die_with_this_process()
     if args.record:
         children.append(subprocess.Popen([sys.executable, "-m", "spacetools_ros.ros.recorder_node", "--ros-args",
-                                          "-p", f"output:={Path(args.record).resolve()}"]))
+                                          "-p", f"output:={Path(args.record).resolve()}"], preexec_fn=preexec))
     if args.agent:
         agent_args = ["-p", "world:=ros", "-p", f"policy:={args.policy}", "-p", f"tools:={args.tools}"]
         cell = ["-p", f"scene:={Path(args.scene).resolve()}"] if args.scene else []
@@ -93,10 +123,10 @@ def main(argv: list[str] | None = None) -> None:
             children.append(subprocess.Popen([sys.executable, "-m", "spacetools_ros.ros.tool_server_node",
                                               "--ros-args", "--params-file", str(config_dir() / "tool_server.yaml"),
                                               "-p", "world:=ros", "-p", "robot_tools:=true", "-p", "replica_id:=robot0",
-                                              *cell], env=agent_env))
+                                              *cell], env=agent_env, preexec_fn=preexec))
         children.append(subprocess.Popen([sys.executable, "-m", "spacetools_ros.ros.agent_node", "--ros-args",
                                           "--params-file", str(config_dir() / "agent.yaml"), *agent_args],
-                                         env=agent_env))
+                                         env=agent_env, preexec_fn=preexec))
     code = run_nodes(lambda: [SimNode(parameter_overrides=sim_overrides)], ["spacetools_bringup", *ros_args],
                      duration_s=args.duration)
     for child in reversed(children):

@@ -8,15 +8,20 @@ import sys
 from rclpy.node import Node
 from rclpy.qos import QoSProfile
 
-from ..backends.recording.bag import ThreadedBagWriter
+from ..backends.recording.bag import BagOptions, ThreadedBagWriter
+
+
+def packaged_params() -> dict:
+    """The recorder's parameters in the packaged config/recorder.yaml (defaults for every entry point)."""
+    from ..backends.motion.settings import load_params
+    from ..core.paths import config_dir
+
+    return load_params(config_dir() / "recorder.yaml", "spacetools_recorder")
 
 
 def default_topics() -> list[str]:
     """The topic:type list of the packaged config/recorder.yaml (one list for every entry point)."""
-    from ..backends.motion.settings import load_params
-    from ..core.paths import config_dir
-
-    return list(load_params(config_dir() / "recorder.yaml", "spacetools_recorder")["topics"])
+    return list(packaged_params()["topics"])
 
 
 def message_class(msgtype: str):
@@ -35,19 +40,29 @@ def message_class(msgtype: str):
 
 
 class RecorderNode(Node):
-    """Subscribes with raw=True and hands the CDR bytes to one bag-writer thread."""
+    """Subscribes with raw=True and hands the CDR bytes to one bag-writer thread.
+
+    Chunks reach the disk by size and age (``chunk_size_bytes``, ``chunk_interval_s``, ``fsync``), so a
+    killed recorder leaves a bag that is readable up to its last chunk.
+    """
 
     def __init__(self, **kwargs) -> None:
         super().__init__("spacetools_recorder", **kwargs)
+        self._closed = False
+        defaults = packaged_params()
         output = self.declare_parameter("output", "").value
-        specs = list(self.declare_parameter("topics", default_topics()).value)
+        specs = list(self.declare_parameter("topics", list(defaults["topics"])).value)
+        options = BagOptions.from_params({
+            key: self.declare_parameter(key, defaults.get(key, default)).value
+            for key, default in (("chunk_size_bytes", BagOptions.chunk_bytes),
+                                 ("chunk_interval_s", BagOptions.chunk_interval_s), ("fsync", BagOptions.fsync))})
         if not output:
             raise ValueError("parameter 'output' (bag directory) is required")
         pairs = []
         for spec in specs:
             topic, _, msgtype = spec.partition(":")
             pairs.append((topic, msgtype, message_class(msgtype)))
-        self.writer = ThreadedBagWriter(output)
+        self.writer = ThreadedBagWriter(output, options)
         # reliable: best-effort readers lose most fragmented (image-sized) samples over DDS
         qos = QoSProfile(depth=50)
         for topic, msgtype, cls in pairs:
@@ -61,10 +76,18 @@ class RecorderNode(Node):
         return cb
 
     def shutdown(self) -> None:
-        """Flush and close the bag (metadata written)."""
-        self.writer.close()
+        """Flush and close the bag (index and metadata written); idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.writer.close()
+        except Exception as exc:  # noqa: BLE001 - reported; the flushed chunks stay readable
+            self.get_logger().error(f"bag writer failed: {type(exc).__name__}: {exc}")
         if self.writer.dropped:
             self.get_logger().warning(f"dropped {self.writer.dropped} messages (writer queue full)")
+        if self.writer.cdr_counts.get("malformed"):
+            self.get_logger().warning(f"{self.writer.cdr_counts['malformed']} messages did not decode as their type")
 
 
 def main(args: list[str] | None = None) -> None:
