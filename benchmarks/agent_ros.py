@@ -22,8 +22,9 @@ os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
 os.environ.setdefault("ROS_LOCALHOST_ONLY", "1")
 os.environ.setdefault("ROS_DOMAIN_ID", str(150 + os.getpid() % 50))
 
-from spacetools_ros.cli.run import make_policy, run_command  # noqa: E402
-from spacetools_ros.cli.session import EmbeddedSession  # noqa: E402
+from spacetools_ros.compose.episode import run_command  # noqa: E402
+from spacetools_ros.compose.policy import make_policy  # noqa: E402
+from spacetools_ros.compose.session import EmbeddedSession  # noqa: E402
 from spacetools_ros.core.paths import config_dir  # noqa: E402
 from spacetools_ros.core.scene import load_scene  # noqa: E402
 

@@ -15,7 +15,7 @@ os.environ.setdefault("ROS_LOCALHOST_ONLY", "1")
 from spacetools_ros.backends.motion.embedded_planner import EmbeddedPlanner  # noqa: E402
 from spacetools_ros.backends.sim.mujoco_sim import MujocoSim  # noqa: E402
 from spacetools_ros.cli.pick_place import resolve_targets, run_pick_place  # noqa: E402
-from spacetools_ros.cli.session import EmbeddedSession  # noqa: E402
+from spacetools_ros.compose.session import EmbeddedSession  # noqa: E402
 from spacetools_ros.core.geometry import Pose  # noqa: E402
 from spacetools_ros.core.grasping import top_down_rotation  # noqa: E402
 from spacetools_ros.core.paths import config_dir  # noqa: E402

@@ -101,7 +101,7 @@ def new_session():
 def run_case(case: Case, command: str, make_policy, limit_s: float, hang_s: float) -> None:
     """One episode in a fresh cell, all in a worker thread (GL contexts belong to the thread that
     made them); judged by what the watched cell shows. A case still running after ``limit_s`` hung."""
-    from spacetools_ros.cli.run import run_command
+    from spacetools_ros.compose.episode import run_command
 
     box: dict = {}
 

@@ -18,7 +18,7 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 from spacetools_ros.backends.tools.factory import build_toolshed  # noqa: E402
 from spacetools_ros.backends.tools.toolshed import Episode  # noqa: E402
 from spacetools_ros.backends.tools.world import SimToolWorld  # noqa: E402
-from spacetools_ros.cli.session import EmbeddedSession  # noqa: E402
+from spacetools_ros.compose.session import EmbeddedSession  # noqa: E402
 from spacetools_ros.core.scene_gen import random_pick_place_scene  # noqa: E402
 from spacetools_ros.core.tools.protocol import ToolCall  # noqa: E402
 

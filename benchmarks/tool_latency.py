@@ -19,7 +19,7 @@ os.environ.setdefault("ROS_LOCALHOST_ONLY", "1")
 from spacetools_ros.backends.tools.factory import build_toolshed  # noqa: E402
 from spacetools_ros.backends.tools.toolshed import Episode  # noqa: E402
 from spacetools_ros.backends.tools.world import SimToolWorld  # noqa: E402
-from spacetools_ros.cli.session import EmbeddedSession  # noqa: E402
+from spacetools_ros.compose.session import EmbeddedSession  # noqa: E402
 from spacetools_ros.core.paths import config_dir  # noqa: E402
 from spacetools_ros.core.scene import load_scene  # noqa: E402
 from spacetools_ros.core.tools.protocol import ToolCall  # noqa: E402

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from ..core.errors import ConfigError, SceneError, SpacetoolsError, TargetError
+from .bag import add_bag_arguments, cmd_bag
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -61,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     tl.add_argument("--scene", required=True, help="scene YAML file")
     tl.add_argument("--image-out", help="write the camera image with the results drawn in (PNG/JPG)")
     tl.add_argument("calls", nargs="+", metavar="NAME [JSON_ARGS]", help="tool name and its JSON arguments")
+    add_bag_arguments(sub.add_parser("bag", help="inspect a recorded bag, or repair one whose recorder was killed"))
     return p
 
 
@@ -69,10 +71,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     import time
 
     from ..backends.sim.mujoco_sim import ensure_headless_gl
+    from ..compose.policy import make_policy
+    from ..compose.session import EmbeddedSession
     from ..core.scene import load_scene
     from .media import EpisodeVideo, check_output_path
-    from .run import make_policy, run_command, write_outcome
-    from .session import EmbeddedSession
+    from ..compose.episode import run_command
+    from .run import write_outcome
 
     ensure_headless_gl()
     t0 = time.perf_counter()
@@ -213,7 +217,7 @@ def cmd_pick_place(args: argparse.Namespace) -> int:
         raise ConfigError(f"--record directory {args.record} already exists (bags are never overwritten)")
     settings = motion_settings(load_params(args.motion_config, "spacetools_motion") if args.motion_config else None)
 
-    from .session import EmbeddedSession
+    from ..compose.session import EmbeddedSession
 
     print(f"[pick-place] scene {scene.source}: {len(scene.objects)} objects; building the cell", file=sys.stderr)
     session = EmbeddedSession.create(scene, settings, real_time_factor=args.real_time)
@@ -270,7 +274,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``spacetools`` command."""
     safe_ros_environment()
     args = build_parser().parse_args(argv)
-    handlers = {"pick-place": cmd_pick_place, "tool": cmd_tool, "run": cmd_run, "command": cmd_command}
+    handlers = {"pick-place": cmd_pick_place, "tool": cmd_tool, "run": cmd_run, "command": cmd_command,
+                "bag": cmd_bag}
     try:
         code = handlers[args.subcommand](args)
     except (SceneError, TargetError, ConfigError) as exc:

@@ -11,6 +11,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..compose.session import EmbeddedSession
 from ..core.errors import MotionFailure, TargetError
 from ..core.geometry import Pose
 from ..core.grasping import top_down_grasps
@@ -18,7 +19,6 @@ from ..core.results import ActionResult
 from ..core.scene import Scene
 from ..core.shapes import support_height_m, support_radius_m
 from ..ros import topics
-from .session import EmbeddedSession
 
 PLACE_AT_TOLERANCE_M = 0.03
 

@@ -31,7 +31,7 @@ def run_tools(scene, pairs: list[str], image_out: str | None = None) -> dict:
     from ..backends.tools.factory import build_toolshed
     from ..backends.tools.toolshed import Episode
     from ..backends.tools.world import SimToolWorld
-    from .session import EmbeddedSession
+    from ..compose.session import EmbeddedSession
 
     session = EmbeddedSession.create(scene)
     world = SimToolWorld(session)

@@ -11,15 +11,14 @@ from dataclasses import dataclass
 
 from rclpy.node import Node
 
+from ..backends.motion.registry import MOTION
 from ..backends.motion.settings import MotionSettings, motion_settings
 from ..backends.tools.world import PerceivedToolWorld
-from ..core.errors import ConfigError
 from ..core.manipulation import Manipulator
+from ..core.motion_api import MotionBackend
 from ..core.robot_spec import RobotSpec, load_robot_spec
 from ..core.scene import Scene
 from .ros_arm import RosArm, RosArmConfig
-
-MOTION_KINDS = ("embedded", "moveit")
 
 
 @dataclass
@@ -32,7 +31,7 @@ class RobotSession:
     robot: RobotSpec
     settings: MotionSettings
     arm: RosArm
-    motion: object
+    motion: MotionBackend
     manipulator: Manipulator
 
     @staticmethod
@@ -44,22 +43,11 @@ class RobotSession:
         Raises:
             ConfigError: unknown motion kind, or MoveIt missing for ``moveit``.
         """
-        if motion_kind not in MOTION_KINDS:
-            raise ConfigError(f"unknown motion backend {motion_kind!r} ({' | '.join(MOTION_KINDS)})")
+        MOTION.check(motion_kind)  # before subscribing to anything
         robot = robot or load_robot_spec()
         settings = settings or motion_settings()
         arm = RosArm(node, robot, cell.camera.extrinsics(), settings.monitor, arm_config)
-        if motion_kind == "moveit":
-            try:
-                from ..backends.motion.moveit import MoveItMotion
-
-                motion = MoveItMotion(robot, moveit_group, arm.set_gripper, arm.gripper_width, arm.capture)
-            except ImportError as exc:
-                raise ConfigError(f"motion=moveit needs MoveIt 2 with moveit_py in this environment ({exc})") from exc
-        else:
-            from ..backends.motion.embedded import EmbeddedMotion
-
-            motion = EmbeddedMotion(robot, arm, settings.planner)
+        motion = MOTION.create(motion_kind, robot=robot, arm=arm, settings=settings, moveit_group=moveit_group)
         man = Manipulator(motion, robot.gripper_max_width_m, robot.home_rad, settings.primitives)
         return RobotSession(cell, robot, settings, arm, motion, man)
 

@@ -27,8 +27,8 @@ from sensor_msgs.msg import Image, PointCloud2
 from std_msgs.msg import String
 
 from ..backends.tools.annotate import annotate
-from ..backends.tools.factory import build_toolshed
 from ..backends.tools.toolshed import Episode, ToolResponse
+from ..compose.toolshed import ToolshedConfig, toolshed_parameters
 from ..core.camera import CameraFrame
 from ..core.paths import config_dir
 from ..core.scene import CameraSpec, load_scene
@@ -61,8 +61,7 @@ class ToolServerNode(Node):
         self._bad_log = LogLimiter()
         self._auth_log = LogLimiter()
         scene_path = d("scene", "").value
-        backends = {k: d(f"{k}_backend", v).value for k, v in
-                    (("pointing", "offline"), ("segmentation", "offline"), ("depth", "sensor"), ("grasp", "geometric"))}
+        tool_config = ToolshedConfig.from_params({k: d(k, v).value for k, v in toolshed_parameters().items()})
         self.announce_period = float(d("announce_period_s", 1.0).value)
         self.frame_buffer = int(d("frame_buffer", 10).value)
         self.max_episodes = int(d("max_episodes", 16).value)
@@ -84,7 +83,7 @@ class ToolServerNode(Node):
         self.session = None
         world = None
         if world_kind == "embedded":
-            from ..cli.session import EmbeddedSession
+            from ..compose.session import EmbeddedSession
 
             if scene is None:
                 raise ValueError("world=embedded needs the 'scene' parameter")
@@ -98,7 +97,7 @@ class ToolServerNode(Node):
         from ..core.safety import SafetyEnvelope
 
         safety = SafetyEnvelope(self.session.settings.primitives.workspace) if self.session is not None else None
-        self.shed = build_toolshed(world, **backends, safety=safety)
+        self.shed = tool_config.build(world, safety=safety)
         names = self.shed.tool_names
         if "all" not in wanted:
             names = [n for n in names if n in wanted or n.split(".")[0] in wanted]

@@ -3,7 +3,7 @@
 import pytest
 
 from spacetools_ros.cli.pick_place import resolve_targets, run_pick_place
-from spacetools_ros.cli.session import EmbeddedSession
+from spacetools_ros.compose.session import EmbeddedSession
 from spacetools_ros.core.scene_gen import random_pick_place_scene
 
 

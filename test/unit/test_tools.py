@@ -9,7 +9,7 @@ import pytest
 from spacetools_ros.backends.tools.factory import build_toolshed
 from spacetools_ros.backends.tools.toolshed import Episode
 from spacetools_ros.backends.tools.world import SimToolWorld
-from spacetools_ros.cli.session import EmbeddedSession
+from spacetools_ros.compose.session import EmbeddedSession
 from spacetools_ros.core.paths import config_dir
 from spacetools_ros.core.scene import load_scene
 from spacetools_ros.core.tools.protocol import ToolCall, ToolCallError, parse_tool_call

@@ -15,6 +15,7 @@ from ...core.paths import config_dir
 from ...core.safe_yaml import YamlReadError, clip, read_yaml
 from ...core.tools.decode import short
 from .embedded_planner import PlannerConfig
+from .registry import MOTION
 
 MAX_PARAM_FILE_BYTES = 1024 * 1024
 
@@ -156,7 +157,5 @@ def motion_settings(params: dict[str, Any] | None = None) -> MotionSettings:
                             _pair(params, "workspace_z_m", (0.0, 0.7)), num["min_downward_approach"],
                             num["min_tcp_height_m"]),
     )
-    backend = params.get("backend", "embedded")
-    if backend not in ("embedded", "moveit"):
-        raise ConfigError(f"unknown motion backend {short(backend, 40)} (embedded | moveit)")
+    backend = MOTION.check(params.get("backend", "embedded"))
     return MotionSettings(backend, planner, monitor, prim)

@@ -1,31 +1,64 @@
 """DepthBackend with a monocular depth model through transformers (Depth Anything, DPT, ...).
 
-``model_path`` is a local folder (no downloads). A model that predicts relative depth is scaled
-to metres with the sensor depth when the frame has it, else to ``fallback_median_m``. Without a
-model path a small random-weight Depth Anything is built (tests only: its depth is meaningless).
+``model_path`` is a local folder (no downloads) and is required. A model that predicts relative
+depth is scaled to metres with the sensor depth when the frame has it, else to ``fallback_median_m``.
+A small random-weight Depth Anything is built only with the explicit test option
+``allow_random_weights=True`` (its depth is meaningless).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from ...core.camera import CameraFrame
+from ...core.errors import ConfigError
 
 
 class TransformersDepth:
-    """AutoModelForDepthEstimation on CPU or GPU."""
+    """AutoModelForDepthEstimation on CPU or GPU.
+
+    Args:
+        model_path: a local model folder (config and weights).
+        device: torch device.
+        fallback_median_m: the median depth a relative prediction is scaled to when the frame has no
+            sensor depth, m.
+        input_size: side of the square model input, px.
+        allow_random_weights: tests only: build a tiny random-weight model without ``model_path``.
+
+    Raises:
+        ConfigError: no model folder (and random weights not allowed), a folder that does not load,
+            or torch/transformers missing.
+    """
+
+    name = "transformers"
 
     def __init__(self, model_path: str | None = None, device: str = "cpu", fallback_median_m: float = 1.0,
-                 input_size: int = 196) -> None:
-        import torch
-        from transformers import AutoModelForDepthEstimation
+                 input_size: int = 196, allow_random_weights: bool = False) -> None:
+        if not model_path:
+            if allow_random_weights is not True:
+                raise ConfigError("depth backend 'transformers' needs a model: set depth_model_path (a local "
+                                  "Depth Anything / DPT folder)")
+        elif not Path(model_path).is_dir():
+            raise ConfigError(f"depth backend 'transformers': the model {str(model_path)[:200]!r} is not a folder "
+                              "(depth_model_path)")
+        try:
+            import torch
+            from transformers import AutoModelForDepthEstimation
+        except ImportError as exc:
+            raise ConfigError("depth backend 'transformers' needs torch and transformers") from exc
 
         self.torch = torch
         self.device = device
         self.fallback_median_m = fallback_median_m
         self.input_size = input_size
         if model_path:
-            self.model = AutoModelForDepthEstimation.from_pretrained(model_path, local_files_only=True)
+            try:
+                self.model = AutoModelForDepthEstimation.from_pretrained(model_path, local_files_only=True)
+            except (OSError, ValueError) as exc:
+                raise ConfigError(f"depth backend 'transformers' could not load {str(model_path)[:200]!r}: "
+                                  f"{str(exc)[:300]}") from exc
             self.random_weights = False
         else:
             from transformers import DepthAnythingConfig, DepthAnythingForDepthEstimation, Dinov2Config

@@ -3,22 +3,39 @@ installed (a GPU machine). Not installable here: this module only checks for it 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from ...core.errors import ConfigError
 
 
 class GraspGenBackend:
-    """GraspGen sampler + discriminator, with SpaceTools' filtering (top-down and collision)."""
+    """GraspGen sampler + discriminator, with SpaceTools' filtering (top-down and collision).
+
+    Args:
+        gripper_config: the gripper's GraspGen config file (its checkpoints are named there).
+        num_grasps: grasps sampled per call.
+        topk: best grasps kept by the discriminator.
+
+    Raises:
+        ConfigError: no gripper config, a path that is not a file, or the grasp_gen package missing.
+    """
+
+    name = "graspgen"
 
     def __init__(self, gripper_config: str | None = None, num_grasps: int = 200, topk: int = 100) -> None:
+        if not gripper_config:
+            raise ConfigError("grasp backend 'graspgen' needs a gripper config: set graspgen_gripper_config (the "
+                              "Franka Panda GraspGen config file, which names its checkpoints)")
+        if not Path(gripper_config).is_file():
+            raise ConfigError(f"grasp backend 'graspgen': the gripper config {str(gripper_config)[:200]!r} is not a "
+                              "file (graspgen_gripper_config)")
         try:
             from grasp_gen.grasp_server import GraspGenSampler, load_grasp_cfg  # type: ignore[import-not-found]
         except ImportError as exc:
             raise ConfigError("grasp backend 'graspgen' needs NVIDIA's GraspGen (grasp_gen package) and a "
                               "gripper checkpoint; use 'geometric' otherwise") from exc
-        if not gripper_config:
-            raise ConfigError("grasp backend 'graspgen' needs gripper_config (path to the Franka Panda config)")
         self.sampler = GraspGenSampler(load_grasp_cfg(gripper_config))
         self.num_grasps, self.topk = num_grasps, topk
 

@@ -1,10 +1,13 @@
 """SegmentationBackend with Meta's SAM2 (the official ``sam2`` package; GPU recommended).
 
 As in SpaceTools' tool: multimask prediction, the mask with the highest predicted IoU kept,
-then eroded with a 7x7 kernel. Without a checkpoint the model has random weights (tests only).
+then eroded with a 7x7 kernel. A checkpoint is required: random weights only with the explicit
+test option ``allow_random_weights=True`` (their masks are meaningless).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 
@@ -13,26 +16,48 @@ from ...core.errors import ConfigError
 
 
 class Sam2Segmentation:
-    """SAM2 image predictor."""
+    """SAM2 image predictor.
+
+    Args:
+        model_cfg: the sam2 package's model config name (matching the checkpoint).
+        checkpoint: the weights (a .pt file).
+        device: torch device.
+        erode_px: side of the square erosion kernel applied to the mask (<= 1: none).
+        allow_random_weights: tests only: build without a checkpoint.
+
+    Raises:
+        ConfigError: no checkpoint (and random weights not allowed), a checkpoint that is not a
+            file, or the sam2 package missing.
+    """
+
+    name = "sam2"
 
     def __init__(self, model_cfg: str = "configs/sam2.1/sam2.1_hiera_s.yaml", checkpoint: str | None = None,
-                 device: str = "cpu", erode_px: int = 7) -> None:
+                 device: str = "cpu", erode_px: int = 7, allow_random_weights: bool = False) -> None:
+        if not checkpoint:
+            if allow_random_weights is not True:
+                raise ConfigError("segmentation backend 'sam2' needs a checkpoint: set sam2_checkpoint (a .pt file)")
+            checkpoint = None
+        elif not Path(checkpoint).is_file():
+            raise ConfigError(f"segmentation backend 'sam2': the checkpoint {str(checkpoint)[:200]!r} is not a file "
+                              "(sam2_checkpoint)")
         try:
             from sam2.build_sam import build_sam2
             from sam2.sam2_image_predictor import SAM2ImagePredictor
         except ImportError as exc:
             raise ConfigError("segmentation backend 'sam2' needs the sam2 package (and torch, torchvision)") from exc
         self.predictor = SAM2ImagePredictor(build_sam2(model_cfg, checkpoint, device=device))
+        self.random_weights = checkpoint is None
         self.erode_px = erode_px
-        self._frame_id: int | None = None
+        self._frame: CameraFrame | None = None  # the frame whose embedding the predictor holds
 
     def segment(self, frame: CameraFrame, points_px: list[tuple[int, int]]) -> tuple[np.ndarray, float]:
         """Best multimask prediction for the positive prompt points."""
         import cv2
 
-        if self._frame_id != id(frame):
+        if self._frame is not frame:  # a reference, not an id(): a new frame may reuse a freed id
             self.predictor.set_image(frame.rgb)
-            self._frame_id = id(frame)
+            self._frame = frame
         coords = np.array(points_px, dtype=np.float32)
         masks, scores, _ = self.predictor.predict(point_coords=coords, point_labels=np.ones(len(coords), np.int32),
                                                   multimask_output=True)

@@ -11,10 +11,13 @@ from __future__ import annotations
 import base64
 import os
 import re
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 
 from ...core.camera import CameraFrame
+from ...core.errors import ConfigError
 from ...core.paths import config_dir
 
 _TUPLE = re.compile(r"\(\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*\)|\[\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*\]")
@@ -41,19 +44,45 @@ def parse_points(text: str, width: int, height: int) -> list[tuple[float, float]
 
 
 class OpenAIPointer:
-    """PointingBackend calling a chat-completions endpoint."""
+    """PointingBackend calling a chat-completions endpoint.
 
-    def __init__(self, base_url: str = "http://127.0.0.1:8000/v1", model: str = "pointer",
+    Args:
+        base_url: the server's OpenAI base URL (``http(s)://host:port/v1``).
+        model: the served pointing model's name.
+        api_key_env: environment variable holding the API key.
+        timeout_s: per-request timeout, s.
+        max_tokens: most tokens of one answer.
+        prompt_file: the prompt template (default: config/prompts/pointing.txt).
+
+    Raises:
+        ConfigError: no endpoint or model name, a URL that is not http(s), or the openai package missing.
+    """
+
+    name = "openai"
+
+    def __init__(self, base_url: str | None = None, model: str | None = None,
                  api_key_env: str = "OPENAI_API_KEY", timeout_s: float = 30.0, max_tokens: int = 128,
                  prompt_file: str | None = None) -> None:
-        from openai import OpenAI
+        if not base_url:
+            raise ConfigError("pointing backend 'openai' needs an endpoint: set pointing_url (an OpenAI-compatible "
+                              "base URL, e.g. http://host:8000/v1)")
+        url = urlsplit(str(base_url))
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ConfigError(f"pointing backend 'openai': pointing_url must be an http(s) URL, got "
+                              f"{str(base_url)[:100]!r}")
+        if not model:
+            raise ConfigError("pointing backend 'openai' needs a model: set pointing_model (the served model's name)")
+        try:
+            from openai import OpenAI
+        except ImportError as exc:
+            raise ConfigError("pointing backend 'openai' needs the openai package") from exc
 
         self.client = OpenAI(base_url=base_url, api_key=os.environ.get(api_key_env, "EMPTY"), timeout=timeout_s,
                              max_retries=1)
         self.model = model
         self.max_tokens = max_tokens
         self.prompt = (config_dir() / "prompts" / "pointing.txt").read_text() if prompt_file is None else \
-            open(prompt_file).read()
+            Path(prompt_file).read_text()
 
     def point(self, frame: CameraFrame, description: str, all_matches: bool) -> list[tuple[float, float]]:
         """Ask the model; parse its points (first only unless ``all_matches``)."""
