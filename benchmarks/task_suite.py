@@ -24,8 +24,9 @@ def main() -> None:
         r = run_task(scene, task)
         rows.append(r)
         mark = "ok " if r["success"] else "FAIL"
+        said = "" if r["agrees"] else f" [agent said {'success' if r['agent_success'] else 'failure'}]"
         print(f"{mark} seed {r['seed']:5d} {r['kind']:11s} {str(r['fault'] or ''):6s} {r['command'][:70]:70s} "
-              f"{'' if r['success'] else r['why']}", file=sys.stderr, flush=True)
+              f"{'' if r['success'] else r['why']}{said}", file=sys.stderr, flush=True)
     by = defaultdict(list)
     for r in rows:
         by[("fault: " + r["fault"]) if r["fault"] else r["kind"]].append(r)
@@ -43,6 +44,11 @@ def main() -> None:
         fired = [r for r in faults if r["fault_fired"]]
         print(f"{'recovered from faults':22s} {len(fired):4d} {100 * np.mean([r['success'] for r in fired]):8.1f}%   "
               f"(target >= 80%; {len(faults) - len(fired)} faults did not fire)")
+    agree = np.mean([r["agrees"] for r in rows])
+    print(f"agent's success agrees with the simulator's truth: {100 * agree:.1f}% of {len(rows)} episodes "
+          f"(verified true {sum(r['verified'] is True for r in rows)}, false {sum(r['verified'] is False for r in rows)}, "
+          f"not checkable {sum(r['verified'] is None for r in rows)}); collateral (other objects moved > 3 cm): "
+          f"{sum(len(r['collateral']) for r in rows)}")
     t = defaultdict(list)
     for r in plain:
         for k, v in r["timings"].items():

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.camera import project
+from ..core.relations import COLLATERAL_M, Body, relation_holds
 from ..core.scene import Scene
 from ..core.scene_gen import random_pick_place_scene
 from ..core.shapes import support_height_m, support_radius_m
@@ -63,29 +63,32 @@ def make_task(seed: int, kind: str, fault: str | None = None) -> tuple[Scene, Ta
                        pick, rel, cont, fault=fault)
 
 
+def true_body(obj, position) -> Body:
+    """A scene object at its true position, for the relation rules."""
+    return Body(np.asarray(position, float), obj.footprint_radius_m, support_radius_m(obj), support_height_m(obj))
+
+
 def judge(scene: Scene, task: Task, poses: dict, held: bool) -> tuple[bool, str]:
-    """Ground-truth success of a finished task from the final poses."""
+    """Ground-truth success of a finished task from the final poses (the same relation rules as
+    the agent's own check, applied to the simulator's truth)."""
     if held:
         return False, "object still held"
-    obj = poses[task.pick][0]
-    anc = poses[task.anchor][0]
-    if task.relation in ("in", "on"):
-        a = scene.object(task.anchor)
-        d = float(np.linalg.norm(obj[:2] - anc[:2]))
-        if d <= support_radius_m(a) + 0.005 and obj[2] >= anc[2] + (support_height_m(a) or 0.0) - 0.012:
-            return True, ""
-        return False, f"{d * 100:.1f} cm from the {task.anchor}'s centre"
-    if obj[2] > 0.03:
-        return False, "not resting on the table"
+    for name in (task.anchor, task.anchor2):
+        if name and float(np.linalg.norm(np.asarray(poses[name][0])[:2] - scene.object(name).position)) > COLLATERAL_M:
+            return False, f"the {name} was moved"
     cam = scene.camera
-    uv = project(np.stack([obj, anc]), cam.intrinsics(), cam.extrinsics())
-    du, dv = uv[0] - uv[1]
-    dist = float(np.linalg.norm(obj[:2] - anc[:2]))
-    ok = {"left": du < -10 and abs(du) > abs(dv), "right": du > 10 and abs(du) > abs(dv),
-          "front": dv > 5 and abs(dv) > abs(du), "behind": dv < -5 and abs(dv) > abs(du)}[task.relation]
-    if ok and dist < 0.30:
-        return True, ""
-    return False, f"ended at du={du:.0f}px dv={dv:.0f}px, {dist * 100:.0f} cm from the anchor"
+    anchor2 = true_body(scene.object(task.anchor2), poses[task.anchor2][0]) if task.anchor2 else None
+    ok, why = relation_holds(task.relation, true_body(scene.object(task.pick), poses[task.pick][0]),
+                             true_body(scene.object(task.anchor), poses[task.anchor][0]), cam.intrinsics(),
+                             cam.extrinsics(), anchor2)
+    return (True, "") if ok else (False, why)
+
+
+def collateral(scene: Scene, task: Task, before: dict, after: dict) -> list[str]:
+    """Objects other than the picked one and its anchors that moved (true poses)."""
+    keep = {task.pick, task.anchor, task.anchor2}
+    return [n for n in before if n not in keep
+            and float(np.linalg.norm(np.asarray(after[n][0])[:2] - np.asarray(before[n][0])[:2])) > COLLATERAL_M]
 
 
 def fault_spot(scene: Scene, task: Task) -> np.ndarray:
@@ -99,28 +102,31 @@ def fault_spot(scene: Scene, task: Task) -> np.ndarray:
 def run_task(scene: Scene, task: Task, progress=lambda s: None) -> dict:
     """Run one task in a fresh embedded session and judge it."""
     from ..backends.policy.scripted import ScriptedPolicy
+    from ..compose.session import EmbeddedSession
     from .faults import FaultInjector
-    from .run import run_command
-    from .session import EmbeddedSession
+    from ..compose.episode import run_command
 
     session = EmbeddedSession.create(scene)
+    blocker = None
     if task.fault:
-        blocker = None
         spot = None
         if task.fault == "block":
             blocker = next(o.name for o in scene.objects if o.name not in (task.pick, task.anchor))
             spot = fault_spot(scene, task)
         session.arm.perturbations.append(FaultInjector(task.fault, task.pick, blocker, spot))
     t0 = time.perf_counter()
+    before = session.sim.object_poses()
     outcome, episode = run_command(session, task.command, ScriptedPolicy(), progress=progress)
     poses = session.sim.object_poses()
     held = session.manipulator.holding is not None
     ok, why = judge(scene, task, poses, held)
+    knocked = [n for n in collateral(scene, task, before, poses) if n != blocker]  # the fault moved that one
     fired = all(p.fired for p in session.arm.perturbations)
     episode.close()
     session.close()
     return {"seed": task.seed, "kind": task.kind, "fault": task.fault, "command": task.command, "success": ok,
-            "agent_success": outcome.success, "why": why or outcome.reason, "attempts": outcome.attempts,
+            "agent_success": outcome.success, "verified": outcome.verified, "agrees": outcome.success == ok,
+            "collateral": knocked, "why": why or outcome.reason, "attempts": outcome.attempts,
             "tool_calls": len(outcome.tool_calls), "first_move_s": outcome.time_to_first_move_s,
             "total_s": time.perf_counter() - t0, "fault_fired": fired, "timings": outcome.timings}
 

@@ -42,6 +42,7 @@ def parse_command(text: str) -> Command:
         t = check_command(text)
     except CommandRefused as exc:
         raise CommandError(str(exc)) from None
+    _refuse_what_cannot_be_checked(t)
     low = re.sub(r"[^a-z0-9 ]", " ", t.lower())
     low = " ".join(low.split())
     words = low.split()
@@ -69,11 +70,36 @@ def parse_command(text: str) -> Command:
                 parts = re.split(r" and ", anchor, maxsplit=1)
                 if len(parts) != 2:
                     raise CommandError("'between' needs two objects: between X and Y")
-                return Command(t, _clean(pick), rel, _clean(parts[0]), _clean(parts[1]))
+                return _distinct(Command(t, _clean(pick), rel, _clean(parts[0]), _clean(parts[1])))
             if not _clean(anchor):
                 break
-            return Command(t, _clean(pick), rel, _clean(anchor))
+            return _distinct(Command(t, _clean(pick), rel, _clean(anchor)))
     raise CommandError("the command does not say where to place the object")
+
+
+_DISTANCE = re.compile(r"\b\d+(?:[.,]\d+)?\s*(?:m|cm|mm|in|ft|meters?|metres?|centimet(?:er|re)s?|millimet(?:er|re)s?|"
+                       r"inch(?:es)?|feet|foot)\b|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|a|half\s+a)\s+"
+                       r"(?:meters?|metres?|centimet(?:er|re)s?|millimet(?:er|re)s?|inch(?:es)?|feet|foot)\b", re.I)
+_SECOND_STEP = re.compile(r"\b(?:and\s+)?then\b|;|\b(?:after\s+that|afterwards|next(?!\s+to)|also|as\s+well\s+as)\b|"
+                          r"\band\s+(?:put|place|move|set|drop|transfer|bring|stack|pick|grab|take|lift|get)\s+"
+                          r"(?:the|a|an|another|both|all)\b", re.I)
+
+
+def _refuse_what_cannot_be_checked(t: str) -> None:
+    """One pick-and-place to a place the agent can check, or a refusal up front (never half done)."""
+    if _DISTANCE.search(t):
+        raise CommandError("distances are not supported; say where relative to an object "
+                           "(e.g. 'to the left of the bowl')")
+    if _SECOND_STEP.search(t):
+        raise CommandError("one pick-and-place at a time, please: the command asks for several steps")
+
+
+def _distinct(cmd: Command) -> Command:
+    """The object to move and its anchors must be different things."""
+    refs = [cmd.pick, cmd.anchor] + ([cmd.anchor2] if cmd.anchor2 else [])
+    if len(set(refs)) < len(refs):
+        raise CommandError("the command names the same object twice")
+    return cmd
 
 
 def _clean(ref: str) -> str:

@@ -20,8 +20,8 @@ from .grasping import top_down_rotation
 from .planning_scene import AttachedObject, CollisionObject, PlanningScene
 from .results import ActionResult, FailureReason
 
-if TYPE_CHECKING:  # the Protocol lives with the backends
-    from ..backends.motion.base import MotionBackend
+if TYPE_CHECKING:
+    from .motion_api import MotionBackend
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ class PrimitiveConfig:
     place_drop_m: float = 0.008
     min_hold_width_m: float = 0.004
     release_clearance_m: float = 0.012  # released once the fingers open this much wider than the grip
+    release_opening_m: float = 0.025    # a release opens the fingers this much wider than the grip
     transport_speed_scale: float = 0.7  # fraction of the planner's speed while carrying an object
     slender_speed_factor: float = 0.6   # ... times this for an object taller than 1.3x its width (it tips)
     workspace: Workspace = field(default_factory=Workspace)
@@ -260,7 +261,10 @@ class Manipulator:
         except MotionFailure as exc:
             return self._result("place", t0, phases, plans, exc.reason, str(exc))
         grip_width = self.motion.gripper_width()
-        width = self._timed(phases, plans, "release", self.motion.set_gripper, self.max_width)
+        # open just clear of the object: fingers spread to full width inside a bowl press on its
+        # walls and carry it away on the retreat
+        width = self._timed(phases, plans, "release", self.motion.set_gripper,
+                            min(self.max_width, grip_width + cfg.release_opening_m))
         tcp = self.motion.tcp_pose()
         placed_pose = tcp.compose(self.holding.pose_in_tcp)
         placed = CollisionObject(held, self.holding.primitives,
@@ -268,6 +272,12 @@ class Manipulator:
                                  self.holding.height_m)
         scene = self.motion.planning_scene()
         self.holding = None
+        names = {o.name for o in scene.objects}
+        if held in names:  # perception gave another object (a look-alike) this name since the pick
+            k = 2
+            while f"{held}_{k}" in names:
+                k += 1
+            placed = CollisionObject(f"{held}_{k}", placed.primitives, placed.pose, placed.height_m)
         self.motion.set_planning_scene(PlanningScene(scene.objects + (placed,), scene.table, None))
         # let go = the fingers moved well clear of the object (inside a bowl the walls may stop them
         # before they open fully)
@@ -275,7 +285,7 @@ class Manipulator:
             return self._result("place", t0, phases, plans, FailureReason.RELEASE_FAILED.value,
                                 f"fingers opened only to {width * 1000:.1f} mm (held at {grip_width * 1000:.1f} mm)")
         try:
-            retreat_allowed = frozenset({frozenset({"robot", f"obj:{held}"})} |
+            retreat_allowed = frozenset({frozenset({"robot", f"obj:{placed.name}"})} |
                                         ({frozenset({"robot", f"obj:{support}"})} if support else set()))
             self._timed(phases, plans, "retreat", self.motion.move_linear,
                         pose.translated([0.0, 0.0, cfg.retreat_height_m]), allowed=retreat_allowed)

@@ -6,11 +6,15 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import numpy as np
+
 from .command_guard import CommandRefused, check_command
+from .commands import CommandError, parse_command
 from .conversation import Message, format_tool_responses, parse_assistant, system_prompt, transcript
-from .safety import MOTION_TOOLS
+from .safety import MOTION_TOOLS, PLACE_TOOL
 from .tools.decode import clip
 from .tools.protocol import ToolCall, ToolSchema
+from .verify import OutcomeVerifier, Verdict
 
 
 @dataclass(frozen=True)
@@ -47,14 +51,40 @@ class EpisodeOutcome:
     timings: dict[str, float]
     cleanup: str | None = None  # what the robot did after the policy ended (e.g. put a held object back)
     error: str | None = None    # the detail behind a refusal or failure (bounded)
+    verification: Verdict | None = None  # the agent's own look at the world after acting
+
+    @property
+    def verified(self) -> bool | None:
+        """True/False from the last check of the world, None when it could not be checked."""
+        return None if self.verification is None else self.verification.verified
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (transcript inline)."""
-        return {"cleanup": self.cleanup, "success": self.success, "reason": self.reason, "error": self.error,
+        return {"cleanup": self.cleanup, "success": self.success, "verified": self.verified,
+                "verification": None if self.verification is None else self.verification.to_dict(),
+                "reason": self.reason, "error": self.error,
                 "answer": self.answer, "attempts": self.attempts,
                 "tool_calls": self.tool_calls, "transcript": transcript(self.messages),
                 "time_to_first_move_s": None if self.time_to_first_move_s is None else round(self.time_to_first_move_s, 4),
                 "total_s": round(self.total_s, 4), "timings": {k: round(v, 4) for k, v in self.timings.items()}}
+
+
+def _point(value: Any) -> np.ndarray | None:
+    """A reported base-frame point (3 finite numbers), or None."""
+    if not (isinstance(value, list) and len(value) == 3
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
+        return None
+    p = np.asarray(value, dtype=float)
+    return p if np.all(np.isfinite(p)) else None
+
+
+def _with_check(text: str, verdict: Verdict) -> str:
+    """The place tool's answer after the agent looked: a refuted place is a failed place."""
+    if verdict.verified is False:
+        return f"Release operation failed. The object was released, but {verdict.summary}."
+    if verdict.verified is None:
+        return f"{text} ({verdict.summary})"
+    return text
 
 
 def _plan_time(res: ToolResult) -> float:
@@ -72,9 +102,11 @@ class Orchestrator:
     def __init__(self, policy, execute: Callable[[ToolCall], ToolResult], schemas: dict[str, ToolSchema], *,
                  config: OrchestratorConfig | None = None, progress: Callable[[str], None] = lambda s: None,
                  images: Callable[[], list] = lambda: [],
-                 is_cancelled: Callable[[], bool] = lambda: False) -> None:
+                 is_cancelled: Callable[[], bool] = lambda: False, verifier: OutcomeVerifier | None = None) -> None:
         """The executor decodes robot-tool arguments and enforces the safety envelope (it holds the
-        episode's variables and images); this loop never moves anything itself."""
+        episode's variables and images); this loop never moves anything itself. ``verifier`` looks at
+        the world after every place: success requires its ``verified`` (without one, nothing is verified)."""
+        self.verifier = verifier
         self.policy = policy
         self.execute = execute
         self.schemas = schemas
@@ -83,6 +115,14 @@ class Orchestrator:
         self.images = images
         self.cancelled = False
         self.is_cancelled = is_cancelled  # e.g. the node's cancel service: checked before every call
+
+    def _refused(self, reason: str, answer: str, error: str, command: str, t0: float,
+                 verdict: Verdict | None = None) -> EpisodeOutcome:
+        """An outcome for a command refused before any policy saw it (nothing moved)."""
+        self.progress(f"[agent] refused the command: {error}")
+        return EpisodeOutcome(False, reason, answer, 0, [], [Message("user", command)], None, time.perf_counter() - t0,
+                              {"policy": 0.0, "tools": 0.0, "motion": 0.0, "planning": 0.0}, error=error,
+                              verification=verdict)
 
     def run(self, command: str) -> EpisodeOutcome:
         """Execute a command end to end. Never raises for bad input or a failing policy: the
@@ -93,10 +133,20 @@ class Orchestrator:
         try:
             command = check_command(command)
         except CommandRefused as exc:
-            self.progress(f"[agent] refused the command: {exc}")
-            return EpisodeOutcome(False, "invalid_command", f"I cannot act on this command: {exc}", 0, [],
-                                  [Message("user", clip(command, 300) if isinstance(command, str) else "")], None, time.perf_counter() - t0, timings,
-                                  error=str(exc))
+            return self._refused("invalid_command", f"I cannot act on this command: {exc}", str(exc),
+                                 clip(command, 300) if isinstance(command, str) else "", t0)
+        try:  # one pick-and-place the agent can check afterwards, or nothing at all
+            task = parse_command(command)
+        except CommandError as exc:
+            return self._refused("not_understood", f"I cannot do that as asked: {exc}", str(exc), command, t0)
+        if self.verifier is not None:
+            missing = self.verifier.begin(task)
+            if missing is not None:
+                what = missing.summary
+                answer = f"I {what}." if what.startswith("cannot find") else \
+                    f"I cannot do that: {what.removeprefix('cannot check: ')}."
+                return self._refused("not_found", answer,
+                                     missing.summary, command, t0, missing)
         messages = [Message("system", system_prompt(self.schemas)), Message("user", command)]
         try:
             self.policy.start(command)
@@ -109,7 +159,9 @@ class Orchestrator:
         answer, reason = None, None
         robot_failures = 0
         grasp_attempts = 0
-        last_grasp_ok = last_place_ok = False
+        last_point = None                   # where the last place put the object (base frame)
+        last_verdict: Verdict | None = None  # the check after the last place, while nothing moved since
+        holding = False                     # a grasp succeeded and no place released it since
         for _turn in range(cfg.max_turns):
             if self.cancelled or self.is_cancelled():
                 reason = "cancelled"
@@ -162,19 +214,35 @@ class Orchestrator:
                 timings["motion" if call.name in MOTION_TOOLS else "tools"] += dt
                 plan = _plan_time(res) if call.name in MOTION_TOOLS else 0.0
                 timings["planning"] = timings.get("planning", 0.0) + plan
+                result = res.data.get("result")
+                if call.name in MOTION_TOOLS and isinstance(result, dict):  # it ran (refused calls never do)
+                    ok = result.get("success") is True  # what the motion layer measured, not the tool's words
+                    verdict = None
+                    if call.name == PLACE_TOOL:
+                        # released (whatever the check below finds), or it fell out on the way
+                        holding = holding and not (ok or result.get("reason") in ("object_dropped", "not_holding"))
+                        last_point = _point(res.data.get("point_base"))
+                        if ok and self.verifier is not None:
+                            tv = time.perf_counter()
+                            verdict = self.verifier.check(last_point)
+                            timings["verify"] = timings.get("verify", 0.0) + time.perf_counter() - tv
+                            ok = verdict.verified is not False
+                            res = ToolResult(_with_check(res.text, verdict), res.ok, res.data)
+                        last_verdict = verdict
+                    else:
+                        grasp_attempts += 1
+                        holding = holding or ok
+                        last_verdict = None  # the world changed since the last check
+                        if ok and self.verifier is not None:
+                            self.verifier.after_grasp()
+                    robot_failures += 0 if ok else 1
+                backend = res.data.get("backend")
+                if isinstance(backend, str):  # who answered: the registry name of the backend
+                    calls_log[-1]["backend"] = clip(backend, 80)
                 texts.append(res.text)
                 if isinstance(res.data.get("image_index"), int) and call.name.startswith(("robot.", "view_selection.")):
                     new_images.append(res.data["image_index"])
                 self.progress(f"[agent] {call.name}: {res.text[:100]}")
-                moved = isinstance(res.data.get("result"), dict)  # refused or invalid calls never ran
-                if call.name == "robot.execute_grasp" and moved:
-                    grasp_attempts += 1
-                    last_grasp_ok = "succeeded" in res.text
-                    last_place_ok = False
-                    robot_failures += 0 if last_grasp_ok else 1
-                elif call.name == "robot.place_object_at_2d_location" and moved:
-                    last_place_ok = "succeeded" in res.text
-                    robot_failures += 0 if last_place_ok else 1
             messages.append(Message("user", format_tool_responses(texts), new_images))
             if reason is not None:
                 break
@@ -186,8 +254,13 @@ class Orchestrator:
         # motion = planning (wall clock) + execution and simulation stepping; in-process, no ROS overhead
         timings["execution"] = max(timings["motion"] - timings["planning"], 0.0)
         timings["ros_overhead"] = 0.0
-        success = reason is None and answer is not None and last_grasp_ok and last_place_ok
+        verification = None
+        if self.verifier is not None and grasp_attempts and reason != "cancelled":  # the world, looked at once more, decides
+            verification = Verdict(False, "the object is still in the hand") if holding else \
+                last_verdict if last_verdict is not None else self.verifier.check(last_point)
+        success = reason is None and answer is not None and verification is not None and verification.verified is True
         if not success and reason is None:
-            reason = "no_robot_action" if grasp_attempts == 0 else "task_failed"
+            reason = ("no_robot_action" if grasp_attempts == 0
+                      else "not_verified" if verification is None or verification.verified is None else "task_failed")
         return EpisodeOutcome(success, None if success else reason, answer, grasp_attempts, calls_log, messages,
-                              first_move, time.perf_counter() - t0, timings, error=error)
+                              first_move, time.perf_counter() - t0, timings, error=error, verification=verification)

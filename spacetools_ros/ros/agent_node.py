@@ -31,7 +31,7 @@ TRANSCRIPT = "/spacetools/transcript"
 
 
 class AgentNode(Node):
-    """Thin adapter: commands -> core orchestrator (with the scripted policy) -> results."""
+    """Thin adapter: commands -> core orchestrator (with the policy built at start-up) -> results."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__("spacetools_agent", **kwargs)
@@ -53,9 +53,10 @@ class AgentNode(Node):
             raise ValueError("parameter world must be 'embedded' or 'ros'")
         if self.tools not in ("local", "ros"):
             raise ValueError("parameter tools must be 'local' or 'ros'")
-        self._make_policy()  # fail at start-up on a bad name
+        self.policy = self._make_policy()  # built once (a bad name fails here); start() resets each episode
         self.scene = load_scene(scene_path)
         self._session = None
+        self._perception = None  # tools=ros: the agent's own perception, for checking outcomes
         self._cancel = threading.Event()
         if self.tools == "ros":  # every tool, robot tools included, runs on toolshed replicas
             from trajectory_msgs.msg import JointTrajectory
@@ -94,7 +95,7 @@ class AgentNode(Node):
         self.get_logger().info(f"agent ready ({self.policy_name} policy, {where})")
 
     def _make_policy(self):
-        from ..cli.run import make_policy
+        from ..compose.policy import make_policy
 
         return make_policy(self.policy_name, self.policy_url, self.model)
 
@@ -147,6 +148,7 @@ class AgentNode(Node):
                 doc.pop("transcript")
                 doc["command"] = command
                 doc["world"] = self.world
+                doc["policy"] = self.policy.name
                 doc["final_object_poses"] = self._final_positions()
                 self.pub_result.publish(String(data=json.dumps(doc)))
                 self._status("done", command=command, success=doc["success"], reason=doc["reason"])
@@ -163,7 +165,7 @@ class AgentNode(Node):
 
     def _not_ready(self) -> str | None:
         """What is missing before a command may run (None: ready)."""
-        from ..cli.session import EmbeddedSession
+        from ..compose.session import EmbeddedSession
 
         if self.tools == "ros":
             for tool in ("robot.execute_grasp", "roborefer.detect_all"):
@@ -175,23 +177,30 @@ class AgentNode(Node):
         return self._session.ready(self.ready_timeout_s) if self.world == "ros" else None
 
     def _run_local(self, command: str, progress):
-        from ..cli.run import run_command
+        from ..compose.episode import run_command
 
         self._session.arm.cancel_requested = False
-        outcome, episode = run_command(self._session, command, self._make_policy(), progress=progress)
+        outcome, episode = run_command(self._session, command, self.policy, progress=progress)
         episode.close()
         return outcome
 
     def _run_remote(self, command: str, progress):
+        from ..backends.perception.verify import PerceptionVerifier
+        from ..backends.tools.offline import PerceptionCache
         from ..core.orchestrator import Orchestrator
         from .remote_tools import RemoteTools
 
+        if self._perception is None:
+            self._perception = PerceptionCache()
         remote = RemoteTools(self.client, self.camera, self.robot_call_timeout_s,
                              log=lambda s: self.get_logger().warning(s))
         # the replica that moves the robot decodes the targets and enforces the envelope with the
         # variables and images it holds
-        orch = Orchestrator(self._make_policy(), remote.execute, remote.schemas, progress=progress,
-                            images=remote.images, is_cancelled=self._cancel.is_set)
+        # the agent's own check looks at the camera topics: the frame the replica took after its
+        # last motion, or the newest one before anything moved
+        verifier = PerceptionVerifier(lambda: remote.latest_frame() or self.camera.frame("latest"), self._perception)
+        orch = Orchestrator(self.policy, remote.execute, remote.schemas, progress=progress,
+                            images=remote.images, is_cancelled=self._cancel.is_set, verifier=verifier)
         try:
             return orch.run(command)
         finally:

@@ -6,8 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from spacetools_ros.cli.run import run_command
-from spacetools_ros.cli.session import EmbeddedSession
+from spacetools_ros.compose.episode import run_command
+from spacetools_ros.compose.session import EmbeddedSession
 from spacetools_ros.core.commands import CommandError, parse_command
 from spacetools_ros.core.conversation import parse_assistant
 from spacetools_ros.core.paths import config_dir

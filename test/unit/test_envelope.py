@@ -10,8 +10,8 @@ import pytest
 from spacetools_ros.backends.policy.scripted import ScriptedPolicy
 from spacetools_ros.backends.tools.factory import build_toolshed
 from spacetools_ros.backends.tools.toolshed import Episode
-from spacetools_ros.cli.run import run_command
-from spacetools_ros.cli.session import EmbeddedSession
+from spacetools_ros.compose.episode import run_command
+from spacetools_ros.compose.session import EmbeddedSession
 from spacetools_ros.core.envelope import Workspace
 from spacetools_ros.core.errors import MotionFailure
 from spacetools_ros.core.geometry import Pose

@@ -30,6 +30,28 @@ def color_name(rgb: np.ndarray) -> str:
     return best
 
 
+def color_names(rgb: np.ndarray) -> np.ndarray:
+    """``color_name`` of every pixel of an (..., 3) RGB array (0..255), vectorised."""
+    x = np.asarray(rgb, dtype=float) / 255.0
+    v = x.max(axis=-1)
+    c = v - x.min(axis=-1)
+    s = np.where(v > 0, c / np.maximum(v, 1e-9), 0.0)
+    r, g, b = x[..., 0], x[..., 1], x[..., 2]
+    cc = np.maximum(c, 1e-9)
+    hue = np.where(v == r, ((g - b) / cc) % 6.0, np.where(v == g, (b - r) / cc + 2.0, (r - g) / cc + 4.0)) * 60.0
+    names = list(HUES)
+    centres = np.array([HUES[k] for k in names])
+    dist = np.abs(hue[..., None] - centres)
+    best = np.array(names, dtype=object)[np.argmin(np.minimum(dist, 360.0 - dist), axis=-1)]
+    out = best.copy()
+    out[(hue >= 300.0) | (hue < 12.0)] = np.where(s[(hue >= 300.0) | (hue < 12.0)] < 0.6, "pink",
+                                                   best[(hue >= 300.0) | (hue < 12.0)])
+    out[(hue >= 12.0) & (hue <= 45.0) & (v < 0.75)] = "brown"
+    achrom = (s < 0.25) | (v < 0.2)
+    out[achrom] = np.where(v[achrom] < 0.25, "black", np.where(v[achrom] > 0.72, "white", "gray"))
+    return out
+
+
 def shape_name(o: DetectedObject) -> str:
     """box | cylinder | sphere | bowl | plate, from the segment's 3D geometry."""
     long_, short = o.footprint_size

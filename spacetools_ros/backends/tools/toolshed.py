@@ -176,7 +176,20 @@ class Toolshed:
             resp = ToolResponse(call.name, f"Error: {type(exc).__name__}: {exc}", False, {"error": type(exc).__name__})
         resp.text = truncate_middle(resp.text)
         resp.elapsed_s = time.perf_counter() - t0
+        resp.data.setdefault("backend", self.backend_of(call.name))
         return resp
+
+    def backend_of(self, tool: str) -> str:
+        """The name of the backend that answers a tool (registry name; the toolshed's own code otherwise)."""
+        family = tool.split(".", 1)[0]
+        owner = {"roborefer": self.pointing, "vlm": self.pointing_vlm, "sam2": self.segmentation,
+                 "depth_estimator": self.depth_backend, "grasp_generator": self.grasp}.get(family)
+        if owner is not None:
+            return str(getattr(owner, "name", type(owner).__name__))
+        if family in ("robot", "view_selection") and self.world is not None:
+            motion = getattr(getattr(self.world, "manipulator", None), "motion", None)
+            return f"robot ({getattr(motion, 'name', type(motion).__name__)} motion)" if motion is not None else "robot"
+        return "toolshed"
 
     def _image(self, episode: Episode, args: dict) -> CameraFrame:
         return episode.images[int(args["image_index"])]  # range checked by validate_call

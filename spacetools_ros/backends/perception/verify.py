@@ -1,0 +1,220 @@
+"""OutcomeVerifier by perception: the command's objects are found in a fresh frame before anything
+moves, found again after each place (by their looks, nearest where they should be), and the
+requested relation is checked in 3D with core/relations.py; other objects must not have moved."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from ...core.camera import CameraFrame
+from ...core.commands import Command
+from ...core.relations import COLLATERAL_M, Body, relation_holds
+from ...core.shapes import BOWL_BOTTOM_THICKNESS_M, BOWL_WALL_THICKNESS_M
+from ...core.verify import Verdict
+from ..pointing.referring import ReferenceError, ground, parse_reference
+from ..tools.geometry3d import gravity_box
+from .describe import color_names
+from .tabletop import DetectedObject, TableScene
+
+
+INSIDE_MIN_PX = 30            # pixels of the picked object's colour name inside a container's outline
+INSIDE_MIN_HEIGHT_M = 0.012   # ... above the table (and above a bowl's floor)
+INSIDE_MIN_FRACTION = 0.08  # of the picked object's area before it moved
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One perceived object as the checks need it (base frame)."""
+
+    color: str
+    shape: str
+    body: Body
+
+    @property
+    def label(self) -> str:
+        """e.g. ``red box``."""
+        return f"{self.color} {self.shape}"
+
+
+def seen_object(o: DetectedObject, scene: TableScene) -> Seen:
+    """Footprint, height and the support area of a perceived object, in the base frame."""
+    t = scene.frame.extrinsics
+    corners, extent = gravity_box(o.points_cam, scene.plane)
+    cb = corners @ t[:3, :3].T + t[:3, 3]
+    bottom = cb[:4]
+    l1 = float(np.linalg.norm(bottom[1] - bottom[0]))
+    l2 = float(np.linalg.norm(bottom[2] - bottom[1]))
+    low = float(np.min(o.points_cam @ t[:3, :3].T[:, 2] + t[2, 3]))  # lowest visible point, base z
+    position = np.array([*bottom.mean(axis=0)[:2], max(low, 0.0)])
+    radius = max(l1, l2) / 2
+    height = float(extent[2])
+    support = {"bowl": (radius - BOWL_WALL_THICKNESS_M, BOWL_BOTTOM_THICKNESS_M), "sphere": (0.0, None),
+               "box": (min(l1, l2) / 2, height)}.get(o.shape, (radius, height))
+    return Seen(o.color, o.shape, Body(position, radius, support[0], support[1]))
+
+
+def _nearest(objs: list[Seen], like: Seen, near: np.ndarray, used: set[int]) -> int | None:
+    """The object that looks like ``like`` (same colour; same shape preferred) nearest ``near``."""
+    best = None
+    for i, o in enumerate(objs):
+        if i in used or o.color != like.color:
+            continue
+        key = (o.shape != like.shape, float(np.linalg.norm(o.body.position[:2] - near[:2])))
+        if best is None or key < best[0]:
+            best = (key, i)
+    return None if best is None else best[1]
+
+
+def _xyz(p: np.ndarray) -> list[float]:
+    return [round(float(v), 3) for v in p]
+
+
+class PerceptionVerifier:
+    """OutcomeVerifier over a camera and tabletop perception.
+
+    Args:
+        capture: a fresh frame of the robot's camera (taken with the arm out of view).
+        perceive: frame -> TableScene (the toolshed's perception cache, so frames are not perceived twice).
+    """
+
+    def __init__(self, capture: Callable[[], CameraFrame], perceive: Callable[[CameraFrame], TableScene]) -> None:
+        self.capture = capture
+        self.perceive = perceive
+        self.command: Command | None = None
+        self._before: list[Seen] = []
+        self._roles: dict[str, int] = {}
+
+    def _look(self) -> tuple[list[Seen], TableScene]:
+        frame = self.capture()
+        scene = self.perceive(frame)
+        return [seen_object(o, scene) for o in scene.objects], scene
+
+    def begin(self, command: Command) -> Verdict | None:
+        """Find the command's objects before anything moves."""
+        self.command = command
+        frame = self.capture()
+        scene = self.perceive(frame)
+        self._before = [seen_object(o, scene) for o in scene.objects]
+        self._before_area = [int(o.area_px) for o in scene.objects]
+        self._roles = {}
+        for role, text in (("anchor", command.anchor), ("anchor2", command.anchor2), ("pick", command.pick)):
+            if not text:
+                continue
+            # the object to move is never one of its own anchors ("the object closest to the robot")
+            pool = [o for i, o in enumerate(scene.objects) if role != "pick" or i not in self._roles.values()]
+            try:
+                found = ground(parse_reference(text), pool)
+            except ReferenceError:
+                found = []
+            if not found:
+                return Verdict(None, f"cannot find the {text}", {"role": role})
+            self._roles[role] = scene.objects.index(found[0])
+        if len(set(self._roles.values())) < len(self._roles):
+            return Verdict(None, "cannot check: two roles of the command name the same object",
+                           {"roles": {k: self._before[v].label for k, v in self._roles.items()}})
+        return None
+
+    def after_grasp(self) -> None:
+        """New baseline for the bystanders (not the picked object, not the anchors): collateral is
+        what moves between now and the check."""
+        if "pick" not in self._roles:
+            return
+        after, _scene = self._look()
+        used: set[int] = set()
+        for k, was in enumerate(self._before):
+            if k in self._roles.values():
+                continue
+            j = _nearest(after, was, was.body.position, used)
+            if j is not None:
+                used.add(j)
+                self._before[k] = after[j]
+
+    def check(self, place_point_base: np.ndarray | None) -> Verdict:
+        """Is the picked object where the command wants it, and is everything else where it was?"""
+        cmd = self.command
+        if cmd is None or "pick" not in self._roles:
+            return Verdict(None, "cannot check: the command's objects were not found before acting")
+        after, scene = self._look()
+        frame = scene.frame
+        used: set[int] = set()
+        found: dict[str, Seen] = {}
+        for role in ("anchor", "anchor2"):
+            if role in self._roles:
+                was = self._before[self._roles[role]]
+                i = _nearest(after, was, was.body.position, used)
+                if i is None:
+                    return Verdict(None, f"cannot check: the {was.label} is not seen any more", {"role": role})
+                used.add(i)
+                found[role] = after[i]
+        picked = self._before[self._roles["pick"]]
+        guess = place_point_base if place_point_base is not None else found["anchor"].body.position
+        i = _nearest(after, picked, np.asarray(guess, float), used)
+        if i is not None:
+            used.add(i)
+            obj = after[i]
+        else:  # in a container of a similar hue it may not be a segment of its own: its colour inside it
+            obj = self._inside(scene, after, found["anchor"], self._roles["pick"])
+            if obj is None:
+                return Verdict(None, f"cannot check: the {picked.label} is not seen", {"role": "pick"})
+        ok, why = relation_holds(cmd.relation, obj.body, found["anchor"].body, frame.intrinsics, frame.extrinsics,
+                                 found["anchor2"].body if "anchor2" in found else None)
+        moved = []
+        for k, was in enumerate(self._before):
+            if k in self._roles.values():
+                continue
+            j = _nearest(after, was, was.body.position, used)
+            if j is None:
+                continue  # hidden behind something now; not evidence of a push
+            used.add(j)
+            d = float(np.linalg.norm(after[j].body.position[:2] - was.body.position[:2]))
+            if d > COLLATERAL_M:
+                moved.append({"object": was.label, "moved_m": round(d, 3)})
+        evidence = {"relation": cmd.relation, "object": obj.label, "object_at": _xyz(obj.body.position),
+                    "anchor": found["anchor"].label, "anchor_at": _xyz(found["anchor"].body.position),
+                    "detail": why, "collateral": moved, "stamp_s": round(float(frame.stamp_s), 3)}
+        for role in ("anchor", "anchor2"):
+            if role in found:
+                d = float(np.linalg.norm(found[role].body.position[:2] - self._before[self._roles[role]].body.position[:2]))
+                if d > COLLATERAL_M:
+                    return Verdict(False, f"the {found[role].label} was moved {d * 100:.0f} cm", evidence)
+        if not ok:
+            return Verdict(False, f"the {obj.label} is not {_words(cmd)}: {why}", evidence)
+        if moved:
+            return Verdict(False, f"the {moved[0]['object']} was knocked {moved[0]['moved_m'] * 100:.0f} cm", evidence)
+        return Verdict(True, f"the {obj.label} is {_words(cmd)}", evidence)
+
+
+    def _inside(self, scene: TableScene, after: list[Seen], anchor: Seen, pick_index: int) -> Seen | None:
+        """The picked object as the pixels of its colour inside the anchor's outline and above the
+        table (a small or similar-coloured object in a container may not be a segment of its own)."""
+        import cv2
+
+        o = scene.objects[after.index(anchor)]
+        frame = scene.frame
+        was = self._before[pick_index]
+        if frame.depth_m is None or self._before[self._roles["anchor"]].color == was.color:
+            return None  # a container of the same colour would look like the object itself
+        hull = cv2.convexHull(np.stack(np.nonzero(o.mask)[::-1], axis=1).astype(np.int32))
+        outline = np.zeros(o.mask.shape, np.uint8)
+        cv2.fillConvexPoly(outline, hull, 1)
+        pv, pu = np.nonzero(outline.astype(bool) & (color_names(frame.rgb) == was.color))
+        z = frame.depth_m[pv, pu].astype(float)
+        k, t = frame.intrinsics, frame.extrinsics
+        cam = np.stack([(pu + 0.5 - k[0, 2]) * z / k[0, 0], (pv + 0.5 - k[1, 2]) * z / k[1, 1], z], 1)
+        base = cam @ t[:3, :3].T + t[:3, 3]
+        base = base[np.isfinite(z) & (z > 0) & (base[:, 2] > INSIDE_MIN_HEIGHT_M)]
+        if len(base) < max(INSIDE_MIN_PX, INSIDE_MIN_FRACTION * self._before_area[pick_index]):
+            return None
+        position = np.array([*np.median(base[:, :2], axis=0), max(float(base[:, 2].min()), 0.0)])
+        return Seen(was.color, was.shape, Body(position, was.body.radius_m, was.body.support_radius_m,
+                                               was.body.support_height_m))
+
+
+def _words(cmd: Command) -> str:
+    rel = {"in": "in", "on": "on", "left": "left of", "right": "right of", "front": "in front of", "behind": "behind",
+           "near": "next to", "between": "between"}.get(cmd.relation, cmd.relation)
+    tail = f" and the {cmd.anchor2}" if cmd.anchor2 else ""
+    return f"{rel} the {cmd.anchor}{tail}"

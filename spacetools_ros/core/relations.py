@@ -1,0 +1,80 @@
+"""When does "X in/on/left of/... Y" hold? One set of rules, applied to objects as perceived (the
+agent's own check of its work) and to the simulator's true poses (the task suite's judge).
+
+Frames: positions are bottom centres in the base frame (m). Side relations (left, right, in front
+of, behind) are judged in the camera's image, as the spatial words are documented: left/right =
+image columns, in front of = nearer the camera (lower in the image), behind = farther.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .camera import project
+
+SIDE_MIN_PX = 10.0       # left/right: at least this many pixels beside the anchor's centre
+DEPTH_MIN_PX = 5.0       # front/behind: at least this many pixels
+SIDE_MAX_DIST_M = 0.30   # ... and not further than this from the anchor
+NEAR_MAX_GAP_M = 0.10    # next to: footprints at most this far apart
+SUPPORT_TOL_M = 0.005    # in/on: centre inside the support area (+ this)
+SUPPORT_Z_TOL_M = 0.012  # in/on: resting no lower than the support surface (- this)
+ON_TABLE_MAX_Z_M = 0.03  # a side placement rests on the table
+BETWEEN_MAX_OFF_M = 0.06  # between: at most this far from the line joining the anchors
+COLLATERAL_M = 0.03      # another object moved further than this: collateral
+
+
+@dataclass(frozen=True)
+class Body:
+    """An object for relation checks.
+
+    Attributes:
+        position: (3,) bottom centre, base frame, m.
+        radius_m: footprint radius (largest horizontal extent / 2).
+        support_radius_m: radius of the area something placed on/in it may rest on.
+        support_height_m: height of that surface above the object's bottom (None: nothing rests on it).
+    """
+
+    position: np.ndarray
+    radius_m: float
+    support_radius_m: float
+    support_height_m: float | None
+
+
+def relation_holds(relation: str, obj: Body, anchor: Body, intrinsics: np.ndarray, extrinsics: np.ndarray,
+                   anchor2: Body | None = None) -> tuple[bool, str]:
+    """Whether ``obj`` stands in ``relation`` to ``anchor`` (and ``anchor2`` for between), with the
+    evidence in words."""
+    p, a = np.asarray(obj.position, float), np.asarray(anchor.position, float)
+    d = float(np.linalg.norm(p[:2] - a[:2]))
+    if relation in ("in", "on"):
+        if anchor.support_height_m is None:
+            return False, "nothing can rest on the anchor"
+        ok = d <= anchor.support_radius_m + SUPPORT_TOL_M and p[2] >= a[2] + anchor.support_height_m - SUPPORT_Z_TOL_M
+        return ok, f"{d * 100:.1f} cm from the anchor's centre (support radius {anchor.support_radius_m * 100:.1f} cm), " \
+                   f"bottom at {p[2] * 100:.1f} cm"
+    if p[2] > ON_TABLE_MAX_Z_M:
+        return False, f"not resting on the table (bottom at {p[2] * 100:.1f} cm)"
+    if relation == "near":
+        gap = d - obj.radius_m - anchor.radius_m
+        return gap <= NEAR_MAX_GAP_M, f"{gap * 100:.1f} cm between the footprints"
+    if relation == "between":
+        if anchor2 is None:
+            return False, "between needs two anchors"
+        b = np.asarray(anchor2.position, float)
+        ab = b[:2] - a[:2]
+        n = float(np.linalg.norm(ab))
+        if n < 1e-6:
+            return False, "the two anchors are the same place"
+        s = float(np.dot(p[:2] - a[:2], ab) / n ** 2)
+        off = float(abs(np.cross(ab / n, p[:2] - a[:2])))
+        ok = 0.15 <= s <= 0.85 and off <= BETWEEN_MAX_OFF_M
+        return ok, f"{s * 100:.0f}% of the way from the first anchor, {off * 100:.1f} cm off the line"
+    uv = project(np.stack([p, a]), intrinsics, extrinsics)
+    du, dv = uv[0] - uv[1]
+    ok = {"left": du < -SIDE_MIN_PX and abs(du) > abs(dv), "right": du > SIDE_MIN_PX and abs(du) > abs(dv),
+          "front": dv > DEPTH_MIN_PX and abs(dv) > abs(du), "behind": dv < -DEPTH_MIN_PX and abs(dv) > abs(du)}.get(relation)
+    if ok is None:
+        return False, f"unknown relation {relation!r}"
+    return bool(ok and d < SIDE_MAX_DIST_M), f"du={du:.0f}px dv={dv:.0f}px, {d * 100:.0f} cm from the anchor"

@@ -1,0 +1,142 @@
+"""The agent checks its own work by looking again: relation rules, verified true / false / cannot
+check, commands that cannot be checked refused up front, and look-alike objects."""
+
+import numpy as np
+import pytest
+
+from spacetools_ros.backends.perception.verify import PerceptionVerifier
+from spacetools_ros.backends.policy.scripted import ScriptedPolicy
+from spacetools_ros.compose.episode import run_command
+from spacetools_ros.cli.session import EmbeddedSession
+from spacetools_ros.core.commands import CommandError, parse_command
+from spacetools_ros.core.grasping import top_down_grasps
+from spacetools_ros.core.paths import config_dir
+from spacetools_ros.core.relations import Body, relation_holds
+from spacetools_ros.core.scene import CameraSpec, load_scene, scene_from_dict, scene_to_dict
+
+DEMO = config_dir() / "scenes" / "box_in_bowl.yaml"
+CAM = CameraSpec()
+
+
+def body(x, y, z=0.0, r=0.03, support_r=0.03, support_h=0.04):
+    return Body(np.array([x, y, z]), r, support_r, support_h)
+
+
+@pytest.mark.parametrize("relation, obj, anchor, ok", [
+    ("in", body(0.52, -0.14, 0.01), body(0.52, -0.15, 0.0, 0.08, 0.074, 0.008), True),
+    ("in", body(0.52, 0.05, 0.0), body(0.52, -0.15, 0.0, 0.08, 0.074, 0.008), False),
+    ("on", body(0.5, 0.0, 0.04), body(0.5, 0.0, 0.0, 0.03, 0.02, 0.04), True),     # stacked
+    ("on", body(0.5, 0.0, 0.0), body(0.5, 0.0, 0.0, 0.03, 0.02, 0.04), False),     # beside, not on top
+    ("on", body(0.5, 0.0, 0.05), body(0.5, 0.0, 0.0, 0.03, 0.0, None), False),     # nothing rests on a ball
+    ("left", body(0.5, -0.15, 0.0), body(0.5, 0.0), True),   # the camera looks along -x: -y is image left
+    ("left", body(0.5, 0.15, 0.0), body(0.5, 0.0), False),
+    ("right", body(0.5, 0.15, 0.0), body(0.5, 0.0), True),
+    ("right", body(0.5, 0.6, 0.0), body(0.5, 0.0), False),   # too far away to be "right of"
+    ("front", body(0.7, 0.0, 0.0), body(0.5, 0.0), True),    # nearer the camera at x = 1.2
+    ("behind", body(0.35, 0.0, 0.0), body(0.5, 0.0), True),
+    ("left", body(0.5, -0.15, 0.10), body(0.5, 0.0), False),  # not resting on the table
+    ("near", body(0.5, 0.1, 0.0), body(0.5, 0.0), True),
+    ("near", body(0.5, 0.4, 0.0), body(0.5, 0.0), False),
+])
+def test_relation_rules(relation, obj, anchor, ok):
+    got, why = relation_holds(relation, obj, anchor, CAM.intrinsics(), CAM.extrinsics())
+    assert got == ok, why
+
+
+def test_between():
+    a, b = body(0.5, -0.2), body(0.5, 0.2)
+    assert relation_holds("between", body(0.5, 0.0), a, CAM.intrinsics(), CAM.extrinsics(), b)[0]
+    assert not relation_holds("between", body(0.7, 0.0), a, CAM.intrinsics(), CAM.extrinsics(), b)[0]
+    assert not relation_holds("between", body(0.5, 0.3), a, CAM.intrinsics(), CAM.extrinsics(), b)[0]
+
+
+@pytest.mark.parametrize("text", ["put the red block on the yellow ball and then put the green can in the blue bowl",
+                                  "move the red block 2 metres to the left of the blue bowl",
+                                  "move the block 10 cm left of the bowl",
+                                  "put the ball between the blue bowl and the blue bowl",
+                                  "put the red block in the red block",
+                                  "put the red block in the bowl; put the can on the plate",
+                                  "put the block next to the bowl and put the can on the plate"])
+def test_commands_that_cannot_be_checked_are_refused(text):
+    with pytest.raises(CommandError):
+        parse_command(text)
+
+
+@pytest.fixture()
+def session():
+    s = EmbeddedSession.create(load_scene(DEMO))
+    yield s
+    s.close()
+
+
+def verifier(session):
+    world = session.tool_world()
+    return PerceptionVerifier(world.capture, world.cache), world
+
+
+def test_verified_true_after_a_real_place(session):
+    out, _ = run_command(session, "put the red block in the blue bowl", ScriptedPolicy(), progress=lambda s: None)
+    assert out.success and out.verified is True, out.to_dict()["verification"]
+    ev = out.verification.evidence
+    assert ev["relation"] == "in" and ev["collateral"] == []
+    bowl = np.array(session.sim.object_positions()["blue_bowl"])
+    assert np.linalg.norm(np.array(ev["object_at"][:2]) - bowl[:2]) < 0.05
+
+
+def test_verified_false_when_the_object_is_elsewhere(session):
+    v, world = verifier(session)
+    assert v.begin(parse_command("put the red block in the blue bowl")) is None
+    man = session.manipulator
+    red = session.motion.planning_scene().object("red_block")
+    assert man.execute_grasp(top_down_grasps(red, 0.08)[0], "red_block").success
+    spot = np.array([0.62, 0.25, 0.0])
+    assert man.place_at(spot).success
+    world._clear_view()
+    verdict = v.check(spot)
+    assert verdict.verified is False and "not in the blue bowl" in verdict.summary, verdict
+
+
+def test_knocked_over_bystander_is_collateral(session):
+    v, world = verifier(session)
+    assert v.begin(parse_command("put the red block in the blue bowl")) is None
+    session.sim.set_object_pose("red_block", [0.52, -0.15, 0.03])   # as if placed in the bowl
+    session.sim.set_object_pose("yellow_ball", [0.70, 0.20, 0.0225])  # and the ball pushed 16 cm
+    session.sim.step(200)
+    verdict = v.check(np.array([0.52, -0.15, 0.01]))
+    assert verdict.verified is False and verdict.evidence["collateral"], verdict
+
+
+def test_cannot_check_what_is_not_there(session):
+    v, _ = verifier(session)
+    missing = v.begin(parse_command("put the purple block in the blue bowl"))
+    assert missing is not None and missing.verified is None and "cannot find the purple block" in missing.summary
+    q0 = session.sim.arm_state().position.copy()
+    out, _ = run_command(session, "put the purple block in the blue bowl", ScriptedPolicy(), progress=lambda s: None)
+    assert out.reason == "not_found" and not out.success and out.verified is None
+    assert np.abs(session.sim.arm_state().position - q0).max() == 0.0
+
+
+def test_multi_step_command_moves_nothing(session):
+    q0 = session.sim.arm_state().position.copy()
+    out, _ = run_command(session, "put the red block in the blue bowl and then put the green can in the blue bowl",
+                         ScriptedPolicy(), progress=lambda s: None)
+    assert out.reason == "not_understood" and "one pick-and-place at a time" in out.error
+    assert np.abs(session.sim.arm_state().position - q0).max() == 0.0
+
+
+def test_two_identical_blocks():
+    data = scene_to_dict(load_scene(DEMO))
+    data["objects"][0]["color"] = "yellow"
+    data["objects"][3] = {"name": "yellow_block_2", "shape": "box", "color": "yellow", "size": [0.04, 0.04, 0.04],
+                          "position": [0.66, 0.06]}
+    s = EmbeddedSession.create(scene_from_dict(data))
+    try:
+        out, _ = run_command(s, "put the yellow block closest to the robot in the blue bowl", ScriptedPolicy(),
+                             progress=lambda m: None)
+        assert out.success and out.verified is True, (out.reason, out.error, out.to_dict()["verification"])
+        pos = s.sim.object_positions()
+        bowl = np.array(pos["blue_bowl"])
+        assert np.linalg.norm(np.array(pos["red_block"])[:2] - bowl[:2]) < 0.06   # the nearer one (the old red block)
+        assert np.linalg.norm(np.array(pos["yellow_block_2"])[:2] - [0.66, 0.06]) < 0.01
+    finally:
+        s.close()
