@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -62,3 +63,23 @@ class ToolWorld(Protocol):
 
     def place_at(self, point_base: np.ndarray, support: str | None) -> ActionResult:
         """Place primitive (bottom centre of the held object, base frame)."""
+
+
+def weights_path(path: str | None, *, backend: str, what: str, setting: str, hint: str, folder: bool = False,
+                 allow_random_weights: bool = False) -> str | None:
+    """The weights (or config) a real model backend needs: the path when it exists, None only for
+    random weights asked for explicitly (tests).
+
+    Raises:
+        ConfigError: naming the missing or wrong setting.
+    """
+    from ...core.errors import ConfigError
+
+    if not path:
+        if allow_random_weights is True:
+            return None
+        raise ConfigError(f"{backend} needs {what}: set {setting} ({hint})")
+    kind, ok = ("folder", Path(path).is_dir()) if folder else ("file", Path(path).is_file())
+    if not ok:
+        raise ConfigError(f"{backend}: the {what.split(' ', 1)[-1]} {str(path)[:200]!r} is not a {kind} ({setting})")
+    return str(path)

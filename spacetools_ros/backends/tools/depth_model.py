@@ -8,12 +8,12 @@ A small random-weight Depth Anything is built only with the explicit test option
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 
 from ...core.camera import CameraFrame
 from ...core.errors import ConfigError
+from .base import weights_path
 
 
 class TransformersDepth:
@@ -36,13 +36,9 @@ class TransformersDepth:
 
     def __init__(self, model_path: str | None = None, device: str = "cpu", fallback_median_m: float = 1.0,
                  input_size: int = 196, allow_random_weights: bool = False) -> None:
-        if not model_path:
-            if allow_random_weights is not True:
-                raise ConfigError("depth backend 'transformers' needs a model: set depth_model_path (a local "
-                                  "Depth Anything / DPT folder)")
-        elif not Path(model_path).is_dir():
-            raise ConfigError(f"depth backend 'transformers': the model {str(model_path)[:200]!r} is not a folder "
-                              "(depth_model_path)")
+        model_path = weights_path(model_path, backend="depth backend 'transformers'", what="a model",
+                                  setting="depth_model_path", hint="a local Depth Anything / DPT folder", folder=True,
+                                  allow_random_weights=allow_random_weights)
         try:
             import torch
             from transformers import AutoModelForDepthEstimation

@@ -3,11 +3,11 @@ installed (a GPU machine). Not installable here: this module only checks for it 
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 
 from ...core.errors import ConfigError
+from .base import weights_path
 
 
 class GraspGenBackend:
@@ -25,12 +25,9 @@ class GraspGenBackend:
     name = "graspgen"
 
     def __init__(self, gripper_config: str | None = None, num_grasps: int = 200, topk: int = 100) -> None:
-        if not gripper_config:
-            raise ConfigError("grasp backend 'graspgen' needs a gripper config: set graspgen_gripper_config (the "
-                              "Franka Panda GraspGen config file, which names its checkpoints)")
-        if not Path(gripper_config).is_file():
-            raise ConfigError(f"grasp backend 'graspgen': the gripper config {str(gripper_config)[:200]!r} is not a "
-                              "file (graspgen_gripper_config)")
+        gripper_config = weights_path(gripper_config, backend="grasp backend 'graspgen'", what="a gripper config",
+                                      setting="graspgen_gripper_config",
+                                      hint="the Franka Panda GraspGen config file, which names its checkpoints")
         try:
             from grasp_gen.grasp_server import GraspGenSampler, load_grasp_cfg  # type: ignore[import-not-found]
         except ImportError as exc:

@@ -7,12 +7,12 @@ test option ``allow_random_weights=True`` (their masks are meaningless).
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 
 from ...core.camera import CameraFrame
 from ...core.errors import ConfigError
+from .base import weights_path
 
 
 class Sam2Segmentation:
@@ -34,13 +34,8 @@ class Sam2Segmentation:
 
     def __init__(self, model_cfg: str = "configs/sam2.1/sam2.1_hiera_s.yaml", checkpoint: str | None = None,
                  device: str = "cpu", erode_px: int = 7, allow_random_weights: bool = False) -> None:
-        if not checkpoint:
-            if allow_random_weights is not True:
-                raise ConfigError("segmentation backend 'sam2' needs a checkpoint: set sam2_checkpoint (a .pt file)")
-            checkpoint = None
-        elif not Path(checkpoint).is_file():
-            raise ConfigError(f"segmentation backend 'sam2': the checkpoint {str(checkpoint)[:200]!r} is not a file "
-                              "(sam2_checkpoint)")
+        checkpoint = weights_path(checkpoint, backend="segmentation backend 'sam2'", what="a checkpoint",
+                                  setting="sam2_checkpoint", hint="a .pt file", allow_random_weights=allow_random_weights)
         try:
             from sam2.build_sam import build_sam2
             from sam2.sam2_image_predictor import SAM2ImagePredictor
