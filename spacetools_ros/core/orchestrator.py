@@ -116,6 +116,13 @@ class Orchestrator:
         self.cancelled = False
         self.is_cancelled = is_cancelled  # e.g. the node's cancel service: checked before every call
 
+    def _check(self, point: np.ndarray | None) -> Verdict:
+        """The verifier's look at the world; a check that fails to run cannot confirm anything."""
+        try:
+            return self.verifier.check(point)
+        except Exception as exc:  # noqa: BLE001 - reported as not checkable
+            return Verdict(None, f"cannot check: looking at the scene failed ({type(exc).__name__}: {clip(str(exc), 80)})")
+
     def _refused(self, reason: str, answer: str, error: str, command: str, t0: float,
                  verdict: Verdict | None = None) -> EpisodeOutcome:
         """An outcome for a command refused before any policy saw it (nothing moved)."""
@@ -140,7 +147,10 @@ class Orchestrator:
         except CommandError as exc:
             return self._refused("not_understood", f"I cannot do that as asked: {exc}", str(exc), command, t0)
         if self.verifier is not None:
-            missing = self.verifier.begin(task)
+            try:
+                missing = self.verifier.begin(task)
+            except Exception as exc:  # noqa: BLE001 - a check that cannot run: nothing is done unchecked
+                missing = Verdict(None, f"cannot check: looking at the scene failed ({type(exc).__name__})")
             if missing is not None:
                 what = missing.summary
                 answer = f"I {what}." if what.startswith("cannot find") else \
@@ -224,7 +234,7 @@ class Orchestrator:
                         last_point = _point(res.data.get("point_base"))
                         if ok and self.verifier is not None:
                             tv = time.perf_counter()
-                            verdict = self.verifier.check(last_point)
+                            verdict = self._check(last_point)
                             timings["verify"] = timings.get("verify", 0.0) + time.perf_counter() - tv
                             ok = verdict.verified is not False
                             res = ToolResult(_with_check(res.text, verdict), res.ok, res.data)
@@ -234,7 +244,10 @@ class Orchestrator:
                         holding = holding or ok
                         last_verdict = None  # the world changed since the last check
                         if ok and self.verifier is not None:
-                            self.verifier.after_grasp()
+                            try:
+                                self.verifier.after_grasp()
+                            except Exception:  # noqa: BLE001 - the baseline stays as it was
+                                pass
                     robot_failures += 0 if ok else 1
                 backend = res.data.get("backend")
                 if isinstance(backend, str):  # who answered: the registry name of the backend
@@ -257,7 +270,7 @@ class Orchestrator:
         verification = None
         if self.verifier is not None and grasp_attempts and reason != "cancelled":  # the world, looked at once more, decides
             verification = Verdict(False, "the object is still in the hand") if holding else \
-                last_verdict if last_verdict is not None else self.verifier.check(last_point)
+                last_verdict if last_verdict is not None else self._check(last_point)
         success = reason is None and answer is not None and verification is not None and verification.verified is True
         if not success and reason is None:
             reason = ("no_robot_action" if grasp_attempts == 0

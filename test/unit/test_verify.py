@@ -140,3 +140,30 @@ def test_two_identical_blocks():
         assert np.linalg.norm(np.array(pos["yellow_block_2"])[:2] - [0.66, 0.06]) < 0.01
     finally:
         s.close()
+
+
+class FakeCrashingVerifier:
+    """A fake OutcomeVerifier (named as such) whose every look fails."""
+
+    def begin(self, command):
+        raise RuntimeError("camera unplugged")
+
+    def after_grasp(self):
+        raise RuntimeError("camera unplugged")
+
+    def check(self, place_point_base):
+        raise RuntimeError("camera unplugged")
+
+
+def test_a_check_that_cannot_run_moves_nothing_and_confirms_nothing(session):
+    from spacetools_ros.backends.tools.factory import build_toolshed
+    from spacetools_ros.backends.tools.toolshed import Episode
+    from spacetools_ros.core.orchestrator import Orchestrator, ToolResult
+
+    shed, ep = build_toolshed(session.tool_world()), Episode()
+    q0 = session.sim.arm_state().position.copy()
+    orch = Orchestrator(ScriptedPolicy(), lambda c: ToolResult(*(lambda r: (r.text, r.ok, r.data))(shed.execute(c, ep))),
+                        shed.schemas, verifier=FakeCrashingVerifier())
+    out = orch.run("put the red block in the blue bowl")
+    assert not out.success and out.reason == "not_found" and "looking at the scene failed" in out.error
+    assert np.abs(session.sim.arm_state().position - q0).max() == 0.0

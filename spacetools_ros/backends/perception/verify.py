@@ -141,6 +141,7 @@ class PerceptionVerifier:
         frame = scene.frame
         used: set[int] = set()
         found: dict[str, Seen] = {}
+        where: dict[str, int] = {}  # their index in ``after``
         for role in ("anchor", "anchor2"):
             if role in self._roles:
                 was = self._before[self._roles[role]]
@@ -148,7 +149,12 @@ class PerceptionVerifier:
                 if i is None:
                     return Verdict(None, f"cannot check: the {was.label} is not seen any more", {"role": role})
                 used.add(i)
-                found[role] = after[i]
+                # where it is now, but its geometry as first seen: an object placed in a container may
+                # merge with it into one segment of another shape
+                now = after[i]
+                where[role] = i
+                found[role] = Seen(now.color, was.shape, Body(now.body.position, was.body.radius_m,
+                                                              was.body.support_radius_m, was.body.support_height_m))
         picked = self._before[self._roles["pick"]]
         guess = place_point_base if place_point_base is not None else found["anchor"].body.position
         i = _nearest(after, picked, np.asarray(guess, float), used)
@@ -156,7 +162,7 @@ class PerceptionVerifier:
             used.add(i)
             obj = after[i]
         else:  # in a container of a similar hue it may not be a segment of its own: its colour inside it
-            obj = self._inside(scene, after, found["anchor"], self._roles["pick"])
+            obj = self._inside(scene, where["anchor"], self._roles["pick"])
             if obj is None:
                 return Verdict(None, f"cannot check: the {picked.label} is not seen", {"role": "pick"})
         ok, why = relation_holds(cmd.relation, obj.body, found["anchor"].body, frame.intrinsics, frame.extrinsics,
@@ -187,12 +193,12 @@ class PerceptionVerifier:
         return Verdict(True, f"the {obj.label} is {_words(cmd)}", evidence)
 
 
-    def _inside(self, scene: TableScene, after: list[Seen], anchor: Seen, pick_index: int) -> Seen | None:
+    def _inside(self, scene: TableScene, anchor_index: int, pick_index: int) -> Seen | None:
         """The picked object as the pixels of its colour inside the anchor's outline and above the
         table (a small or similar-coloured object in a container may not be a segment of its own)."""
         import cv2
 
-        o = scene.objects[after.index(anchor)]
+        o = scene.objects[anchor_index]
         frame = scene.frame
         was = self._before[pick_index]
         if frame.depth_m is None or self._before[self._roles["anchor"]].color == was.color:
