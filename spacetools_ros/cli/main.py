@@ -280,25 +280,24 @@ def main(argv: list[str] | None = None) -> int:
         code = handlers[args.subcommand](args)
     except (SceneError, TargetError, ConfigError) as exc:
         print(f"spacetools {args.subcommand}: error: {exc}", file=sys.stderr)
-        if getattr(args, "json", None) and Path(args.json).parent.exists():
-            _write_json(args.json, {"success": False, "reason": "invalid_input", "error": str(exc)[:500]})
+        _failure_json(args, "invalid_input", str(exc)[:500])
         code = EXIT_BAD_INPUT
     except SpacetoolsError as exc:
         print(f"spacetools {args.subcommand}: failed: {exc}", file=sys.stderr)
-        _failure_json(args, "failed", exc)
+        _failure_json(args, "failed", f"{type(exc).__name__}: {str(exc)[:300]}")
         code = EXIT_FAILED
     except Exception as exc:  # noqa: BLE001 - one line and a result document, never a bare traceback
         print(f"spacetools {args.subcommand}: internal error: {type(exc).__name__}: {str(exc)[:300]}", file=sys.stderr)
-        _failure_json(args, "internal_error", exc)
+        _failure_json(args, "internal_error", f"{type(exc).__name__}: {str(exc)[:300]}")
         code = EXIT_FAILED
     return code
 
 
-def _failure_json(args: argparse.Namespace, reason: str, exc: BaseException) -> None:
+def _failure_json(args: argparse.Namespace, reason: str, error: str) -> None:
     """A result document for a run that failed before it could write its own."""
     path = getattr(args, "json", None)
     if path and Path(path).parent.is_dir():
-        _write_json(path, {"success": False, "reason": reason, "error": f"{type(exc).__name__}: {str(exc)[:300]}"})
+        _write_json(path, {"success": False, "reason": reason, "error": error})
 
 
 if __name__ == "__main__":

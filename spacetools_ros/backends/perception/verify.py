@@ -95,9 +95,7 @@ class PerceptionVerifier:
     def begin(self, command: Command) -> Verdict | None:
         """Find the command's objects before anything moves."""
         self.command = command
-        frame = self.capture()
-        scene = self.perceive(frame)
-        self._before = [seen_object(o, scene) for o in scene.objects]
+        self._before, scene = self._look()
         self._before_area = [int(o.area_px) for o in scene.objects]
         self._roles = {}
         for role, text in (("anchor", command.anchor), ("anchor2", command.anchor2), ("pick", command.pick)):

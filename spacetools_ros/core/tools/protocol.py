@@ -146,8 +146,6 @@ def validate_call(call: ToolCall, schemas: dict[str, ToolSchema], n_images: int 
             raise ToolCallError("ValueError", f"{name}={value} is outside the normalized range [0, 1]")
         if name == "image_index" and n_images is not None and not 0 <= value < n_images:
             raise ToolCallError("IndexError", f"image_index {value} out of range ({n_images} image(s) in the conversation)")
-        if isinstance(value, str) and len(value) > MAX_ARGUMENT_CHARS:
-            raise ToolCallError("ValueError", f"{name} is too long ({len(value)} characters)")
     return schema
 
 
