@@ -19,6 +19,16 @@ def _agent_listening(node, command: str, status: str, result: str) -> bool:
     return bool(takers & speakers & reporters)
 
 
+def _wait_matched(node, pub, topic: str, limit_s: float = 5.0) -> None:
+    """Wait (bounded) until our publisher has matched every subscriber the graph shows on ``topic``,
+    so a recorder started with the agent gets the command too."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        if pub.get_subscription_count() >= len(node.get_subscriptions_info_by_topic(topic)):
+            return
+        time.sleep(0.05)
+
+
 def _decode(text: str) -> dict:
     """A status/result message through the bounded decoder ({} when it is not a JSON object)."""
     from ..core.tools.decode import DecodeError, Limits, loads
@@ -77,6 +87,7 @@ def send_command(text: str, timeout_s: float, wait_agent_s: float = 30.0,
                 raise ConfigError(f"no agent subscribes to {COMMAND} (is spacetools_agent running, "
                                   "with the same ROS_DOMAIN_ID?)")
             time.sleep(0.1)
+        _wait_matched(node, pub, COMMAND)
         time.sleep(0.5)  # let the agent's publishers match our subscriptions
         mine.set()
         pub.publish(String(data=text))

@@ -99,8 +99,8 @@ def fault_spot(scene: Scene, task: Task) -> np.ndarray:
     return np.array([a.position[0], a.position[1] + side * r])
 
 
-def run_task(scene: Scene, task: Task, progress=lambda s: None) -> dict:
-    """Run one task in a fresh embedded session and judge it."""
+def run_task(scene: Scene, task: Task, progress=lambda s: None, policy=None) -> dict:
+    """Run one task in a fresh embedded session and judge it (the offline policy unless ``policy``)."""
     from ..backends.policy.scripted import ScriptedPolicy
     from ..compose.session import EmbeddedSession
     from .faults import FaultInjector
@@ -116,7 +116,7 @@ def run_task(scene: Scene, task: Task, progress=lambda s: None) -> dict:
         session.arm.perturbations.append(FaultInjector(task.fault, task.pick, blocker, spot))
     t0 = time.perf_counter()
     before = session.sim.object_poses()
-    outcome, episode = run_command(session, task.command, ScriptedPolicy(), progress=progress)
+    outcome, episode = run_command(session, task.command, policy or ScriptedPolicy(), progress=progress)
     poses = session.sim.object_poses()
     held = session.manipulator.holding is not None
     ok, why = judge(scene, task, poses, held)
@@ -128,7 +128,8 @@ def run_task(scene: Scene, task: Task, progress=lambda s: None) -> dict:
             "agent_success": outcome.success, "verified": outcome.verified, "agrees": outcome.success == ok,
             "collateral": knocked, "why": why or outcome.reason, "attempts": outcome.attempts,
             "tool_calls": len(outcome.tool_calls), "first_move_s": outcome.time_to_first_move_s,
-            "total_s": time.perf_counter() - t0, "fault_fired": fired, "timings": outcome.timings}
+            "total_s": time.perf_counter() - t0, "fault_fired": fired, "timings": outcome.timings,
+            "answer": outcome.answer}
 
 
 def suite_tasks(n: int = 40, n_faults: int = 15, base_seed: int = 2000) -> list[tuple[Scene, Task]]:

@@ -56,13 +56,24 @@ def seen_object(o: DetectedObject, scene: TableScene) -> Seen:
     return Seen(o.color, o.shape, Body(position, radius, support[0], support[1]))
 
 
+# colour names that shading alone turns into each other (a white box in the far corner reads gray)
+NEIGHBOUR_COLOURS = {"white": {"gray"}, "gray": {"white", "black"}, "black": {"gray"}}
+
+
 def _nearest(objs: list[Seen], like: Seen, near: np.ndarray, used: set[int]) -> int | None:
-    """The object that looks like ``like`` (same colour; same shape preferred) nearest ``near``."""
+    """The object that looks like ``like`` (same colour, else a colour shading turns it into; same
+    shape preferred) nearest ``near``."""
     best = None
     for i, o in enumerate(objs):
-        if i in used or o.color != like.color:
+        if i in used:
             continue
-        key = (o.shape != like.shape, float(np.linalg.norm(o.body.position[:2] - near[:2])))
+        if o.color == like.color:
+            off = 0
+        elif o.color in NEIGHBOUR_COLOURS.get(like.color, ()):
+            off = 1
+        else:
+            continue
+        key = (off, o.shape != like.shape, float(np.linalg.norm(o.body.position[:2] - near[:2])))
         if best is None or key < best[0]:
             best = (key, i)
     return None if best is None else best[1]

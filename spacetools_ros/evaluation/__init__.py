@@ -1,0 +1,1 @@
+"""Evaluation sets with categories and a development / held-out split, and their runner."""
