@@ -38,7 +38,8 @@ def run_command(session, command: str, policy, progress=lambda s: print(s, file=
     orch = Orchestrator(policy, execute, shed.schemas, progress=progress,
                         images=lambda: [f.rgb for f in episode.images],
                         is_cancelled=lambda: bool(getattr(session.arm, "cancel_requested", False)),
-                        verifier=PerceptionVerifier(world.capture, world.cache))
+                        verifier=PerceptionVerifier(world.capture, world.cache, world.cameras, world.use_camera,
+                                                    progress))
     t0 = time.perf_counter()
     outcome = None
     try:

@@ -91,12 +91,21 @@ class PerceptionVerifier:
         perceive: frame -> TableScene (the toolshed's perception cache, so frames are not perceived twice).
     """
 
-    def __init__(self, capture: Callable[[], CameraFrame], perceive: Callable[[CameraFrame], TableScene]) -> None:
+    def __init__(self, capture: Callable[[], CameraFrame], perceive: Callable[[CameraFrame], TableScene],
+                 views: Callable[[], list[str]] | None = None, use_view: Callable[[str], None] | None = None,
+                 progress: Callable[[str], None] = lambda s: None) -> None:
+        """``views`` / ``use_view``: the cameras, and switching the one ``capture`` looks through (when
+        the command's objects are not all seen, the other views are tried before giving up)."""
         self.capture = capture
         self.perceive = perceive
+        self.views = views
+        self.use_view = use_view
+        self.progress = progress
         self.command: Command | None = None
         self._before: list[Seen] = []
         self._roles: dict[str, int] = {}
+        self.view: str | None = None  # the camera the objects were found in
+        self._relation_frame: tuple[np.ndarray, np.ndarray] | None = None
 
     def _look(self) -> tuple[list[Seen], TableScene]:
         frame = self.capture()
@@ -104,9 +113,30 @@ class PerceptionVerifier:
         return [seen_object(o, scene) for o in scene.objects], scene
 
     def begin(self, command: Command) -> Verdict | None:
-        """Find the command's objects before anything moves."""
+        """Find the command's objects before anything moves, in the robot's view or, when they are
+        not all seen there, in the first other view that shows them all (the robot then looks through it)."""
+        self._relation_frame = None  # side relations are judged in the robot's first view, whichever view looks
+        missing = self._find(command)
+        if missing is None or self.views is None or self.use_view is None:
+            return missing
+        first = self.view
+        for cam in self.views():
+            if cam == first:
+                continue
+            self.use_view(cam)
+            if self._find(command) is None:
+                self.progress(f"[agent] {missing.summary} in view {first}: using view {cam}")
+                return None
+        self.use_view(first)
+        self._find(command)
+        return missing
+
+    def _find(self, command: Command) -> Verdict | None:
         self.command = command
         self._before, scene = self._look()
+        self.view = scene.frame.camera
+        if self._relation_frame is None:
+            self._relation_frame = (scene.frame.intrinsics, scene.frame.extrinsics)
         self._before_area = [int(o.area_px) for o in scene.objects]
         self._roles = {}
         for role, text in (("anchor", command.anchor), ("anchor2", command.anchor2), ("pick", command.pick)):
@@ -174,7 +204,8 @@ class PerceptionVerifier:
             obj = self._inside(scene, where["anchor"], self._roles["pick"])
             if obj is None:
                 return Verdict(None, f"cannot check: the {picked.label} is not seen", {"role": "pick"})
-        ok, why = relation_holds(cmd.relation, obj.body, found["anchor"].body, frame.intrinsics, frame.extrinsics,
+        k, t = self._relation_frame or (frame.intrinsics, frame.extrinsics)
+        ok, why = relation_holds(cmd.relation, obj.body, found["anchor"].body, k, t,
                                  found["anchor2"].body if "anchor2" in found else None)
         moved = []
         for k, was in enumerate(self._before):
@@ -187,7 +218,7 @@ class PerceptionVerifier:
             d = float(np.linalg.norm(after[j].body.position[:2] - was.body.position[:2]))
             if d > COLLATERAL_M:
                 moved.append({"object": was.label, "moved_m": round(d, 3)})
-        evidence = {"relation": cmd.relation, "object": obj.label, "object_at": _xyz(obj.body.position),
+        evidence = {"view": frame.camera, "relation": cmd.relation, "object": obj.label, "object_at": _xyz(obj.body.position),
                     "anchor": found["anchor"].label, "anchor_at": _xyz(found["anchor"].body.position),
                     "detail": why, "collateral": moved, "stamp_s": round(float(frame.stamp_s), 3)}
         for role in ("anchor", "anchor2"):

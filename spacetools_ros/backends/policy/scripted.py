@@ -15,6 +15,7 @@ from ..pointing.referring import ReferenceError, parse_reference
 
 _PTS = re.compile(r"Detected (\d+) instance\(s\) of '.*?': (\[.*\])")
 _C2D = re.compile(r"Corners in normalized image coordinates: (\[.*?\]\])")
+_VIEW = re.compile(r"^Best view for '.*?': \S+ \(image_index (\d+)\)")
 _RESPONSE = re.compile(r"<tool_response>\n(.*?)\n</tool_response>", re.S)
 SIDE_GAP = 0.03
 FREE_RADIUS = 0.06  # normalized image distance an object's point must keep from a free spot  # normalized image width between an anchor's edge and the placed object's centre
@@ -87,6 +88,7 @@ class ScriptedPolicy:
             yield _answer("I cannot do that: no camera image.", "Capturing an image failed.")
             return
         self.images = 1
+        self.views_tried = 0
         self.fallback_pick = None
         self.grasps = 0
         self.places = 0
@@ -115,6 +117,9 @@ class ScriptedPolicy:
                                f"Find every '{name}' in the latest image.")
             pts = _points(resp)
             if not pts:
+                other = yield from self._other_view(name)
+                if other is not None:
+                    continue  # the next round looks in the new view
                 yield _answer(f"I cannot find the {cmd.pick}.", f"No '{cmd.pick}' is visible.")
                 return "end"
             ref = parse_reference(cmd.pick)
@@ -182,10 +187,29 @@ class ScriptedPolicy:
                 return "done"
             dest = alt
 
+    def _other_view(self, name: str):
+        """Ask for the camera that shows ``name`` best; its image index (now the latest image), or None."""
+        if self.views_tried >= 1:
+            return None
+        self.views_tried += 1
+        resp = yield _call("view_selection.select_view", {"target": name},
+                           f"The {name} is not visible from here: which camera shows it best?")
+        m = _VIEW.search(resp)
+        if m is None:
+            return None
+        self.images = int(m.group(1)) + 1
+        return int(m.group(1))
+
     def _find(self, name: str, img: int):
         """The first point of ``name`` in an image, or None after answering that it is not there."""
         resp = yield _call("roborefer.detect_one", {"obj_name": name, "image_index": img}, f"Find the {name}.")
         pts = _points(resp)
+        if not pts:
+            other = yield from self._other_view(name)
+            if other is not None:
+                resp = yield _call("roborefer.detect_one", {"obj_name": name, "image_index": other},
+                                   f"Find the {name} in the new view.")
+                pts = _points(resp)
         if not pts:
             yield _answer(f"I cannot find the {name}.", f"No '{name}' is visible.")
             return None

@@ -384,15 +384,19 @@ class Toolshed:
         if not scores:
             raise RuntimeError("no camera is available")
         best = max(scores, key=lambda s: s["score"])
+        use = getattr(world, "use_camera", None)
+        if use is not None and best["found"]:  # the robot looks through the best view from now on
+            use(best["camera"])
         frame = world.capture(best["camera"])
-        if best["camera"] == world.cameras()[0]:
+        if best["camera"] == getattr(world, "active_camera", world.cameras()[0]):
             e.add_robot_image(frame)
+            e.variables.set("captured_image", frame.rgb, image_index=len(e.images) - 1)
         else:
             e.images.append(frame)
         lines = "; ".join(f"{s['camera']}: score {s['score']:.3f} (visible {s['visibility']:.2f}, "
                           f"unoccluded {1 - s['occlusion']:.2f}, coverage {s['coverage']:.2f})" for s in scores)
         text = (f"Best view for '{a['target']}': {best['camera']} (image_index {len(e.images) - 1}). "
-                f"Scores: {lines}.")
+                f"Scores: {lines}.") if best["found"] else f"'{a['target']}' is not seen in any view. Scores: {lines}."
         return ToolResponse("view_selection.select_view", text, True,
                             {"best": best["camera"], "scores": scores, "image_index": len(e.images) - 1,
                              "stamp_s": frame.stamp_s}, [frame.rgb])

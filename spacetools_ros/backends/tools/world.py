@@ -77,6 +77,7 @@ class PerceivedToolWorld:
         self.manipulator = manipulator
         self._capture = capture
         self._cameras = list(camera_names)
+        self._active = self._cameras[0]
         self.table = table
         self.cache = cache or PerceptionCache()
         self._last: CameraFrame | None = None
@@ -85,10 +86,24 @@ class PerceivedToolWorld:
         """Camera names (first = the robot's camera)."""
         return list(self._cameras)
 
+    @property
+    def active_camera(self) -> str:
+        """The camera the robot looks through now (the first one until a view is selected)."""
+        return self._active
+
+    def use_camera(self, name: str | None) -> None:
+        """Look through ``name`` from now on (None: the first camera again)."""
+        name = name or self._cameras[0]
+        if name not in self._cameras:
+            raise ValueError(f"unknown camera '{name}' (cameras: {', '.join(self._cameras)})")
+        if name != self._active:
+            self._active, self._last = name, None
+
     def capture(self, camera: str | None = None) -> CameraFrame:
-        """A fresh frame."""
-        frame = self._capture(camera)
-        if camera is None or camera == self._cameras[0]:
+        """A fresh frame of ``camera`` (None: the active camera)."""
+        name = camera or self._active
+        frame = self._capture(None if name == self._cameras[0] else name)
+        if name == self._active:
             self._last = frame
         return frame
 
