@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.camera import project
+from ..core.errors import SceneError
 from ..core.scene import COLORS, Scene, scene_from_dict
 from .language import Vocabulary, vocabulary
 
@@ -100,6 +101,10 @@ class SceneBuilder:
                 continue
             cand = {"name": name, "shape": shape, "color": color, "size": size, "position": pos,
                     "yaw_deg": float(self.rng.uniform(-90, 90)) if shape == "box" else 0.0}
+            try:  # on the table, clear of the robot base
+                scene_from_dict({"objects": self.objects + [cand]})
+            except SceneError:
+                continue
             self.objects.append(cand)
             return True
         return False
