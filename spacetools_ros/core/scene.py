@@ -6,9 +6,10 @@ top is the plane z = 0 and objects stand on it.
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import numpy as np
 from .errors import SceneError
 from .geometry import look_at_rotation
 from .safe_yaml import YamlReadError, read_yaml
-from .tools.decode import short
+from .tools.decode import clip, short
 
 SHAPES = ("box", "cylinder", "sphere", "bowl", "plate")
 COLORS: dict[str, tuple[float, float, float]] = {
@@ -47,6 +48,18 @@ MAX_CAMERA_PIXELS = 1920 * 1200
 MAX_CAMERA_COORD_M = 10.0
 MAX_YAW_DEG = 3600.0
 MAX_SEED = 2**31 - 1
+SENSOR_MODELS = ("ideal", "structured_light")
+# bounds of the sensor overrides a scene file may set (inclusive)
+SENSOR_BOUNDS: dict[str, tuple[float, float]] = {
+    "noise_base_m": (0.0, 0.05), "noise_quad_per_m": (0.0, 0.05), "depth_unit_m": (0.0, 0.01),
+    "min_range_m": (0.0, 1.0), "max_range_m": (0.5, 20.0), "baseline_m": (0.0, 0.3),
+    "edge_dropout": (0.0, 1.0), "min_signal": (0.0, 1.0), "calib_rot_deg": (0.0, 5.0),
+    "calib_trans_m": (0.0, 0.05),
+}
+APPEARANCE_BOUNDS: dict[str, tuple[float, float]] = {
+    "light_intensity": (0.2, 3.0), "light_azimuth_deg": (-360.0, 360.0), "light_tilt_deg": (0.0, 75.0),
+}
+TABLE_RGB = (0.72, 0.62, 0.48)
 
 
 @dataclass(frozen=True)
@@ -67,6 +80,64 @@ class Table:
 
 
 @dataclass(frozen=True)
+class SensorSpec:
+    """Depth sensor model of a camera (applied by ``backends/sim/sensor_model.py``).
+
+    ``ideal``: the renderer's exact depth from the exactly reported pose. ``structured_light``: an
+    active-stereo RGB-D camera (RealSense D4xx-like) with the constants below; the defaults are
+    documented in the sensor model module.
+
+    Attributes:
+        model: one of ``SENSOR_MODELS``.
+        noise_base_m, noise_quad_per_m: depth noise std sigma(z) = noise_base_m + noise_quad_per_m * z**2
+            (z in metres, so noise_quad_per_m is in 1/m).
+        depth_unit_m: quantisation step of the published depth.
+        min_range_m, max_range_m: depth outside this range is missing.
+        baseline_m: projector / second imager offset along the optical x axis (occlusion bands).
+        edge_dropout: probability that a pixel at a depth discontinuity is missing.
+        min_signal: returned-signal level (albedo * cos(incidence) / z**2) at which half the pixels are missing.
+        calib_rot_deg, calib_trans_m: nominal size of the extrinsic calibration error (the pose reported
+            with the frame differs from the true pose by about this much).
+        seed: seed of the calibration error and the noise; None = the scene's seed.
+    """
+
+    model: str = "ideal"
+    noise_base_m: float = 0.001
+    noise_quad_per_m: float = 0.0025
+    depth_unit_m: float = 0.001
+    min_range_m: float = 0.16
+    max_range_m: float = 3.0
+    baseline_m: float = 0.05
+    edge_dropout: float = 0.5
+    min_signal: float = 0.04
+    calib_rot_deg: float = 0.4
+    calib_trans_m: float = 0.004
+    seed: int | None = None
+
+    @property
+    def ideal(self) -> bool:
+        """Whether frames are the renderer's exact data."""
+        return self.model == "ideal"
+
+
+@dataclass(frozen=True)
+class Appearance:
+    """Rendered look of the cell (colour images and the sensor's albedo; geometry is unchanged).
+
+    Attributes:
+        table_rgb: table top colour in 0..1.
+        light_intensity: factor on the key, fill and head lights' diffuse intensity.
+        light_azimuth_deg, light_tilt_deg: direction of the key light (azimuth about z in the base
+            frame, tilt from straight down); it stays aimed at the workspace.
+    """
+
+    table_rgb: tuple[float, float, float] = TABLE_RGB
+    light_intensity: float = 1.0
+    light_azimuth_deg: float = -90.0
+    light_tilt_deg: float = 5.71
+
+
+@dataclass(frozen=True)
 class CameraSpec:
     """A fixed pinhole camera. Intrinsics: fx = fy, principal point at the image centre.
 
@@ -76,6 +147,7 @@ class CameraSpec:
         look_at: (3,) point the optical axis passes through, base frame.
         width, height: image size in pixels.
         fov_y_deg: vertical field of view, degrees.
+        sensor: depth sensor model (``ideal`` by default).
     """
 
     name: str = "scene"
@@ -84,6 +156,7 @@ class CameraSpec:
     width: int = 640
     height: int = 480
     fov_y_deg: float = 58.0
+    sensor: SensorSpec = SensorSpec()
 
     @property
     def focal_length_px(self) -> float:
@@ -155,13 +228,15 @@ class SceneObject:
 
 @dataclass(frozen=True)
 class Scene:
-    """A validated scene: objects, cameras (first = scene camera), table, seed."""
+    """A validated scene: objects, cameras (first = scene camera), table, seed, and the rendered
+    look (``appearance``; None = the built-in lighting and table colour)."""
 
     objects: tuple[SceneObject, ...]
     cameras: tuple[CameraSpec, ...] = (CameraSpec(),)
     table: Table = field(default_factory=Table)
     seed: int = 0
     source: str = "<memory>"
+    appearance: Appearance | None = None
 
     @property
     def camera(self) -> CameraSpec:
@@ -276,10 +351,76 @@ def _parse_object(data: Any, idx: int) -> SceneObject:
                        position=(position[0], position[1]), yaw_deg=yaw, mass_kg=mass)
 
 
+def _bounded(value: Any, field_path: str, bounds: tuple[float, float]) -> float:
+    number = _number(value, field_path)
+    if not bounds[0] <= number <= bounds[1]:
+        raise SceneError(field_path, f"must be in {bounds[0]:g}..{bounds[1]:g}, got {number:.6g}")
+    return number
+
+
+def _parse_seed(value: Any, field_path: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEED:
+        raise SceneError(field_path, f"expected an integer in 0..{MAX_SEED}, got {_show(value)}")
+    return value
+
+
+def _parse_sensor(data: Any, fp: str) -> SensorSpec:
+    """``ideal`` | ``structured_light`` | {model: structured_light, <override>: value, seed: int}."""
+    if isinstance(data, str):
+        data = {"model": data}
+    if not isinstance(data, dict):
+        raise SceneError(fp, f"expected a model name or a mapping, got {_type_name(data)}")
+    allowed = {"model", "seed", *SENSOR_BOUNDS}
+    for key in data:
+        if isinstance(key, str) and key not in allowed:  # the full list would not fit in a message
+            near = difflib.get_close_matches(key, sorted(allowed), n=1)
+            shown = key if len(key) <= 30 and key.isprintable() else short(key, 30)
+            known = clip("known: model, seed, " + ", ".join(SENSOR_BOUNDS), 110)
+            raise SceneError(f"{fp}.{shown}", f"unknown sensor setting ({f'did you mean {near[0]}?' if near else known})")
+    _check_keys(data, allowed, {"model"}, fp)
+    model = data["model"]
+    if model not in SENSOR_MODELS:
+        raise SceneError(f"{fp}.model", f"unknown sensor model {short(model, 30)} (known: {', '.join(SENSOR_MODELS)})")
+    extra = sorted(set(data) - {"model"})
+    if model == "ideal" and extra:
+        raise SceneError(f"{fp}.{extra[0]}", "the ideal sensor takes no settings (use model: structured_light)")
+    values = {k: _bounded(data[k], f"{fp}.{k}", SENSOR_BOUNDS[k]) for k in SENSOR_BOUNDS if k in data}
+    spec = SensorSpec(model=model, seed=_parse_seed(data["seed"], f"{fp}.seed") if "seed" in data else None,
+                      **values)
+    if spec.min_range_m >= spec.max_range_m:
+        raise SceneError(f"{fp}.max_range_m", f"must be more than min_range_m ({spec.min_range_m:g} m)")
+    return spec
+
+
+def _parse_appearance(data: Any, seed: int) -> Appearance:
+    """``random`` (drawn from the scene seed) | {table_color, light_intensity, light_azimuth_deg, light_tilt_deg}."""
+    if data == "random":
+        return random_appearance(seed)
+    if not isinstance(data, dict):
+        raise SceneError("appearance", f"expected 'random' or a mapping, got {_show(data)}")
+    _check_keys(data, {"table_color", *APPEARANCE_BOUNDS}, set(), "appearance")
+    base = Appearance()
+    rgb = _parse_color(data["table_color"], "appearance.table_color")[0] if "table_color" in data else base.table_rgb
+    values = {k: _bounded(data[k], f"appearance.{k}", APPEARANCE_BOUNDS[k]) for k in APPEARANCE_BOUNDS if k in data}
+    return Appearance(table_rgb=rgb, **values)
+
+
+def random_appearance(seed: int) -> Appearance:
+    """A plausible lab look drawn from ``seed``: table top (light/dark wood, white/grey laminate,
+    green bench, each jittered), light intensity 0.6..1.4, key light from any azimuth, 0..45 deg tilt."""
+    rng = np.random.default_rng([seed, 0xA99E])
+    tops = ((0.72, 0.62, 0.48), (0.45, 0.32, 0.20), (0.86, 0.86, 0.83), (0.50, 0.51, 0.53), (0.52, 0.62, 0.55))
+    base = np.array(tops[int(rng.integers(len(tops)))])
+    rgb = np.clip(base + rng.uniform(-0.05, 0.05, 3), 0.0, 1.0)
+    return Appearance(table_rgb=(float(rgb[0]), float(rgb[1]), float(rgb[2])),
+                      light_intensity=float(rng.uniform(0.6, 1.4)), light_azimuth_deg=float(rng.uniform(-180, 180)),
+                      light_tilt_deg=float(rng.uniform(0.0, 45.0)))
+
+
 def _parse_camera(data: Any, fp: str, default_name: str) -> CameraSpec:
     if not isinstance(data, dict):
         raise SceneError(fp, f"expected a mapping, got {_type_name(data)}")
-    _check_keys(data, {"name", "position", "look_at", "width", "height", "fov_y_deg"}, set(), fp)
+    _check_keys(data, {"name", "position", "look_at", "width", "height", "fov_y_deg", "sensor"}, set(), fp)
     base = CameraSpec()
     name = data.get("name", default_name)
     if not isinstance(name, str) or not NAME_RE.match(name):
@@ -309,8 +450,9 @@ def _parse_camera(data: Any, fp: str, default_name: str) -> CameraSpec:
         look_at_rotation(position, look_at)
     except ValueError as exc:  # pragma: no cover - guarded above
         raise SceneError(f"{fp}.look_at", str(exc)) from exc
+    sensor = _parse_sensor(data["sensor"], f"{fp}.sensor") if "sensor" in data else SensorSpec()
     return CameraSpec(name=name, position=position, look_at=look_at, width=sizes["width"],
-                      height=sizes["height"], fov_y_deg=fov)
+                      height=sizes["height"], fov_y_deg=fov, sensor=sensor)
 
 
 def _polygons_overlap(a: np.ndarray, b: np.ndarray) -> bool:
@@ -333,10 +475,8 @@ def scene_from_dict(data: Any, source: str = "<memory>") -> Scene:
     """
     if not isinstance(data, dict):
         raise SceneError("scene", f"expected a mapping at the top level, got {_type_name(data)}")
-    _check_keys(data, {"seed", "objects", "camera", "cameras"}, {"objects"}, "")
-    seed = data.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
-        raise SceneError("seed", f"expected an integer in 0..{MAX_SEED}, got {_show(seed)}")
+    _check_keys(data, {"seed", "objects", "camera", "cameras", "appearance"}, {"objects"}, "")
+    seed = _parse_seed(data.get("seed", 0), "seed")
     raw_objects = data["objects"]
     if not isinstance(raw_objects, list):
         raise SceneError("objects", f"expected a list, got {_type_name(raw_objects)}")
@@ -378,7 +518,23 @@ def scene_from_dict(data: Any, source: str = "<memory>") -> Scene:
         if c.name in names:
             raise SceneError("cameras", f"camera names must be unique, '{c.name}' appears twice")
         names.add(c.name)
-    return Scene(objects=tuple(objects), cameras=tuple(cameras), table=table, seed=seed, source=source)
+    appearance = _parse_appearance(data["appearance"], seed) if "appearance" in data else None
+    return Scene(objects=tuple(objects), cameras=tuple(cameras), table=table, seed=seed, source=source,
+                 appearance=appearance)
+
+
+def with_sensor(scene: Scene, sensor: str | SensorSpec = "structured_light", *,
+                vary_appearance: bool = False) -> Scene:
+    """The scene with every camera's sensor model replaced (and, optionally, a random look drawn
+    from the scene seed, see ``random_appearance``).
+
+    Raises:
+        SceneError: an unknown model name.
+    """
+    spec = sensor if isinstance(sensor, SensorSpec) else _parse_sensor(sensor, "sensor")
+    cameras = tuple(replace(c, sensor=spec) for c in scene.cameras)
+    appearance = random_appearance(scene.seed) if vary_appearance else scene.appearance
+    return replace(scene, cameras=cameras, appearance=appearance)
 
 
 def load_scene(path: str | Path) -> Scene:
@@ -406,9 +562,25 @@ def scene_to_dict(scene: Scene) -> dict[str, Any]:
             "size": list(o.size), "position": list(o.position),
             "yaw_deg": o.yaw_deg, "mass_kg": o.mass_kg,
         })
-    cams = [{"name": c.name, "position": list(c.position), "look_at": list(c.look_at),
-             "width": c.width, "height": c.height, "fov_y_deg": c.fov_y_deg} for c in scene.cameras]
+    cams = []
+    for c in scene.cameras:
+        cam = {"name": c.name, "position": list(c.position), "look_at": list(c.look_at),
+               "width": c.width, "height": c.height, "fov_y_deg": c.fov_y_deg}
+        if not c.sensor.ideal:
+            cam["sensor"] = _sensor_to_dict(c.sensor)
+        cams.append(cam)
     out: dict[str, Any] = {"seed": scene.seed, "objects": objs, "camera": cams[0]}
     if len(cams) > 1:
         out["cameras"] = cams[1:]
+    if scene.appearance is not None:
+        a = scene.appearance
+        out["appearance"] = {"table_color": list(a.table_rgb), "light_intensity": a.light_intensity,
+                             "light_azimuth_deg": a.light_azimuth_deg, "light_tilt_deg": a.light_tilt_deg}
     return out
+
+
+def _sensor_to_dict(spec: SensorSpec) -> str | dict[str, Any]:
+    """The model name alone, or a mapping with the settings that differ from the defaults."""
+    base = SensorSpec()
+    changed = {k: getattr(spec, k) for k in (*SENSOR_BOUNDS, "seed") if getattr(spec, k) != getattr(base, k)}
+    return {"model": spec.model, **changed} if changed else spec.model

@@ -49,7 +49,7 @@ class DetectedObject:
     circularity: float                # hull area / min-area-rect area (1 box, pi/4 disc)
     flat_top_fraction: float          # fraction of points within 8 mm of the top
     centre_low_fraction: float        # fraction of central points well below the top (bowls)
-    sphere_rms_m: float               # residual of a least-squares sphere fit
+    sphere_rms_m: float               # residual of a least-squares sphere fit beyond the depth noise
     sphere_radius_m: float
     centroid_base: np.ndarray | None = None
     shape: str = "object"
@@ -113,6 +113,29 @@ def fit_sphere(p: np.ndarray) -> tuple[float, float]:
     return rms, r
 
 
+def denoise_depth(depth_m: np.ndarray) -> np.ndarray:
+    """Edge-preserving smoothing of a sensor depth image (bilateral, 1 cm range scale, 5x5), like a
+    camera driver's spatial filter; pixels without depth (0 or non-finite) stay 0."""
+    import cv2
+
+    depth = np.asarray(depth_m, dtype=np.float32)
+    valid = np.isfinite(depth) & (depth > 0)
+    clean = np.where(valid, depth, 0.0).astype(np.float32)
+    return np.where(valid, cv2.bilateralFilter(clean, 5, 0.01, 2.0), 0.0).astype(np.float32)
+
+
+def _table_noise(m: np.ndarray, height: np.ndarray, table_mask: np.ndarray, pad_px: int = 20) -> float:
+    """Robust std (m) of the table's heights around a segment: the depth noise there (0 when
+    fewer than 50 table pixels are near)."""
+    ys, xs = np.nonzero(m)
+    win = (slice(max(int(ys.min()) - pad_px, 0), int(ys.max()) + pad_px),
+           slice(max(int(xs.min()) - pad_px, 0), int(xs.max()) + pad_px))
+    h = height[win][table_mask[win]]
+    if len(h) < 50:
+        return 0.0
+    return float(1.4826 * np.median(np.abs(h - np.median(h))))
+
+
 class TabletopPerception:
     """Segments the objects standing on the dominant plane of an RGB-D frame."""
 
@@ -125,7 +148,7 @@ class TabletopPerception:
 
         cfg = self.cfg
         rng = np.random.default_rng(self.seed)
-        depth = frame.depth_m.astype(np.float32)
+        depth = denoise_depth(frame.depth_m)
         h, w = depth.shape
         pts = backproject(depth, frame.intrinsics)
         valid = np.isfinite(depth) & (depth > 0.05) & (depth < 5.0)
@@ -158,7 +181,8 @@ class TabletopPerception:
                 if height[part].min() > cfg.max_float_m:
                     continue  # e.g. the top of a box inside a bowl, cut off from its lower faces
                 part = self._grow(part, rgb, depth, height, table_mask, above)
-                obj = self._describe(len(objects), part, pts, height, rgb, axes, t_base)
+                obj = self._describe(len(objects), part, pts, height, rgb, axes, t_base,
+                                     _table_noise(part, height, table_mask))
                 if obj is None:
                     continue
                 if obj.centroid_base is not None and np.linalg.norm(obj.centroid_base[:2]) < cfg.robot_base_radius_m:
@@ -206,13 +230,17 @@ class TabletopPerception:
             ring = cv2.dilate(m.astype(np.uint8), kernel).astype(bool) & ~m
             if not ring.any():
                 break
-            ok = ring & close_col & (height > 0.001) & (above | table_mask)
+            # within depth_jump_m of the segment's neighbouring depths (not the table seen behind it)
+            deepest = cv2.dilate(np.where(m, depth, 0.0).astype(np.float32), kernel)
+            nearest = -cv2.dilate(np.where(m, -depth, -1e6).astype(np.float32), kernel)
+            continuous = (depth < deepest + cfg.depth_jump_m) & (depth > nearest - cfg.depth_jump_m)
+            ok = ring & close_col & continuous & (height > 0.001) & (above | table_mask)
             if not ok.any():
                 break
             m = m | ok
         return m
 
-    def _describe(self, idx, m, pts, height, rgb, axes, t_base) -> DetectedObject | None:
+    def _describe(self, idx, m, pts, height, rgb, axes, t_base, noise_m: float = 0.0) -> DetectedObject | None:
         import cv2
 
         p = pts[m]
@@ -243,6 +271,7 @@ class TabletopPerception:
             _, (tw, th), _ = cv2.minAreaRect(top_pts.astype(np.float32))
             circ = float(cv2.contourArea(cv2.convexHull(top_pts.astype(np.float32))) / max(tw * th, 1e-9))
         sphere_rms, sphere_r = fit_sphere(p)
+        sphere_rms = float(np.sqrt(max(sphere_rms**2 - noise_m**2, 0.0)))  # the part the sensor noise does not explain
         return DetectedObject(idx, m, p, cen, top, rgb_med, (int(u), int(v)), int(m.sum()), np.array([cx, cy]),
                               np.array([long_, short]), float(np.deg2rad(ang)), circ, flat_top, centre_low,
                               sphere_rms, sphere_r, cen_base)

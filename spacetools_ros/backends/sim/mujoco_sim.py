@@ -12,7 +12,7 @@ from ...core.camera import CameraFrame
 from ...core.robot_spec import RobotSpec, load_robot_spec
 from ...core.scene import Scene
 from ...core.trajectory import JointTrajectory, TrajectoryFollower
-from . import mujoco_world
+from . import mujoco_world, sensor_model
 
 
 def ensure_headless_gl() -> None:
@@ -65,6 +65,7 @@ class MujocoSim:
         self._body_to_obj = {v: i for i, v in enumerate(self._obj_body.values())}
         self._renderers: dict[tuple[int, int], object] = {}
         self._render_thread: int | None = None
+        self._geom_surface: tuple[np.ndarray, np.ndarray] | None = None
         self.follower = TrajectoryFollower(self.robot.arm_joints, self.robot.home_rad)
         self.lock = threading.RLock()
         self.reset()
@@ -156,8 +157,10 @@ class MujocoSim:
         return self._renderers[key]
 
     def render(self, camera: str | None = None, *, depth: bool = True, segmentation: bool = False,
-               width: int | None = None, height: int | None = None) -> CameraFrame:
-        """Render an RGB-D frame from a scene camera (default: the scene camera)."""
+               width: int | None = None, height: int | None = None, exact: bool = False) -> CameraFrame:
+        """Render an RGB-D frame from a scene camera (default: the scene camera), as its sensor
+        model measures it (``backends/sim/sensor_model.py``: noise, missing pixels = 0) with the
+        camera pose it reports; ``exact=True`` keeps the renderer's exact depth (ground truth)."""
         spec = self.scene.cameras[0] if camera is None else next(c for c in self.scene.cameras if c.name == camera)
         w, h = width or spec.width, height or spec.height
         r = self._renderer(w, h)
@@ -166,24 +169,48 @@ class MujocoSim:
         rgb = r.render().copy()
         dep = None
         seg = None
+        model_depth = depth and not exact and not spec.sensor.ideal
+        geom_ids = None
         if depth:
             r.enable_depth_rendering()
             r.update_scene(self.data, camera=cam_id)
             dep = r.render().astype(np.float32)
             r.disable_depth_rendering()
-        if segmentation:
+        if segmentation or model_depth:
             r.enable_segmentation_rendering()
             r.update_scene(self.data, camera=cam_id)
             raw = r.render()
             r.disable_segmentation_rendering()
-            seg = np.full(raw.shape[:2], -1, dtype=np.int32)
-            geom_ids = raw[..., 0]
             is_geom = raw[..., 1] == int(self._mj.mjtObj.mjOBJ_GEOM)
-            body_of_geom = np.where(is_geom & (geom_ids >= 0), self.model.geom_bodyid[np.clip(geom_ids, 0, None)], -1)
+            geom_ids = np.where(is_geom & (raw[..., 0] >= 0), raw[..., 0], -1)
+        if segmentation:
+            seg = np.full(geom_ids.shape, -1, dtype=np.int32)
+            body_of_geom = np.where(geom_ids >= 0, self.model.geom_bodyid[np.clip(geom_ids, 0, None)], -1)
             for body, idx in self._body_to_obj.items():
                 seg[body_of_geom == body] = idx
         k = spec.intrinsics() * np.array([[w / spec.width], [h / spec.height], [1.0]])
+        if model_depth:
+            dep = sensor_model.measure_depth(dep, self._surface_maps(geom_ids), k, spec.sensor,
+                                             sensor_model.sensor_seed(spec.sensor, self.scene.seed), spec.name,
+                                             self.time_s)
         return CameraFrame(spec.name, rgb, dep, k, spec.extrinsics(), self.time_s, seg)
+
+    def _surface_maps(self, geom_ids: np.ndarray) -> sensor_model.SurfaceMaps:
+        """Albedo (luminance of the base colour) and specular strength of the geom seen at each pixel."""
+        if self._geom_surface is None:
+            m = self.model
+            rgba = m.geom_rgba.copy()
+            spec = np.full(m.ngeom, sensor_model.DEFAULT_SPECULAR)
+            has_mat = m.geom_matid >= 0
+            mat = m.geom_matid[has_mat]
+            # a material's colour shows unless the geom sets its own (MuJoCo's default is 0.5 grey)
+            own = np.any(np.abs(rgba[has_mat] - np.array([0.5, 0.5, 0.5, 1.0])) > 1e-6, axis=1)
+            rgba[has_mat] = np.where(own[:, None], rgba[has_mat], m.mat_rgba[mat])
+            spec[has_mat] = m.mat_specular[mat]
+            albedo = rgba[:, :3] @ np.array([0.2126, 0.7152, 0.0722])
+            self._geom_surface = (np.append(albedo, 0.0).astype(np.float32), np.append(spec, 0.0).astype(np.float32))
+        albedo, spec = self._geom_surface
+        return sensor_model.SurfaceMaps(albedo[geom_ids], spec[geom_ids])  # id -1: the appended 0 (nothing seen)
 
     def close(self) -> None:
         """Release the renderers (GL contexts)."""

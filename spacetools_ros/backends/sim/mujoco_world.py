@@ -10,8 +10,9 @@ import numpy as np
 from ...core.errors import ConfigError
 from ...core.geometry import mat_to_quat
 from ...core.robot_spec import RobotSpec
-from ...core.scene import CameraSpec, Scene
+from ...core.scene import TABLE_RGB, Appearance, Scene
 from ...core.shapes import Primitive, object_primitives
+from .sensor_model import true_camera_pose
 
 TIMESTEP_S = 0.002
 # joint-space PD gains of the arm's position servos (kp N*m/rad, kv N*m*s/rad, torque limit N*m)
@@ -22,6 +23,7 @@ GRIPPER_KP = 2500.0
 GRIPPER_KV = 60.0
 OBJECT_FRICTION = (1.0, 0.01, 0.002)  # sliding, torsional, rolling (a dropped ball comes to rest)
 FINGER_FRICTION = (1.5, 0.06, 0.0002)
+KEY_LIGHT_TARGET = np.array([0.6, 0.1, 0.0])  # where the key light points (base frame, m)
 
 
 def panda_asset_dir() -> Path:
@@ -44,10 +46,27 @@ def panda_asset_dir() -> Path:
     raise ConfigError("Panda assets not found: install them with 'pip install --no-deps dm-robotics-panda'")
 
 
-def _camera_quat_mj(cam: CameraSpec) -> np.ndarray:
-    """MuJoCo camera orientation (x right, y up, looks along -z) from the optical frame."""
-    r_cv = cam.extrinsics()[:3, :3]
-    return mat_to_quat(r_cv @ np.diag([1.0, -1.0, -1.0]))
+def _camera_quat_mj(pose: np.ndarray) -> np.ndarray:
+    """MuJoCo camera orientation (x right, y up, looks along -z) from an optical-frame pose."""
+    return mat_to_quat(pose[:3, :3] @ np.diag([1.0, -1.0, -1.0]))
+
+
+def _add_lights(spec, world, appearance: Appearance | None) -> None:
+    """Head, key and fill lights; ``appearance`` None = the built-in lighting."""
+    gain = 1.0 if appearance is None else appearance.light_intensity
+    spec.visual.headlight.ambient = [0.3, 0.3, 0.3]
+    spec.visual.headlight.diffuse = [0.3 * gain] * 3
+    spec.visual.headlight.specular = [0.0, 0.0, 0.0]
+    if appearance is None:
+        key_pos, key_dir = [0.6, 0.3, 2.0], [0.0, -0.1, -1.0]
+    else:  # aimed at the same workspace point from the chosen direction, 2 m away
+        az, tilt = math.radians(appearance.light_azimuth_deg), math.radians(appearance.light_tilt_deg)
+        d = np.array([math.sin(tilt) * math.cos(az), math.sin(tilt) * math.sin(az), -math.cos(tilt)])
+        key_pos, key_dir = list(KEY_LIGHT_TARGET - 2.0 * d), list(d)
+    world.add_light(name="key", pos=key_pos, dir=key_dir, castshadow=False,
+                    diffuse=[0.45 * gain] * 3, specular=[0.05, 0.05, 0.05])
+    world.add_light(name="fill", pos=[1.5, -0.8, 1.5], dir=[-0.7, 0.4, -0.6], castshadow=False,
+                    diffuse=[0.2 * gain] * 3, specular=[0.0, 0.0, 0.0])
 
 
 def add_primitive(body, prim: Primitive, mujoco, **geom_kw):
@@ -122,21 +141,16 @@ def build_world(scene: Scene, robot: RobotSpec):
     max_h = max(c.height for c in scene.cameras)
     spec.visual.global_.offwidth = max(640, max_w)
     spec.visual.global_.offheight = max(480, max_h)
-    spec.visual.headlight.ambient = [0.3, 0.3, 0.3]
-    spec.visual.headlight.diffuse = [0.3, 0.3, 0.3]
-    spec.visual.headlight.specular = [0.0, 0.0, 0.0]
     world = spec.worldbody
-    world.add_light(name="key", pos=[0.6, 0.3, 2.0], dir=[0.0, -0.1, -1.0], castshadow=False,
-                    diffuse=[0.45, 0.45, 0.45], specular=[0.05, 0.05, 0.05])
-    world.add_light(name="fill", pos=[1.5, -0.8, 1.5], dir=[-0.7, 0.4, -0.6], castshadow=False,
-                    diffuse=[0.2, 0.2, 0.2], specular=[0.0, 0.0, 0.0])
+    _add_lights(spec, world, scene.appearance)
+    table_rgb = TABLE_RGB if scene.appearance is None else scene.appearance.table_rgb
     t = scene.table
     cx, cy = (t.x_range_m[0] + t.x_range_m[1]) / 2, (t.y_range_m[0] + t.y_range_m[1]) / 2
     hx, hy = (t.x_range_m[1] - t.x_range_m[0]) / 2, (t.y_range_m[1] - t.y_range_m[0]) / 2
     world.add_geom(name="floor", type=mujoco.mjtGeom.mjGEOM_PLANE, size=[3, 3, 0.1], pos=[0, 0, -0.75],
                    rgba=[0.30, 0.32, 0.35, 1])
     world.add_geom(name="table", type=mujoco.mjtGeom.mjGEOM_BOX, size=[hx, hy, t.thickness_m / 2],
-                   pos=[cx, cy, -t.thickness_m / 2], rgba=[0.72, 0.62, 0.48, 1], friction=[1.0, 0.01, 0.0002])
+                   pos=[cx, cy, -t.thickness_m / 2], rgba=[*table_rgb, 1], friction=[1.0, 0.01, 0.0002])
     for sx in (-1, 1):
         for sy in (-1, 1):
             world.add_geom(type=mujoco.mjtGeom.mjGEOM_BOX, size=[0.03, 0.03, 0.355],
@@ -159,8 +173,9 @@ def build_world(scene: Scene, robot: RobotSpec):
         for k, p in enumerate(prims):
             add_primitive(body, p, mujoco, name=f"obj/{obj.name}/{k}", rgba=[*obj.rgb, 1.0],
                           friction=list(OBJECT_FRICTION), condim=6, density=density)
-    for cam in scene.cameras:
-        world.add_camera(name=f"cam/{cam.name}", pos=list(cam.position), quat=list(_camera_quat_mj(cam)),
+    for cam in scene.cameras:  # at its true pose: a modelled calibration error moves it off the reported one
+        pose = true_camera_pose(cam, scene.seed)
+        world.add_camera(name=f"cam/{cam.name}", pos=list(pose[:3, 3]), quat=list(_camera_quat_mj(pose)),
                          fovy=cam.fov_y_deg)
     # arm position servos with velocity feed-forward (see MujocoSim.set_arm_command)
     for j, name in enumerate(robot.arm_joints):
