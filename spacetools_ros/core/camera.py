@@ -58,15 +58,30 @@ def project(points_base: np.ndarray, k: np.ndarray, extrinsics: np.ndarray) -> n
     return uv
 
 
+HOLE_WINDOW_PX = 7
+HOLE_MIN_VALID = 5
+
+
+def valid_depth_at(depth_m: np.ndarray, u: int, v: int) -> float:
+    """Depth (m) at pixel (u, v), filled from valid neighbours where the sensor has a hole; nan if none."""
+    z = float(depth_m[v, u])
+    if np.isfinite(z) and z > 0:
+        return z
+    r = HOLE_WINDOW_PX // 2
+    win = np.asarray(depth_m[max(0, v - r):v + r + 1, max(0, u - r):u + r + 1], dtype=float)
+    ok = win[np.isfinite(win) & (win > 0)]
+    return float(np.median(ok)) if len(ok) >= HOLE_MIN_VALID else float("nan")
+
+
 def ray_point_base(frame: CameraFrame, x: float, y: float) -> np.ndarray:
-    """Base-frame point seen at normalized image coordinates (x, y) (depth at that pixel's centre).
+    """Base-frame point seen at normalized image coordinates (x, y): the depth at that pixel, or, where
+    a real sensor left a hole (0 / non-finite), the median of the valid depth around it
+    (``HOLE_WINDOW_PX`` square, at least ``HOLE_MIN_VALID`` pixels).
 
     Non-finite when the depth image has no valid value there.
     """
     u, v = min(int(x * frame.width), frame.width - 1), min(int(y * frame.height), frame.height - 1)
-    z = float(frame.depth_m[v, u]) if frame.depth_m is not None else float("nan")
-    if not (np.isfinite(z) and z > 0):
-        z = float("nan")
+    z = valid_depth_at(frame.depth_m, u, v) if frame.depth_m is not None else float("nan")
     k = frame.intrinsics
     cam = np.array([(u + 0.5 - k[0, 2]) * z / k[0, 0], (v + 0.5 - k[1, 2]) * z / k[1, 1], z])
     return frame.extrinsics[:3, :3] @ cam + frame.extrinsics[:3, 3]

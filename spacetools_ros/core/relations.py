@@ -22,6 +22,8 @@ SUPPORT_TOL_M = 0.005    # in/on: centre inside the support area (+ this)
 SUPPORT_Z_TOL_M = 0.012  # in/on: resting no lower than the support surface (- this)
 ON_TABLE_MAX_Z_M = 0.03  # a side placement rests on the table
 BETWEEN_MAX_OFF_M = 0.06  # between: at most this far from the line joining the anchors
+SIDE_MIN_M = 0.02        # robot frame: at least this far beside the anchor's centre
+SPATIAL_FRAMES = ("camera", "robot")
 COLLATERAL_M = 0.03      # another object moved further than this: collateral
 
 
@@ -43,9 +45,12 @@ class Body:
 
 
 def relation_holds(relation: str, obj: Body, anchor: Body, intrinsics: np.ndarray, extrinsics: np.ndarray,
-                   anchor2: Body | None = None) -> tuple[bool, str]:
+                   anchor2: Body | None = None, frame: str = "camera") -> tuple[bool, str]:
     """Whether ``obj`` stands in ``relation`` to ``anchor`` (and ``anchor2`` for between), with the
-    evidence in words."""
+    evidence in words. ``frame``: side relations in the camera's image (``camera``) or in the robot
+    base frame (``robot``: left = +y, right = -y, in front of = nearer the robot = -x, behind = +x)."""
+    if frame not in SPATIAL_FRAMES:
+        raise ValueError(f"spatial frame must be one of {SPATIAL_FRAMES}, got {frame!r}")
     p, a = np.asarray(obj.position, float), np.asarray(anchor.position, float)
     d = float(np.linalg.norm(p[:2] - a[:2]))
     if relation in ("in", "on"):
@@ -71,6 +76,14 @@ def relation_holds(relation: str, obj: Body, anchor: Body, intrinsics: np.ndarra
         off = float(abs(np.cross(ab / n, p[:2] - a[:2])))
         ok = 0.15 <= s <= 0.85 and off <= BETWEEN_MAX_OFF_M
         return ok, f"{s * 100:.0f}% of the way from the first anchor, {off * 100:.1f} cm off the line"
+    if frame == "robot":
+        dx, dy = p[:2] - a[:2]
+        ok = {"left": dy > SIDE_MIN_M and abs(dy) > abs(dx), "right": dy < -SIDE_MIN_M and abs(dy) > abs(dx),
+              "front": dx < -SIDE_MIN_M and abs(dx) > abs(dy), "behind": dx > SIDE_MIN_M and abs(dx) > abs(dy)}.get(relation)
+        if ok is None:
+            return False, f"unknown relation {relation!r}"
+        return bool(ok and d < SIDE_MAX_DIST_M), f"dx={dx * 100:.0f}cm dy={dy * 100:.0f}cm (robot frame), " \
+                                                 f"{d * 100:.0f} cm from the anchor"
     uv = project(np.stack([p, a]), intrinsics, extrinsics)
     du, dv = uv[0] - uv[1]
     ok = {"left": du < -SIDE_MIN_PX and abs(du) > abs(dv), "right": du > SIDE_MIN_PX and abs(du) > abs(dv),

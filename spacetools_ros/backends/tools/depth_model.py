@@ -82,6 +82,7 @@ class TransformersDepth:
         pred = cv2.resize(pred, (frame.width, frame.height), interpolation=cv2.INTER_LINEAR)
         # relative depth (or disparity-like output) -> metres: match the median to a reference
         pred = np.abs(pred) + 1e-6
-        ref = float(np.nanmedian(frame.depth_m)) if frame.depth_m is not None else self.fallback_median_m
+        valid = frame.depth_m[np.isfinite(frame.depth_m) & (frame.depth_m > 0)] if frame.depth_m is not None else ()
+        ref = float(np.median(valid)) if len(valid) else self.fallback_median_m  # holes (0) are no depth
         depth = (pred / float(np.median(pred)) * ref).astype(np.float32)
         return depth, float(frame.intrinsics[0, 0])

@@ -86,12 +86,17 @@ class OfflineSegmentation:
 
         rgb = frame.rgb.astype(np.float32)
         depth = frame.depth_m
+        valid = np.isfinite(depth) & (depth > 0)  # a real sensor's holes are not a surface to grow over
         mask = np.zeros(depth.shape, bool)
         for u, v in points_px:
-            seed = np.zeros_like(mask)
-            seed[v, u] = True
-            col, dep = rgb[v, u], depth[v, u]
-            similar = (np.linalg.norm(rgb - col, axis=2) < 30) & (np.abs(depth - dep) < 0.05)
+            if not valid[v, u]:  # a prompt on a hole: grow from the nearest valid pixel beside it
+                ys, xs = np.nonzero(valid[max(0, v - 3):v + 4, max(0, u - 3):u + 4])
+                if not len(xs):
+                    continue
+                i = int(np.argmin(np.hypot(xs + max(0, u - 3) - u, ys + max(0, v - 3) - v)))
+                u, v = int(xs[i] + max(0, u - 3)), int(ys[i] + max(0, v - 3))
+            col, dep = rgb[v, u], float(depth[v, u])
+            similar = (np.linalg.norm(rgb - col, axis=2) < 30) & valid & (np.abs(depth - dep) < 0.05)
             n, lab = cv2.connectedComponents(similar.astype(np.uint8), connectivity=4)
             mask |= lab == lab[v, u]
         return mask
