@@ -153,10 +153,15 @@ class Orchestrator:
                 missing = Verdict(None, f"cannot check: looking at the scene failed ({type(exc).__name__})")
             if missing is not None:
                 what = missing.summary
+                question = missing.evidence.get("question")
+                if missing.evidence.get("ambiguous") and isinstance(question, str):
+                    return self._refused("ambiguous", f"That is ambiguous: {question}", what, command, t0, missing)
                 answer = f"I {what}." if what.startswith("cannot find") else \
                     f"I cannot do that: {what.removeprefix('cannot check: ')}."
-                return self._refused("not_found", answer,
-                                     missing.summary, command, t0, missing)
+                if isinstance(question, str) and question and question not in answer:
+                    answer = f"{answer} {question[0].upper()}{question[1:]}"
+                    answer = answer if answer.endswith((".", "?")) else answer + "."
+                return self._refused("not_found", answer, what, command, t0, missing)
         messages = [Message("system", system_prompt(self.schemas)), Message("user", command)]
         try:
             self.policy.start(command)

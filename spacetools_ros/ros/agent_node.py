@@ -30,6 +30,20 @@ STATUS = "/spacetools/status"
 TRANSCRIPT = "/spacetools/transcript"
 
 
+def release_freed_memory() -> None:
+    """Collect garbage and hand freed heap pages back to the system (glibc keeps a worker thread's
+    arena at its high-water mark otherwise: the node's memory would grow by an episode's images each
+    command)."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        pass
+
+
 class AgentNode(Node):
     """Thin adapter: commands -> core orchestrator (with the policy built at start-up) -> results."""
 
@@ -54,6 +68,9 @@ class AgentNode(Node):
         if self.tools not in ("local", "ros"):
             raise ValueError("parameter tools must be 'local' or 'ros'")
         self.policy = self._make_policy()  # built once (a bad name fails here); start() resets each episode
+        from ..backends.pointing.referring import warm_up
+
+        warm_up()  # the command parser's word model, loaded before the first command's deadline runs
         self.scene = load_scene(scene_path)
         self._session = None
         self._perception = None  # tools=ros: the agent's own perception, for checking outcomes
@@ -158,6 +175,7 @@ class AgentNode(Node):
                                                                 "reason": "error", "error": str(exc)})))
                 self._status("done", command=command, success=False, reason="error")
             finally:
+                release_freed_memory()  # an episode's frames and clouds, freed on the worker thread
                 self._busy.clear()
         if self._session is not None and self.world == "embedded":  # renderers belong to this thread's GL context
             self._session.close()

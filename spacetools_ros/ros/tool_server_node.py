@@ -98,6 +98,10 @@ class ToolServerNode(Node):
 
         safety = SafetyEnvelope(self.session.settings.primitives.workspace) if self.session is not None else None
         self.shed = tool_config.build(world, safety=safety)
+        if tool_config.pointing == "offline":
+            from ..backends.pointing.referring import warm_up
+
+            warm_up()  # its word model, loaded before the first request's timeout runs
         names = self.shed.tool_names
         if "all" not in wanted:
             names = [n for n in names if n in wanted or n.split(".")[0] in wanted]

@@ -14,7 +14,7 @@ from ...core.commands import Command
 from ...core.relations import COLLATERAL_M, Body, relation_holds
 from ...core.shapes import BOWL_BOTTOM_THICKNESS_M, BOWL_WALL_THICKNESS_M
 from ...core.verify import Verdict
-from ..pointing.referring import ReferenceError, ground, parse_reference
+from ..pointing.referring import ReferenceError, parse_reference, resolve
 from ..tools.geometry3d import gravity_box
 from .describe import color_names
 from .tabletop import DetectedObject, TableScene
@@ -93,7 +93,7 @@ class PerceptionVerifier:
 
     def __init__(self, capture: Callable[[], CameraFrame], perceive: Callable[[CameraFrame], TableScene],
                  views: Callable[[], list[str]] | None = None, use_view: Callable[[str], None] | None = None,
-                 progress: Callable[[str], None] = lambda s: None) -> None:
+                 progress: Callable[[str], None] = lambda s: None, spatial_frame: str = "camera") -> None:
         """``views`` / ``use_view``: the cameras, and switching the one ``capture`` looks through (when
         the command's objects are not all seen, the other views are tried before giving up)."""
         self.capture = capture
@@ -101,6 +101,7 @@ class PerceptionVerifier:
         self.views = views
         self.use_view = use_view
         self.progress = progress
+        self.spatial_frame = spatial_frame  # of the command's side words: the robot's first view or its base
         self.command: Command | None = None
         self._before: list[Seen] = []
         self._roles: dict[str, int] = {}
@@ -117,8 +118,8 @@ class PerceptionVerifier:
         not all seen there, in the first other view that shows them all (the robot then looks through it)."""
         self._relation_frame = None  # side relations are judged in the robot's first view, whichever view looks
         missing = self._find(command)
-        if missing is None or self.views is None or self.use_view is None:
-            return missing
+        if missing is None or self.views is None or self.use_view is None or missing.evidence.get("ambiguous"):
+            return missing  # a question is asked from the robot's own view
         first = self.view
         for cam in self.views():
             if cam == first:
@@ -145,12 +146,15 @@ class PerceptionVerifier:
             # the object to move is never one of its own anchors ("the object closest to the robot")
             pool = [o for i, o in enumerate(scene.objects) if role != "pick" or i not in self._roles.values()]
             try:
-                found = ground(parse_reference(text), pool)
-            except ReferenceError:
-                found = []
-            if not found:
-                return Verdict(None, f"cannot find the {text}", {"role": role})
-            self._roles[role] = scene.objects.index(found[0])
+                res = resolve(parse_reference(text), pool, spatial_frame=self.spatial_frame)
+            except ReferenceError as exc:
+                return Verdict(None, f"cannot find the {text}", {"role": role, "question": str(exc)})
+            if not res.objects:
+                return Verdict(None, f"cannot find the {text}", {"role": role, "question": res.question})
+            if res.question is not None:
+                return Verdict(None, f"cannot check: the {text} is ambiguous",
+                               {"role": role, "question": res.question, "ambiguous": True})
+            self._roles[role] = scene.objects.index(res.objects[0])
         if len(set(self._roles.values())) < len(self._roles):
             return Verdict(None, "cannot check: two roles of the command name the same object",
                            {"roles": {k: self._before[v].label for k, v in self._roles.items()}})
@@ -206,7 +210,7 @@ class PerceptionVerifier:
                 return Verdict(None, f"cannot check: the {picked.label} is not seen", {"role": "pick"})
         k, t = self._relation_frame or (frame.intrinsics, frame.extrinsics)
         ok, why = relation_holds(cmd.relation, obj.body, found["anchor"].body, k, t,
-                                 found["anchor2"].body if "anchor2" in found else None)
+                                 found["anchor2"].body if "anchor2" in found else None, frame=self.spatial_frame)
         moved = []
         for k, was in enumerate(self._before):
             if k in self._roles.values():

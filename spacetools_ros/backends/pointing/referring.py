@@ -1,156 +1,79 @@
-"""Referring expressions ("the red block", "leftmost cube", "can next to the plate") parsed into
-constraints and grounded on perceived objects.
+"""Referring expressions ("the red block", "second cube from the left", "can next to the plate")
+grounded on perceived objects, with a question back when they are ambiguous or match nothing.
 
-Spatial words are viewer-centric, as an image-pointing model reads them: left/right are image
-left/right, front/behind are nearer to/farther from the camera. "closest to the robot" uses the
-robot base origin when the camera extrinsics are known.
+The words are parsed in core/language (one vocabulary for commands and descriptions). Spatial words
+follow ``spatial_frame``: ``camera`` (default) is the view an image-pointing model reads: left/right
+are image columns, front/behind nearer to/farther from the camera. ``robot``: left/right are +y/-y
+of the robot base, front/behind smaller/larger base x (nearer to/farther from the robot along its
+forward axis), nearest/farthest by distance from the base origin (needs ``centroid_base``).
+"closest to the robot" always uses the base origin when the camera extrinsics are known.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ...core.language import senses
+from ...core.language.colors import (
+    BASE_COLORS,
+    BASE_SYNONYMS,
+    FIT_MAX,
+    FIT_TIE,
+    color_fit,
+)
+from ...core.language.frames import SPATIAL_FRAMES, check_frame
+from ...core.language.phrasing import noun_phrase, which_question, with_article
+from ...core.language.reference import Reference, ReferenceError, parse_reference
+from ...core.language.vocabulary import GENERIC_WORDS, SHAPE_WORDS, SUPERLATIVE_AXES
 from ..perception.tabletop import DetectedObject
+from .synonyms import default_resolver
 
-SHAPE_WORDS = {
-    "box": ["box", "block", "cube", "brick", "crate", "cuboid"],
-    "cylinder": ["cylinder", "can", "tin", "bottle", "cup", "mug", "tube", "jar", "canister", "glass"],
-    "sphere": ["ball", "sphere", "orb", "globe", "marble"],
-    "bowl": ["bowl", "basin", "pot"],
-    "plate": ["plate", "dish", "saucer", "platter", "tray", "disc", "disk"],
-}
-COLOR_WORDS = {
-    "red": ["red", "crimson", "scarlet", "maroon"], "green": ["green", "lime", "olive"],
-    "blue": ["blue", "navy", "azure"], "yellow": ["yellow", "gold", "golden", "lemon"],
-    "orange": ["orange", "amber"], "purple": ["purple", "violet", "magenta", "lilac"],
-    "white": ["white", "ivory"], "black": ["black", "dark"], "gray": ["gray", "grey", "silver"],
-    "brown": ["brown", "tan", "chocolate", "wooden"], "pink": ["pink", "rose"], "cyan": ["cyan", "teal", "turquoise", "aqua"],
-}
-GENERIC = {"object", "objects", "thing", "things", "item", "items", "one", "ones", "stuff", "toy", "piece"}
-SUPERLATIVES = {
-    "leftmost": ("u", min), "rightmost": ("u", max), "frontmost": ("depth", min), "nearest": ("depth", min),
-    "closest": ("depth", min), "farthest": ("depth", max), "furthest": ("depth", max), "backmost": ("depth", max),
-    "largest": ("size", max), "biggest": ("size", max), "smallest": ("size", min), "tiniest": ("size", min),
-    "tallest": ("height", max), "shortest": ("height", min), "highest": ("height", max), "lowest": ("height", min),
-}
-RELATIONS = [("except", "except"), ("other than", "except"), ("but not", "except"), ("next to", "near"), ("near", "near"), ("beside", "near"), ("by", "near"), ("close to", "near"),
-             ("left of", "left"), ("right of", "right"), ("in front of", "front"), ("behind", "behind"),
-             ("in", "in"), ("inside", "in"), ("on", "on"), ("on top of", "on")]
-STOP = {"the", "a", "an", "to", "of", "that", "is", "which", "please", "all", "every", "each", "most", "one"}
+__all__ = [
+    "COLOR_WORDS",
+    "GENERIC",
+    "SHAPE_WORDS",
+    "SUPERLATIVES",
+    "Reference",
+    "ReferenceError",
+    "Resolution",
+    "ground",
+    "parse_reference",
+    "resolve",
+    "warm_up",
+]
 
+COLOR_WORDS = {c: [c] + [w for w, b in BASE_SYNONYMS.items() if b == c] for c in BASE_COLORS}
+GENERIC = set(GENERIC_WORDS)
+SUPERLATIVES = SUPERLATIVE_AXES
+FRAMES = SPATIAL_FRAMES
+# key values closer than this cannot tell two objects apart
+TIE = {"lateral_camera": 6.0, "lateral_robot": 0.015, "depth_camera": 0.015, "depth_robot": 0.015,
+       "near": 0.015, "robot": 0.015, "height": 0.005, "distance": 0.01}
+SIZE_TIE = 0.12  # relative
 
-def _lex(table: dict[str, list[str]]) -> dict[str, str]:
-    out = {}
-    for key, words in table.items():
-        for w in words:
-            out[w] = key
-            out[w + "s"] = key
-            out[w + "es"] = key
-    return out
-
-
-SHAPE_LEX = _lex(SHAPE_WORDS)
-COLOR_LEX = _lex(COLOR_WORDS)
+senses.install(default_resolver)
 
 
 @dataclass(frozen=True)
-class Reference:
-    """A parsed referring expression."""
+class Resolution:
+    """Objects a reference picks out, best first, and a question when it does not pick out one.
 
-    text: str
-    colors: frozenset[str] = frozenset()
-    shape: str | None = None
-    superlative: str | None = None      # key of SUPERLATIVES, or "robot_closest"/"robot_farthest"
-    size: str | None = None             # "big" | "small"
-    relation: str | None = None
-    anchor: "Reference | None" = None
-    plural: bool = False
-    unknown: tuple[str, ...] = ()       # content words that meant nothing to the parser
-
-
-class ReferenceError(ValueError):
-    """The expression cannot be parsed into anything groundable."""
-
-
-def _parse_simple(text: str, use_synonyms: bool = True) -> Reference:
-    words = re.findall(r"[a-z]+", text.lower())
-    colors, shape, sup, size, plural, unknown = set(), None, None, None, False, []
-    i = 0
-    while i < len(words):
-        w = words[i]
-        two = " ".join(words[i:i + 4])
-        if two.startswith(("closest to the robot", "nearest to the robot", "closest to robot", "nearest to robot")):
-            sup = "robot_closest"
-            i += 4 if "the" in two else 3
-            continue
-        if two.startswith(("farthest from the robot", "furthest from the robot", "farthest from robot")):
-            sup = "robot_farthest"
-            i += 4 if "the" in two else 3
-            continue
-        if w in COLOR_LEX:
-            colors.add(COLOR_LEX[w])
-        elif w in SHAPE_LEX:
-            shape = SHAPE_LEX[w]
-            plural = plural or (w not in SHAPE_WORDS[shape])
-        elif w in SUPERLATIVES:
-            sup = w
-        elif w in ("big", "large", "huge", "bigger", "larger"):
-            size = "big"
-        elif w in ("small", "little", "tiny", "smaller"):
-            size = "small"
-        elif w in ("left", "right") and i + 1 < len(words) and words[i + 1] in ("most", "side"):
-            sup = "leftmost" if w == "left" else "rightmost"
-            i += 1
-        elif w in GENERIC:
-            plural = plural or w.endswith("s")
-        elif w in ("all", "every", "both"):
-            plural = True
-        elif w not in STOP:
-            unknown.append(w)
-        i += 1
-    if unknown and use_synonyms:
-        from .synonyms import default_resolver
-
-        resolver = default_resolver()
-        still = []
-        for w in unknown:
-            hit = resolver.resolve(w) if resolver is not None else None
-            if hit is None:
-                still.append(w)
-                continue
-            kind, value = hit[0].split(":")
-            if kind == "color":
-                colors.add(value)
-            elif shape is None:
-                shape = value
-        unknown = still
-    return Reference(text, frozenset(colors), shape, sup, size, None, None, plural, tuple(unknown))
-
-
-def parse_reference(text: str) -> Reference:
-    """Parse an object description.
-
-    Raises:
-        ReferenceError: empty text, or no word of it describes an object.
+    Attributes:
+        objects: the matches (for a plural reference, all of them).
+        question: None when a singular reference names exactly one object; otherwise what to ask
+            ("I see two red blocks: the one on the left or the one on the right?", "I don't see a
+            purple bowl").
     """
-    t = " ".join(re.findall(r"[a-z]+", text.lower()))
-    if not t:
-        raise ReferenceError("empty object description")
-    for phrase, rel in sorted(RELATIONS, key=lambda r: -len(r[0])):
-        m = re.search(rf"\b(?:to the |on the )?{phrase}\b", t)
-        if m and m.start() > 0:
-            head, tail = t[: m.start()].strip(), t[m.end():].strip()
-            if tail:
-                ref = _parse_simple(head)
-                return Reference(text, ref.colors, ref.shape, ref.superlative, ref.size, rel, parse_reference(tail),
-                                 ref.plural, ref.unknown)
-    ref = _parse_simple(t)
-    if not (ref.colors or ref.shape or ref.superlative or ref.size) and ref.unknown:
-        raise ReferenceError(f"nothing in '{text}' describes an object")
-    return ref
+
+    objects: tuple[DetectedObject, ...]
+    question: str | None = None
+
+    @property
+    def found(self) -> DetectedObject | None:
+        """The object when it is unambiguous."""
+        return self.objects[0] if self.objects and self.question is None else None
 
 
 def _size(o: DetectedObject) -> float:
@@ -164,55 +87,202 @@ def _size(o: DetectedObject) -> float:
     return float(long_ * short * h)
 
 
-def _key(o: DetectedObject, what: str) -> float:
-    if what == "u":
-        return float(np.nonzero(o.mask)[1].mean())
-    if what == "depth":
+def _lateral(o: DetectedObject, frame: str, mask_mean: bool = True) -> float | None:
+    """Grows to the right: image u (camera), -y of the base (robot)."""
+    if frame == "robot":
+        return None if o.centroid_base is None else -float(o.centroid_base[1])
+    return float(np.nonzero(o.mask)[1].mean()) if mask_mean else float(o.pixel[0])
+
+
+def _depth(o: DetectedObject, frame: str) -> float | None:
+    """Grows away from the viewer: camera depth (camera), base x (robot)."""
+    if frame == "robot":
+        return None if o.centroid_base is None else float(o.centroid_base[0])
+    return float(o.centroid_cam[2])
+
+
+def _key(o: DetectedObject, axis: str, frame: str) -> float | None:
+    if axis == "lateral":
+        return _lateral(o, frame)
+    if axis == "depth":
+        return _depth(o, frame)
+    if axis == "robot" or (axis == "near" and frame == "robot"):
+        return None if o.centroid_base is None else float(np.linalg.norm(o.centroid_base[:2]))
+    if axis == "near":
         return float(o.centroid_cam[2])
-    if what == "height":
+    if axis == "height":
         return float(o.height_m)
     return _size(o)
 
 
-def ground(ref: Reference, objects: list[DetectedObject]) -> list[DetectedObject]:
-    """Objects matching a reference, best first (empty when none)."""
+def _tied(a: float, b: float, axis: str, frame: str) -> bool:
+    if axis == "size":
+        return abs(a - b) <= SIZE_TIE * max(abs(a), abs(b), 1e-12)
+    return abs(a - b) <= TIE.get(f"{axis}_{frame}", TIE.get(axis, 0.0))
+
+
+def _looks(ref: Reference, objects: list[DetectedObject]) -> list[DetectedObject]:
+    """Objects of the reference's colours, shape and size; off-palette colour words by measured colour."""
     cands = [o for o in objects
              if (not ref.colors or o.color in ref.colors) and (ref.shape is None or o.shape == ref.shape)]
+    if ref.tints:
+        fit = {id(o): max(color_fit(t, o.rgb_median) for t in ref.tints) for o in cands}
+        cands = sorted((o for o in cands if fit[id(o)] <= FIT_MAX), key=lambda o: fit[id(o)])
+        if cands and not ref.plural:  # the nearest colour, and whatever fits as well as it
+            cands = [o for o in cands if fit[id(o)] - fit[id(cands[0])] < FIT_TIE]
     if ref.size and len(cands) > 1:
         med = np.median([_size(o) for o in objects])
         keep = [o for o in cands if (_size(o) >= med) == (ref.size == "big")]
         cands = keep or sorted(cands, key=_size, reverse=ref.size == "big")[:1]
-    if ref.anchor is not None and ref.relation == "except":
-        excluded = {id(o) for o in ground(ref.anchor, objects)}
-        inner = Reference(ref.text, ref.colors, ref.shape, ref.superlative, ref.size, None, None, ref.plural, ref.unknown)
-        return ground(inner, [o for o in objects if id(o) not in excluded])
-    if ref.anchor is not None:
-        anchors = ground(ref.anchor, objects)
-        if not anchors:
-            return []
-        a = anchors[0]
-        cands = [o for o in cands if o is not a]
-        au, ad = a.pixel[0], a.centroid_cam[2]
-        if ref.relation == "left":
-            cands = [o for o in cands if o.pixel[0] < au]
-        elif ref.relation == "right":
-            cands = [o for o in cands if o.pixel[0] > au]
-        elif ref.relation == "front":
-            cands = [o for o in cands if o.centroid_cam[2] < ad]
-        elif ref.relation == "behind":
-            cands = [o for o in cands if o.centroid_cam[2] > ad]
-        cands.sort(key=lambda o: float(np.linalg.norm(o.centroid_cam - a.centroid_cam)))
-        if ref.relation in ("near", "left", "right", "front", "behind", "in", "on") and not ref.plural:
-            cands = cands[:1]
-    if ref.superlative:
-        if ref.superlative.startswith("robot_"):
-            if any(o.centroid_base is None for o in cands):
-                return []
-            dist = (lambda o: float(np.linalg.norm(o.centroid_base[:2])))
-            cands = sorted(cands, key=dist, reverse=ref.superlative == "robot_farthest")[:1]
-        else:
-            what, fn = SUPERLATIVES[ref.superlative]
-            if cands:
-                best = fn(cands, key=lambda o: _key(o, what))
-                cands = [best]
     return cands
+
+
+def _ground(ref: Reference, objects: list[DetectedObject], frame: str
+            ) -> tuple[list[DetectedObject], tuple[list[DetectedObject], str, str] | None]:
+    """(matches best first, (tied objects, tie kind, axis telling them apart) when the deciding
+    criterion cannot tell the best ones apart)."""
+    if ref.anchor is not None and ref.relation == "except":
+        excluded = {id(o) for o in _ground(ref.anchor, objects, frame)[0]}
+        inner = replace(ref, relation=None, anchor=None)
+        return _ground(inner, [o for o in objects if id(o) not in excluded], frame)
+    cands = _looks(ref, objects)
+    tie = None
+    if ref.anchor is not None:
+        cands, tie = _related(ref, cands, objects, frame)
+    if ref.superlative:
+        axis, how = SUPERLATIVE_AXES[ref.superlative]
+        if any(_key(o, axis, frame) is None for o in cands):
+            return [], None
+        if cands:
+            ranked = sorted(cands, key=lambda o: _key(o, axis, frame), reverse=how == "max")
+            if how == "median":
+                ranked = [ranked[(len(ranked) - 1) // 2]] + ranked[: (len(ranked) - 1) // 2] + ranked[(len(ranked) + 1) // 2:]
+                tie = (ranked[:2], "middle", "depth") if len(ranked) % 2 == 0 else None
+            elif len(ranked) > 1 and _tied(_key(ranked[0], axis, frame), _key(ranked[1], axis, frame), axis, frame):
+                tie = (ranked[:2], ref.superlative, "depth" if axis == "lateral" else "lateral")
+            else:
+                tie = None
+            cands = ranked[:1]
+    if ref.ordinal is not None:
+        order = ref.order or "left"
+        axis = "lateral" if order in ("left", "right") else "depth"
+        if any(_key(o, axis, frame) is None for o in cands):
+            return [], None
+        ranked = sorted(cands, key=lambda o: _key(o, axis, frame), reverse=order in ("right", "back"))
+        i = ref.ordinal - 1 if ref.ordinal > 0 else len(ranked) + ref.ordinal
+        if not 0 <= i < len(ranked):
+            return [], None
+        near = [ranked[j] for j in (i - 1, i + 1) if 0 <= j < len(ranked)
+                and _tied(_key(ranked[j], axis, frame), _key(ranked[i], axis, frame), axis, frame)]
+        tie = ([ranked[i]] + near[:1], f"ordinal:{order}", "depth" if axis == "lateral" else "lateral") if near else None
+        cands = [ranked[i]]
+    return cands, tie
+
+
+def _related(ref: Reference, cands: list[DetectedObject], objects: list[DetectedObject], frame: str):
+    """Candidates standing in ``ref.relation`` to its anchor, nearest first (farthest for ``far``)."""
+    anchors = ground(ref.anchor, objects, frame)
+    if not anchors:
+        return [], None
+    a = anchors[0]
+    cands = [o for o in cands if o is not a]
+    if ref.relation == "between":
+        others = ground(ref.anchor2, objects, frame) if ref.anchor2 is not None else []
+        b = next((o for o in others if o is not a), None)
+        if b is None:
+            return [], None
+        cands = [o for o in cands if o is not b]
+        ab = b.centroid_cam - a.centroid_cam
+        span = float(ab @ ab) or 1e-9
+        cands = [o for o in cands if 0.1 <= float((o.centroid_cam - a.centroid_cam) @ ab) / span <= 0.9]
+        mid = (a.centroid_cam + b.centroid_cam) / 2
+        dist = (lambda o: float(np.linalg.norm(o.centroid_cam - mid)))
+    else:
+        dist = (lambda o: float(np.linalg.norm(o.centroid_cam - a.centroid_cam)))
+    if ref.relation in ("left", "right"):
+        au = _lateral(a, frame, mask_mean=False)
+        if au is None or any(_lateral(o, frame, False) is None for o in cands):
+            return [], None
+        cands = [o for o in cands if (_lateral(o, frame, False) < au) == (ref.relation == "left")]
+    elif ref.relation in ("front", "behind"):
+        ad = _depth(a, frame)
+        if ad is None or any(_depth(o, frame) is None for o in cands):
+            return [], None
+        cands = [o for o in cands if (_depth(o, frame) < ad) == (ref.relation == "front")]
+    cands.sort(key=dist, reverse=ref.relation == "far")
+    tie = None
+    if not ref.plural and len(cands) > 1:
+        if ref.relation != "far" and _tied(dist(cands[0]), dist(cands[1]), "distance", frame):
+            tie = (cands[:2], f"relation:{ref.relation}", "lateral")
+        cands = cands[:1]
+    return cands, tie
+
+
+def ground(ref: Reference, objects: list[DetectedObject], spatial_frame: str = "camera") -> list[DetectedObject]:
+    """Objects matching a reference, best first (empty when none). A singular reference with a
+    relation, superlative or ordinal gives one object; otherwise every match.
+
+    Raises:
+        ValueError: an unknown ``spatial_frame`` (camera | robot).
+    """
+    return _ground(ref, objects, check_frame(spatial_frame))[0]
+
+
+def resolve(ref: Reference, objects: list[DetectedObject], spatial_frame: str = "camera") -> Resolution:
+    """``ground`` plus a question back: several matches for a singular reference with nothing to
+    tell them apart, a superlative or ordinal that does not decide, or nothing matching.
+
+    Raises:
+        ValueError: an unknown ``spatial_frame``.
+    """
+    found, tie = _ground(ref, objects, check_frame(spatial_frame))
+    if not found:
+        return Resolution((), _missing(ref, objects, spatial_frame))
+    if ref.plural:
+        return Resolution(tuple(found))
+    if len(found) > 1:
+        return Resolution(tuple(found), which_question(ref, len(found), _axis(found, spatial_frame)))
+    if tie is not None:
+        tied, kind, axis = tie
+        what = kind if kind in SUPERLATIVE_AXES else None
+        if what is None:
+            return Resolution(tuple(tied), which_question(ref, len(tied), _axis(tied, spatial_frame, axis)))
+        return Resolution(tuple(tied), which_question(ref, len(tied), _axis(tied, spatial_frame, axis), tie=what))
+    return Resolution(tuple(found))
+
+
+def _axis(objs: list[DetectedObject], frame: str, prefer: str = "lateral") -> str:
+    """The axis along which look-alikes are told apart: the preferred one unless they line up on it."""
+    def spread(axis: str) -> float:
+        keys = [_key(o, axis, frame) for o in objs]
+        if any(k is None for k in keys):
+            return 0.0
+        scale = 1.0 if axis == "depth" or frame == "robot" else 0.001  # pixels vs metres, roughly
+        return (max(keys) - min(keys)) * scale
+    other = "depth" if prefer == "lateral" else "lateral"
+    return prefer if spread(prefer) >= 0.5 * spread(other) else other
+
+
+def _missing(ref: Reference, objects: list[DetectedObject], frame: str) -> str:
+    """What to say when a reference matches nothing: the innermost part that is not there."""
+    if frame == "robot" and any(o.centroid_base is None for o in objects) and (
+            ref.superlative or ref.ordinal or ref.relation in ("left", "right", "front", "behind")):
+        return "I can't tell sides in the robot's frame: the camera's pose is not known"
+    for anchor in (ref.anchor, ref.anchor2):
+        if anchor is not None and ref.relation != "except" and not ground(anchor, objects, frame):
+            return _missing(anchor, objects, frame)
+    plain = replace(ref, relation=None, anchor=None, anchor2=None, superlative=None, ordinal=None, order=None)
+    if not _looks(plain, objects):
+        return f"I don't see {with_article(noun_phrase(ref))}"
+    if ref.ordinal is not None:
+        n = len(_ground(replace(ref, ordinal=None, order=None), objects, frame)[0])
+        return f"I see only {n} {noun_phrase(ref, many=n != 1)}"
+    if ref.superlative and SUPERLATIVE_AXES[ref.superlative][0] == "robot":
+        return "I can't tell how far objects are from the robot: the camera's pose is not known"
+    return f"I don't see {with_article(noun_phrase(ref, with_relation=True))}"
+
+
+def warm_up() -> bool:
+    """Load the word-similarity model now (it takes seconds) rather than inside the first command's
+    time budget; True when it is available."""
+    return default_resolver() is not None

@@ -111,7 +111,8 @@ class ScriptedPolicy:
         while True:
             img = self.images - 1
             name = self.fallback_pick or cmd.pick
-            if parse_reference(name).superlative and not self.fallback_pick:
+            r = parse_reference(name)
+            if (r.superlative or r.ordinal is not None) and r.relation is None and not self.fallback_pick:
                 name = f"{name} except the {cmd.anchor}"  # the destination is not a candidate
             resp = yield _call("roborefer.detect_all", {"obj_name": name, "image_index": img},
                                f"Find every '{name}' in the latest image.")
@@ -123,7 +124,7 @@ class ScriptedPolicy:
                 yield _answer(f"I cannot find the {cmd.pick}.", f"No '{cmd.pick}' is visible.")
                 return "end"
             ref = parse_reference(cmd.pick)
-            if len(pts) > 1 and not (ref.superlative or ref.relation):
+            if len(pts) > 1 and not (ref.superlative or ref.relation or ref.ordinal is not None or ref.plural):
                 yield _answer(f"I cannot do that: '{cmd.pick}' is ambiguous ({len(pts)} objects match).",
                               "Several objects match and nothing tells them apart.")
                 return "end"
@@ -170,7 +171,8 @@ class ScriptedPolicy:
             resp = yield _call("roborefer.detect_all", {"obj_name": cmd.pick, "image_index": self.images - 1},
                                f"Is the {cmd.pick} back on the table?")
             fallen = bool(_points(resp))
-            colours = " ".join(sorted(parse_reference(cmd.pick).colors))
+            ref = parse_reference(cmd.pick)
+            colours = " ".join(sorted(ref.colors | ref.tints))
             if not fallen and colours:  # a fallen object may look like another shape now
                 resp = yield _call("roborefer.detect_all", {"obj_name": f"{colours} object", "image_index": self.images - 1},
                                    f"Maybe it fell over: is anything {colours} on the table?")
