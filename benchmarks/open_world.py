@@ -2,7 +2,7 @@
 simulator, the agreement of its own word with the world, and collateral.
 
 Usage: python benchmarks/open_world.py [PER_CATEGORY] [--split dev|heldout|both] [--category NAME ...]
-       [--json FILE]
+       [--sensor structured_light|ideal] [--json FILE]
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ def main() -> None:
     ap.add_argument("per_category", type=int, nargs="?", default=6)
     ap.add_argument("--split", choices=("dev", "heldout", "both"), default="heldout")
     ap.add_argument("--category", nargs="*", choices=CATEGORIES, default=list(CATEGORIES))
+    ap.add_argument("--sensor", choices=("structured_light", "ideal"), default="structured_light",
+                    help="the cameras' sensor model (default: the modelled RGB-D camera, varied lighting)")
     ap.add_argument("--json", help="write every row here")
     args = ap.parse_args()
     splits = ("dev", "heldout") if args.split == "both" else (args.split,)
@@ -30,7 +32,7 @@ def main() -> None:
     for split in splits:
         for cat in args.category:
             for i in range(args.per_category):
-                case = make_case(split, cat, i)
+                case = make_case(split, cat, i, args.sensor)
                 row = run_case(case)
                 rows.append(row)
                 mark = "ok  " if row["success"] else "FAIL"

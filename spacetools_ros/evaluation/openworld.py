@@ -5,13 +5,13 @@ true objects (so the simulator judges it) or expects a refusal / question with n
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..core.camera import project
 from ..core.errors import SceneError
-from ..core.scene import COLORS, Scene, scene_from_dict
+from ..core.scene import COLORS, Scene, scene_from_dict, with_sensor
 from .language import Vocabulary, vocabulary
 
 CATEGORIES = ("phrasing", "lookalikes", "cameras", "clutter", "side_relations", "stacking", "colour_words",
@@ -163,8 +163,10 @@ def _base(rng, voc: Vocabulary, cat: str, camera: dict, n_distractors: int, pick
     return b, colours
 
 
-def make_case(split: str, category: str, index: int) -> Case:
-    """Case ``index`` of a category in a split (deterministic; redrawn until the camera sees everything)."""
+def make_case(split: str, category: str, index: int, sensor: str = "structured_light") -> Case:
+    """Case ``index`` of a category in a split (deterministic; redrawn until the camera sees everything).
+    ``sensor``: the cameras' sensor model; with a real one the lighting and table colour vary too
+    (``ideal``: the renderer's exact data and the default look)."""
     if category not in CATEGORIES:
         raise ValueError(f"category must be one of {CATEGORIES}, got {category!r}")
     voc = vocabulary(split)
@@ -173,7 +175,9 @@ def make_case(split: str, category: str, index: int) -> Case:
         rng = np.random.default_rng(seed * 101 + attempt)
         case = _draw(split, category, seed, rng, voc)
         if case is not None and visible(case.scene):
-            return case
+            if sensor == "ideal":
+                return case
+            return replace(case, scene=with_sensor(case.scene, sensor, vary_appearance=True))
     raise RuntimeError(f"no visible scene for {split}/{category}/{index}")
 
 
@@ -219,6 +223,8 @@ def _draw(split: str, cat: str, seed: int, rng, voc: Vocabulary) -> Case | None:
                 return None
             return Case(split, "side_relations", seed, b.scene(seed), cmd, "act", p["name"], "between", c["name"],
                         o2["name"], note="between")
+        if rel != "near" and not _side_is_free(b, p, c, rel):
+            return None  # a person would not ask for a spot off the table or out of reach
         cmd = _phrase(voc, rng, f"{p['color']} {_noun(voc, rng, p['shape'])}", rel,
                       f"{c['color']} {_noun(voc, rng, c['shape'])}")
         return Case(split, cat, seed, b.scene(seed), cmd, "act", p["name"], rel, c["name"], note=rel)
@@ -251,6 +257,23 @@ def _draw(split: str, cat: str, seed: int, rng, voc: Vocabulary) -> Case | None:
     if cat == "lookalikes":
         return _lookalike(split, seed, rng, voc, camera)
     return _refusal(split, seed, rng, voc, camera)
+
+
+def _side_is_free(b: SceneBuilder, p: dict, c: dict, rel: str) -> bool:
+    """The spot on that side of the anchor (in the robot camera's view) is on the reachable table
+    and free of other objects."""
+    from ..core.geometry import look_at_rotation
+
+    r = look_at_rotation(b.camera["position"], b.camera["look_at"])
+    right, forward = r[:2, 0], r[:2, 2]
+    d = {"left": -right, "right": right, "front": -forward, "behind": forward}[rel]
+    d = d / max(float(np.linalg.norm(d)), 1e-9)
+    rp, rc = _radius(p["shape"], p["size"]), _radius(c["shape"], c["size"])
+    spot = np.asarray(c["position"]) + d * (rc + rp + 0.06)
+    if not (0.28 <= spot[0] <= 0.72 and abs(spot[1]) <= 0.35 and np.linalg.norm(spot) >= 0.32):
+        return False
+    return all(math.dist(spot, o["position"]) > rp + _radius(o["shape"], o["size"]) + 0.03
+               for o in b.objects if o is not p and o is not c)
 
 
 def _too_close(rgb, others, min_dist: float = 0.25) -> bool:
@@ -302,6 +325,7 @@ def _refusal(split: str, seed: int, rng, voc: Vocabulary, camera: dict) -> Case 
     return Case(split, "refusals", seed, b.scene(seed), cmd, "refuse", note=kind)
 
 
-def evaluation_set(split: str, per_category: int, categories: tuple[str, ...] = CATEGORIES) -> list[Case]:
+def evaluation_set(split: str, per_category: int, categories: tuple[str, ...] = CATEGORIES,
+                   sensor: str = "structured_light") -> list[Case]:
     """``per_category`` cases of every category of ``split``."""
-    return [make_case(split, cat, i) for cat in categories for i in range(per_category)]
+    return [make_case(split, cat, i, sensor) for cat in categories for i in range(per_category)]

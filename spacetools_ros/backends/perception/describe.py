@@ -64,6 +64,33 @@ def shape_name(o: DetectedObject) -> str:
     return "cylinder" if o.circularity < 0.88 else "box"
 
 
+SHAPE_MARGIN = 0.07       # box vs cylinder: circularity this close to the threshold leaves both open
+SPHERE_LOOSE_RMS_M = 0.004  # a rounder fit than this, a round footprint and height ~ width: maybe a sphere
+SHADE_FACTORS = (0.75, 1.3)  # the same paint under dimmer / brighter light
+
+
+def other_shapes(o: DetectedObject) -> frozenset[str]:
+    """Shapes the cues do not rule out besides ``o.shape`` (a real sensor's missing pixels clip a
+    box's corners, roughen a sphere)."""
+    out = set()
+    if o.shape in ("box", "cylinder") and abs(o.circularity - 0.88) < SHAPE_MARGIN:
+        out |= {"box", "cylinder"}
+    long_, short = o.footprint_size
+    h = o.height_m
+    if (o.shape in ("box", "cylinder") and o.sphere_rms_m < SPHERE_LOOSE_RMS_M and short > 0.75 * long_
+            and abs(h - long_) < 0.3 * max(h, long_)):
+        out.add("sphere")
+    if o.shape == "sphere":
+        out.add("cylinder")
+    return frozenset(out - {o.shape})
+
+
+def other_colors(rgb: np.ndarray) -> frozenset[str]:
+    """Colour names of the same paint a little darker or lighter (orange reads brown in dim light)."""
+    base = color_name(rgb)
+    return frozenset(color_name(np.clip(np.asarray(rgb, float) * f, 0, 255)) for f in SHADE_FACTORS) - {base}
+
+
 def describe(objects: list[DetectedObject], k: np.ndarray | None = None, axes: np.ndarray | None = None,
              plane: np.ndarray | None = None) -> None:
     """Fill in ``color`` and ``shape`` of each object (in place). With the camera intrinsics and
@@ -71,6 +98,8 @@ def describe(objects: list[DetectedObject], k: np.ndarray | None = None, axes: n
     for o in objects:
         o.color = color_name(o.rgb_median)
         o.shape = shape_name(o)
+        o.maybe_shapes = other_shapes(o)
+        o.maybe_colors = other_colors(o.rgb_median)
         if o.shape in ("bowl", "plate") and k is not None and axes is not None and plane is not None:
             n, d = plane[:3], plane[3]
             floor = o.footprint_centre[0] * axes[:, 0] + o.footprint_centre[1] * axes[:, 1] - d * n + 0.008 * n

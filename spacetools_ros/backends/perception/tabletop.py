@@ -29,6 +29,9 @@ class PerceptionConfig:
     robot_base_radius_m: float = 0.22  # clusters centred this close to the base origin are the robot
     split_hue_deg: float = 40.0        # two colour clusters this far apart in hue split a segment
     split_min_chroma: float = 15.0     # ... when both are this colourful (Lab a*b* radius)
+    hole_join_px: int = 3              # two segments this close across missing depth ...
+    hole_join_chroma_dist: float = 0.04  # ... of the same paint (chromaticity; shading only scales) ...
+    hole_join_gap_m: float = 0.012     # ... whose footprints touch: one object
 
 
 @dataclass
@@ -54,6 +57,8 @@ class DetectedObject:
     centroid_base: np.ndarray | None = None
     shape: str = "object"
     color: str = "gray"
+    maybe_shapes: frozenset[str] = frozenset()  # other readings the cues leave open (near a threshold)
+    maybe_colors: frozenset[str] = frozenset()  # colour names of the same paint a little darker/lighter
 
 
 @dataclass
@@ -136,6 +141,13 @@ def _table_noise(m: np.ndarray, height: np.ndarray, table_mask: np.ndarray, pad_
     return float(1.4826 * np.median(np.abs(h - np.median(h))))
 
 
+def _same_paint(rgb_a: np.ndarray, rgb_b: np.ndarray, max_chroma_dist: float) -> bool:
+    """Two lit colours that shading alone can turn into each other: the same chromaticity
+    (r, g, b) / (r + g + b) and brightness within a factor of 2.5."""
+    sa, sb = float(np.sum(rgb_a)) + 1e-6, float(np.sum(rgb_b)) + 1e-6
+    return bool(np.linalg.norm(rgb_a / sa - rgb_b / sb) <= max_chroma_dist and 0.4 <= sa / sb <= 2.5)
+
+
 class TabletopPerception:
     """Segments the objects standing on the dominant plane of an RGB-D frame."""
 
@@ -188,7 +200,44 @@ class TabletopPerception:
                 if obj.centroid_base is not None and np.linalg.norm(obj.centroid_base[:2]) < cfg.robot_base_radius_m:
                     continue
                 objects.append(obj)
+        objects = self._join_across_holes(objects, valid, pts, height, rgb, axes, t_base, table_mask)
         return TableScene(plane, table_mask, objects, frame, axes)
+
+    def _join_across_holes(self, objects, valid, pts, height, rgb, axes, t_base, table_mask) -> list[DetectedObject]:
+        """One object seen as two segments because a real sensor left a band of missing depth through
+        it (a bowl's rim): the same colour, masks a few pixels apart across pixels that are mostly
+        holes, footprints touching. Touching objects are not joined: between them the depth is valid."""
+        import cv2
+
+        cfg = self.cfg
+        kernel = np.ones((2 * cfg.hole_join_px + 1,) * 2, np.uint8)
+        joined = True
+        while joined:
+            joined = False
+            for i, j in ((i, j) for i in range(len(objects)) for j in range(i + 1, len(objects))):
+                a, b = objects[i], objects[j]
+                if not _same_paint(a.rgb_median, b.rgb_median, cfg.hole_join_chroma_dist):
+                    continue
+                da = cv2.dilate(a.mask.astype(np.uint8), kernel).astype(bool)
+                db = cv2.dilate(b.mask.astype(np.uint8), kernel).astype(bool)
+                band = da & db & ~a.mask & ~b.mask
+                if not (da & b.mask).any() or band.sum() == 0 or np.mean(~valid[band]) < 0.5:
+                    continue
+                fa = a.points_cam[:: max(1, len(a.points_cam) // 300)] @ axes[:, :2]
+                fb = b.points_cam[:: max(1, len(b.points_cam) // 300)] @ axes[:, :2]
+                if float(np.min(np.linalg.norm(fa[:, None] - fb[None], axis=2))) > cfg.hole_join_gap_m:
+                    continue
+                m = a.mask | b.mask
+                obj = self._describe(i, m, pts, height, rgb, axes, t_base, _table_noise(m, height, table_mask))
+                if obj is None:
+                    continue
+                obj.centroid_base = obj.centroid_base if obj.centroid_base is not None else a.centroid_base
+                objects = [*objects[:i], obj, *objects[i + 1:j], *objects[j + 1:]]
+                joined = True
+                break
+        for k, o in enumerate(objects):
+            o.index = k
+        return objects
 
     def _split_colours(self, m: np.ndarray, chroma: np.ndarray) -> list[np.ndarray]:
         """A segment holding two clearly different hues (a block in a bowl) as one part per colour.

@@ -32,6 +32,7 @@ class Seen:
     color: str
     shape: str
     body: Body
+    maybe_colors: frozenset[str] = frozenset()  # names the same paint takes in other light
 
     @property
     def label(self) -> str:
@@ -53,11 +54,12 @@ def seen_object(o: DetectedObject, scene: TableScene) -> Seen:
     height = float(extent[2])
     support = {"bowl": (radius - BOWL_WALL_THICKNESS_M, BOWL_BOTTOM_THICKNESS_M), "sphere": (0.0, None),
                "box": (min(l1, l2) / 2, height)}.get(o.shape, (radius, height))
-    return Seen(o.color, o.shape, Body(position, radius, support[0], support[1]))
+    return Seen(o.color, o.shape, Body(position, radius, support[0], support[1]), frozenset(o.maybe_colors))
 
 
 # colour names that shading alone turns into each other (a white box in the far corner reads gray)
 NEIGHBOUR_COLOURS = {"white": {"gray"}, "gray": {"white", "black"}, "black": {"gray"}}
+NEIGHBOUR_MAX_M = 0.06  # ... accepted only this close to where the object should be
 
 
 def _nearest(objs: list[Seen], like: Seen, near: np.ndarray, used: set[int]) -> int | None:
@@ -69,11 +71,14 @@ def _nearest(objs: list[Seen], like: Seen, near: np.ndarray, used: set[int]) -> 
             continue
         if o.color == like.color:
             off = 0
-        elif o.color in NEIGHBOUR_COLOURS.get(like.color, ()):
+        elif o.color in NEIGHBOUR_COLOURS.get(like.color, ()) or like.color in o.maybe_colors:
             off = 1
         else:
             continue
-        key = (off, o.shape != like.shape, float(np.linalg.norm(o.body.position[:2] - near[:2])))
+        dist = float(np.linalg.norm(o.body.position[:2] - near[:2]))
+        if off and dist > NEIGHBOUR_MAX_M:
+            continue  # another colour far away is another object
+        key = (off, o.shape != like.shape, dist)
         if best is None or key < best[0]:
             best = (key, i)
     return None if best is None else best[1]
@@ -185,10 +190,15 @@ class PerceptionVerifier:
         used: set[int] = set()
         found: dict[str, Seen] = {}
         where: dict[str, int] = {}  # their index in ``after``
+        hidden: list[str] = []
         for role in ("anchor", "anchor2"):
             if role in self._roles:
                 was = self._before[self._roles[role]]
                 i = _nearest(after, was, was.body.position, used)
+                if i is None and role == "anchor" and cmd.relation in ("in", "on"):
+                    hidden.append(was.label)  # covered by what was put on it: judged where it stood
+                    found[role] = was
+                    continue
                 if i is None:
                     return Verdict(None, f"cannot check: the {was.label} is not seen any more", {"role": role})
                 used.add(i)
@@ -205,7 +215,7 @@ class PerceptionVerifier:
             used.add(i)
             obj = after[i]
         else:  # in a container of a similar hue it may not be a segment of its own: its colour inside it
-            obj = self._inside(scene, where["anchor"], self._roles["pick"])
+            obj = self._inside(scene, where["anchor"], self._roles["pick"]) if "anchor" in where else None
             if obj is None:
                 return Verdict(None, f"cannot check: the {picked.label} is not seen", {"role": "pick"})
         k, t = self._relation_frame or (frame.intrinsics, frame.extrinsics)
@@ -225,6 +235,8 @@ class PerceptionVerifier:
         evidence = {"view": frame.camera, "relation": cmd.relation, "object": obj.label, "object_at": _xyz(obj.body.position),
                     "anchor": found["anchor"].label, "anchor_at": _xyz(found["anchor"].body.position),
                     "detail": why, "collateral": moved, "stamp_s": round(float(frame.stamp_s), 3)}
+        if hidden:
+            evidence["hidden_under_object"] = hidden
         for role in ("anchor", "anchor2"):
             if role in found:
                 d = float(np.linalg.norm(found[role].body.position[:2] - self._before[self._roles[role]].body.position[:2]))

@@ -125,6 +125,9 @@ def _looks(ref: Reference, objects: list[DetectedObject]) -> list[DetectedObject
     """Objects of the reference's colours, shape and size; off-palette colour words by measured colour."""
     cands = [o for o in objects
              if (not ref.colors or o.color in ref.colors) and (ref.shape is None or o.shape == ref.shape)]
+    if not cands:  # no exact reading: a shape perception also found plausible (a box with clipped corners)
+        cands = [o for o in objects if (not ref.colors or o.color in ref.colors)
+                 and (ref.shape is None or ref.shape in o.maybe_shapes)]
     if ref.tints:
         fit = {id(o): max(color_fit(t, o.rgb_median) for t in ref.tints) for o in cands}
         cands = sorted((o for o in cands if fit[id(o)] <= FIT_MAX), key=lambda o: fit[id(o)])
@@ -273,6 +276,11 @@ def _missing(ref: Reference, objects: list[DetectedObject], frame: str) -> str:
             return _missing(anchor, objects, frame)
     plain = replace(ref, relation=None, anchor=None, anchor2=None, superlative=None, ordinal=None, order=None)
     if not _looks(plain, objects):
+        # a colour name light can shift (orange reads brown in dim light) is asked about, never assumed
+        alike = [o for o in objects if ref.colors & set(o.maybe_colors)
+                 and (ref.shape is None or ref.shape == o.shape or ref.shape in o.maybe_shapes)]
+        if len(alike) == 1:
+            return f"I don't see {with_article(noun_phrase(ref))}; do you mean the {alike[0].color} {alike[0].shape}?"
         return f"I don't see {with_article(noun_phrase(ref))}"
     if ref.ordinal is not None:
         n = len(_ground(replace(ref, ordinal=None, order=None), objects, frame)[0])

@@ -59,6 +59,11 @@ for _word, _key in (("left", "leftmost"), ("right", "rightmost"), ("front", "fro
         SIDES[f"{_prep} {_word}"] = _key
     if " " in _word:
         SIDES[_word] = _key
+for _adv in ("furthest", "farthest", "most", "the furthest", "the farthest", "the most"):  # "furthest to the right"
+    for _word, _key in (("left", "leftmost"), ("right", "rightmost"), ("front", "frontmost"), ("back", "backmost")):
+        SIDES[f"{_adv} to the {_word}"] = _key
+        SIDES[f"{_adv} {_word}"] = _key
+        SIDES[f"{_adv} on the {_word}"] = _key
 SIDES.update({"in front": "frontmost", "in the middle": "middle", "in the center": "middle",
               "in the centre": "middle", "at the center": "middle", "at the centre": "middle"})
 ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
