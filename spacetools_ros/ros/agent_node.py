@@ -31,13 +31,11 @@ TRANSCRIPT = "/spacetools/transcript"
 
 
 def release_freed_memory() -> None:
-    """Collect garbage and hand freed heap pages back to the system (glibc keeps a worker thread's
-    arena at its high-water mark otherwise: the node's memory would grow by an episode's images each
-    command)."""
+    """Hand freed heap pages back to the system (glibc keeps a worker thread's arena at its
+    high-water mark otherwise: the node's memory would grow by an episode's images each command).
+    No gc.collect() here: finalizing ROS handles off the executor's thread can deadlock."""
     import ctypes
-    import gc
 
-    gc.collect()
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):  # not glibc: nothing to trim
