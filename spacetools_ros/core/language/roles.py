@@ -141,12 +141,12 @@ def _assign(pick_lx: list[Lexeme], dest: list[Lexeme]) -> Roles:
     if relation not in PLACEMENTS + ("to",):
         raise ReadError(f"I can't place something '{rel_lx.text}' another object")
     pick_ref = from_lexemes(pick_lx, render(pick_lx))
-    _check_pick(pick_ref)
+    _check_role(pick_ref, "pick")
     refs, texts = [], []
     for part in anchors:
         part = _one_anaphora(part, pick_ref)
         ref = from_lexemes(part, render(part))
-        _check_anchor(ref)
+        _check_role(ref, "anchor")
         refs.append(ref)
         texts.append(render(part))
     if relation == "to":
@@ -158,22 +158,23 @@ def _assign(pick_lx: list[Lexeme], dest: list[Lexeme]) -> Roles:
                  refs[1] if len(refs) > 1 else None)
 
 
-def _check_pick(ref: Reference) -> None:
-    if ref.pronoun:
-        raise ReadError(f"'{ref.head}' does not say which object to move; name it (e.g. 'the red block')")
-    if not _describes(ref):
-        raise ReadError("the command does not name an object to move")
-    if ref.plural and ref.superlative is None and ref.ordinal is None:
-        raise StepError(f"one object at a time, please: '{ref.text}' names several objects")
+_ROLE_WORDS = {  # role -> (what a pronoun fails to say, what is missing, the error for several objects)
+    "pick": ("which object to move; name it (e.g. 'the red block')", "an object to move", StepError,
+             "one object at a time, please: '{}' names several objects"),
+    "anchor": ("where to put the object; name the destination", "where to put the object", ReadError,
+               "'{}' names several objects; say which one (e.g. 'the leftmost bowl')"),
+}
 
 
-def _check_anchor(ref: Reference) -> None:
+def _check_role(ref: Reference, role: str) -> None:
+    """The object to move / the destination is one object the words describe."""
+    pronoun, missing, many_error, many = _ROLE_WORDS[role]
     if ref.pronoun:
-        raise ReadError(f"'{ref.head}' does not say where to put the object; name the destination")
+        raise ReadError(f"'{ref.head}' does not say {pronoun}")
     if not _describes(ref):
-        raise ReadError("the command does not name where to put the object")
+        raise ReadError(f"the command does not name {missing}")
     if ref.plural and ref.superlative is None and ref.ordinal is None:
-        raise ReadError(f"'{ref.text}' names several objects; say which one (e.g. 'the leftmost bowl')")
+        raise many_error(many.format(ref.text))
 
 
 def _describes(ref: Reference) -> bool:
