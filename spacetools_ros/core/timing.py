@@ -154,10 +154,12 @@ def time_parameterize(path: np.ndarray, joint_names: tuple[str, ...], vmax: np.n
             break
         traj = _parameterize(np.asarray(path, dtype=float), joint_names, vmax / max(rv, 1.0) * 0.995,
                              amax / max(ra, 1.0) * 0.99, step_rad, corner_tol_rad)
-    rv, ra = traj.max_limit_ratios(vmax, amax)
-    stretch = max(rv, float(np.sqrt(ra)), 1.0)
-    if stretch > 1.0 + 1e-6:  # still over somewhere: slow the whole trajectory down uniformly (v / s, a / s^2)
-        s = stretch * 1.001
+    for _ in range(6):  # still over somewhere: slow the whole trajectory down uniformly (v / s, a / s^2),
+        rv, ra = traj.max_limit_ratios(vmax, amax)  # measured as the arm's last check measures it
+        stretch = max(rv, float(np.sqrt(ra)), 1.0)
+        if stretch <= 1.0 + 1e-6:
+            break
+        s = stretch * 1.01  # sampled accelerations across short segments do not scale exactly: a margin
         traj = JointTrajectory(traj.joint_names, traj.times_s * s, traj.positions, traj.velocities / s,
                                None if traj.accelerations is None else traj.accelerations / s ** 2)
     return traj

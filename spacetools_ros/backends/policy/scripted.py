@@ -111,9 +111,8 @@ class ScriptedPolicy:
         while True:
             img = self.images - 1
             name = self.fallback_pick or cmd.pick
-            r = parse_reference(name)
-            if (r.superlative or r.ordinal is not None) and r.relation is None and not self.fallback_pick:
-                name = f"{name} except the {cmd.anchor}"  # the destination is not a candidate
+            if not self.fallback_pick:
+                name = _pick_words(cmd)
             resp = yield _call("roborefer.detect_all", {"obj_name": name, "image_index": img},
                                f"Find every '{name}' in the latest image.")
             pts = _points(resp)
@@ -168,7 +167,7 @@ class ScriptedPolicy:
                 yield _answer(f"I failed to place the {cmd.pick} after {self.places} attempts.", "Out of attempts.")
                 return "done"
             # did it fall? an object still in the hand is above the camera's table view
-            resp = yield _call("roborefer.detect_all", {"obj_name": cmd.pick, "image_index": self.images - 1},
+            resp = yield _call("roborefer.detect_all", {"obj_name": _pick_words(cmd), "image_index": self.images - 1},
                                f"Is the {cmd.pick} back on the table?")
             fallen = bool(_points(resp))
             ref = parse_reference(cmd.pick)
@@ -254,6 +253,15 @@ class ScriptedPolicy:
                 break
             x, y = x + step[0] * SIDE_GAP, y + step[1] * SIDE_GAP
         return (float(np.clip(x, 0.0, 1.0)), float(np.clip(y, 0.0, 1.0)))
+
+
+def _pick_words(cmd) -> str:
+    """The object to move as the pointing tool is asked for it: a rank ("the object closest to the
+    robot", "the second cube") is among everything but the destination."""
+    r = parse_reference(cmd.pick)
+    if (r.superlative or r.ordinal is not None) and r.relation is None:
+        return f"{cmd.pick} except the {cmd.anchor}"
+    return cmd.pick
 
 
 def _rel_words(rel: str) -> str:
