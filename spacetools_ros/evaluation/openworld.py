@@ -156,9 +156,13 @@ def _base(rng, voc: Vocabulary, cat: str, camera: dict, n_distractors: int, pick
     b.add(f"{colours[0]}_{pick_shape}", pick_shape, colours[0], _size(rng, pick_shape))
     b.add(f"{colours[1]}_{container}", container, colours[1], _size(rng, container, small_containers))
     shapes = ("box", "cylinder", "sphere", "bowl", "plate") if cat == "clutter" else ("box", "cylinder", "sphere")
+    taken = {(colours[0], pick_shape), (colours[1], container)}  # distractors are never look-alikes of them
     for i in range(n_distractors):
         shape = shapes[i % len(shapes)] if cat == "clutter" else _pick(rng, shapes)
         c = colours[(2 + i) % len(colours)]
+        if (c, shape) in taken:
+            c = next(x for x in colours if (x, shape) not in taken)
+        taken.add((c, shape))
         b.add(f"{c}_{shape}_{i}", shape, c, _size(rng, shape, small_container=True))
     return b, colours
 

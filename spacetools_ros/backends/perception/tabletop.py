@@ -32,6 +32,8 @@ class PerceptionConfig:
     hole_join_px: int = 3              # two segments this close across missing depth ...
     hole_join_chroma_dist: float = 0.04  # ... of the same paint (chromaticity; shading only scales) ...
     hole_join_gap_m: float = 0.012     # ... whose footprints touch: one object
+    container_max_m: float = 0.21      # two such parts spanning at most this, one of them large, ...
+    container_gap_m: float = 0.03      # ... footprints this close: one container
 
 
 @dataclass
@@ -221,11 +223,16 @@ class TabletopPerception:
                 da = cv2.dilate(a.mask.astype(np.uint8), kernel).astype(bool)
                 db = cv2.dilate(b.mask.astype(np.uint8), kernel).astype(bool)
                 band = da & db & ~a.mask & ~b.mask
-                if not (da & b.mask).any() or band.sum() == 0 or np.mean(~valid[band]) < 0.5:
-                    continue
                 fa = a.points_cam[:: max(1, len(a.points_cam) // 300)] @ axes[:, :2]
                 fb = b.points_cam[:: max(1, len(b.points_cam) // 300)] @ axes[:, :2]
-                if float(np.min(np.linalg.norm(fa[:, None] - fb[None], axis=2))) > cfg.hole_join_gap_m:
+                gap = float(np.min(np.linalg.norm(fa[:, None] - fb[None], axis=2)))
+                both = np.concatenate([fa, fb])
+                span = float(np.max(np.linalg.norm(both[:, None] - both[None], axis=2)))
+                holes_between = bool((da & b.mask).any() and band.any() and np.mean(~valid[band]) >= 0.5)
+                # one container seen as its near and far walls (a real sensor's holes at the rim between)
+                container = (span <= cfg.container_max_m and max(a.footprint_size[0], b.footprint_size[0]) > 0.06
+                             and gap <= cfg.container_gap_m and not bool(valid.all()))
+                if not ((holes_between and gap <= cfg.hole_join_gap_m) or container):
                     continue
                 m = a.mask | b.mask
                 obj = self._describe(i, m, pts, height, rgb, axes, t_base, _table_noise(m, height, table_mask))
