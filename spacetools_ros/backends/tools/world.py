@@ -145,8 +145,9 @@ class PerceivedToolWorld:
         below = man.object_at(np.array([point[0], point[1], max(point[2] - 0.005, 0.0)]))
         if support is None and below is not None:
             support = below.name
-        if below is not None and below.name.endswith(("_bowl", "_plate")):
-            # a container: the camera's ray may hit its near rim; things go in the middle, on its floor
+        if below is not None and below.name.endswith(("_bowl", "_plate", "_box", "_cylinder")):
+            # the camera's ray may hit a container's near rim, and a block stacked off-centre topples:
+            # things go in the middle, on the floor or the top
             point[:2] = below.pose.position[:2]
             point[2] = below.pose.position[2] + (CONTAINER_FLOOR_M if below.name.endswith("_bowl") else below.height_m)
         res = man.place_at(point, support)
