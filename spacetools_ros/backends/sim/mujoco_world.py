@@ -10,7 +10,8 @@ import numpy as np
 from ...core.errors import ConfigError
 from ...core.geometry import mat_to_quat
 from ...core.robot_spec import RobotSpec
-from ...core.scene import TABLE_RGB, Appearance, Scene
+from ...core.scene import Scene
+from ...core.sensor_spec import TABLE_RGB, Appearance
 from ...core.shapes import Primitive, object_primitives
 from .sensor_model import true_camera_pose
 

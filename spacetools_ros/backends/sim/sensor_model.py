@@ -38,7 +38,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...core.scene import CameraSpec, SensorSpec
+from ...core.scene import CameraSpec
+from ...core.sensor_spec import SensorSpec
 
 NOISE_GRAIN_PX = 4            # correlation length of the correlated half of the noise
 NOISE_CORRELATED_FRACTION = 0.5
