@@ -30,18 +30,6 @@ STATUS = "/spacetools/status"
 TRANSCRIPT = "/spacetools/transcript"
 
 
-def release_freed_memory() -> None:
-    """Hand freed heap pages back to the system (glibc keeps a worker thread's arena at its
-    high-water mark otherwise: the node's memory would grow by an episode's images each command).
-    No gc.collect() here: finalizing ROS handles off the executor's thread can deadlock."""
-    import ctypes
-
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: nothing to trim
-        pass
-
-
 class AgentNode(Node):
     """Thin adapter: commands -> core orchestrator (with the policy built at start-up) -> results."""
 
@@ -173,7 +161,6 @@ class AgentNode(Node):
                                                                 "reason": "error", "error": str(exc)})))
                 self._status("done", command=command, success=False, reason="error")
             finally:
-                release_freed_memory()  # an episode's frames and clouds, freed on the worker thread
                 self._busy.clear()
         if self._session is not None and self.world == "embedded":  # renderers belong to this thread's GL context
             self._session.close()

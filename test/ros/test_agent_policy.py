@@ -67,7 +67,7 @@ def test_the_agent_node_reuses_one_policy_for_every_command(monkeypatch):
         commands = ["put the red block in the blue bowl", "put the red block to the left of the blue bowl"]
         for i, command in enumerate(commands):
             pub.publish(String(data=command))
-            assert wait_for(lambda i=i: len(results) > i, 120), results
+            assert wait_for(lambda i=i: len(results) > i, 240), results  # a shared CI machine can be slow
             assert results[i]["command"] == command and results[i]["policy"] == "scripted"
         assert results[0]["success"], results[0]
         assert [c for _, c in started] == commands  # each episode began with start(command) ...
