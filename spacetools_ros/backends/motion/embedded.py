@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import deque
+
 import numpy as np
 
 from ...core.camera import CameraFrame
@@ -14,13 +16,16 @@ from ...core.results import FailureReason
 from .base import ArmBackend, MotionStep
 from .embedded_planner import EmbeddedPlanner, Plan, PlannerConfig
 
+KEEP_PLANS = 8            # a robot session runs for days: keep the latest, not every plan
+KEEP_PLAN_TIMES = 1000
+
 
 class EmbeddedMotion:
     """Plans with ``EmbeddedPlanner`` and executes on an ``ArmBackend``.
 
     Attributes:
-        plan_times_s: planning time of every plan made, seconds (for reports).
-        plans: every executed plan (for benchmarks and recording).
+        plan_times_s: planning time of the latest plans made, seconds (for reports).
+        plans: the latest executed plans (a long-lived session keeps only ``KEEP_PLANS``).
     """
 
     def __init__(self, robot: RobotSpec, arm: ArmBackend, config: PlannerConfig | None = None) -> None:
@@ -28,8 +33,8 @@ class EmbeddedMotion:
         self.arm = arm
         self.planner = EmbeddedPlanner(robot, config)
         self._scene = PlanningScene()
-        self.plan_times_s: list[float] = []
-        self.plans: list[Plan] = []
+        self.plan_times_s: deque[float] = deque(maxlen=KEEP_PLAN_TIMES)
+        self.plans: deque[Plan] = deque(maxlen=KEEP_PLANS)
 
     def set_planning_scene(self, scene: PlanningScene) -> None:
         """Replace the planning scene."""

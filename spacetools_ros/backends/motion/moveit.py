@@ -10,6 +10,7 @@ executed through MoveIt's controller manager (time-parameterised and monitored b
 from __future__ import annotations
 
 import time
+from collections import deque
 from typing import Callable
 
 import numpy as np
@@ -83,7 +84,7 @@ class MoveItMotion:
         self._lin.planner_id = "LIN"
         self._set_gripper, self._gripper_width, self._capture = set_gripper, gripper_width, capture
         self._scene = PlanningScene()
-        self.plan_times_s: list[float] = []
+        self.plan_times_s: deque[float] = deque(maxlen=1000)  # the latest (a session runs for days)
 
     # ------------------------------------------------------------------ scene
     def set_planning_scene(self, scene: PlanningScene) -> None:
