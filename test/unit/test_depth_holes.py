@@ -36,3 +36,26 @@ def test_a_mask_grown_from_a_hole_never_covers_other_holes():
     mask = OfflineSegmentation._grow(_frame(depth), [(11, 11)])
     assert mask[20, 20] and not mask[:, 30:].any()
 
+
+
+def test_missing_depth_is_filled_from_the_same_colour_not_from_the_table_behind():
+    from spacetools_ros.backends.perception.tabletop import fill_holes_by_colour
+
+    rng = np.random.default_rng(3)
+    rgb = np.full((60, 80, 3), (180, 150, 110), np.uint8)   # wood table
+    depth = np.full((60, 80), 1.0, np.float32)
+    rgb[20:40, 30:50] = (15, 15, 15)                         # a black plate 2 cm nearer
+    depth[20:40, 30:50] = 0.98
+    holes = rng.random(depth.shape) < 0.3
+    holes[20:40, 30:50] = rng.random((20, 20)) < 0.9         # dark paint returns little light
+    depth[holes] = 0.0
+    filled = fill_holes_by_colour(depth, rgb)
+    plate = filled[20:40, 30:50]
+    assert (plate > 0).all() and np.allclose(plate, 0.98, atol=1e-4)
+    table = np.ones(depth.shape, bool)
+    table[20:40, 30:50] = False
+    assert (filled[table] > 0).all() and np.allclose(filled[table], 1.0, atol=1e-4)
+    # no measured pixel of that colour nearby: the hole stays a hole
+    lone = depth.copy()
+    lone[20:40, 30:50] = 0.0
+    assert (fill_holes_by_colour(lone, rgb)[25:35, 35:45] == 0).all()

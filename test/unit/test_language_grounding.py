@@ -25,7 +25,7 @@ def obj(index: int, shape: str, color: str, x: float, y: float, size: float = 0.
                           centroid_cam=np.array([y, 0.3, CAM_X - x]), height_m=height,
                           rgb_median=np.array(rgb, float), pixel=(u, 105), area_px=80,
                           footprint_centre=np.array([x, y]), footprint_size=np.array([size, size]),
-                          footprint_yaw=0.0, circularity=1.0, flat_top_fraction=1.0, centre_low_fraction=0.0,
+                          footprint_yaw=0.0, circularity=1.0, corners=0.07, footprint_corners=0.07, flat_top_fraction=1.0, centre_low_fraction=0.0,
                           sphere_rms_m=0.0, sphere_radius_m=0.0,
                           centroid_base=np.array([x, y, height / 2]) if base else None, shape=shape, color=color)
 

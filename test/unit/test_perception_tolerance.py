@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from spacetools_ros.backends.perception.describe import color_name, other_colors, other_shapes
-from spacetools_ros.backends.perception.tabletop import DetectedObject
+from spacetools_ros.backends.perception.describe import BOX_CORNERS, SHAPE_MARGIN, color_name, other_colors, other_shapes
+from spacetools_ros.backends.perception.tabletop import DetectedObject, corner_strength
 from spacetools_ros.backends.pointing.referring import ground, parse_reference, resolve
+from spacetools_ros.core.scene import COLORS
 
 
-def _obj(i: int, color: str, shape: str, circ: float, rgb=(200, 40, 30), u: int = 100) -> DetectedObject:
+def _obj(i: int, color: str, shape: str, corners: float, rgb=(200, 40, 30), u: int = 100) -> DetectedObject:
     mask = np.zeros((60, 400), bool)
     mask[20:30, u:u + 10] = True
     o = DetectedObject(i, mask, np.zeros((100, 3)), np.array([0.0, 0.0, 1.0]), 0.045, np.array(rgb, float), (u + 5, 25),
-                       100, np.zeros(2), np.array([0.045, 0.044]), 0.0, circ, 0.9, 0.0, 0.01, 0.03)
+                       100, np.zeros(2), np.array([0.045, 0.044]), 0.0, 0.85, corners, corners, 0.9, 0.0, 0.01, 0.03)
     o.color, o.shape = color, shape
     o.maybe_shapes = other_shapes(o)
     o.maybe_colors = other_colors(o.rgb_median)
@@ -22,21 +23,51 @@ def _obj(i: int, color: str, shape: str, circ: float, rgb=(200, 40, 30), u: int 
 
 
 def test_a_box_read_near_the_threshold_keeps_the_other_reading_open():
-    assert "box" in _obj(0, "red", "cylinder", 0.84).maybe_shapes
-    assert "box" not in _obj(0, "red", "cylinder", 0.70).maybe_shapes
+    assert "box" in _obj(0, "red", "cylinder", 0.031).maybe_shapes
+    assert "box" not in _obj(0, "red", "cylinder", 0.005).maybe_shapes
 
 
 def test_the_other_reading_is_used_only_when_nothing_fits_exactly():
-    clipped_box = _obj(0, "red", "cylinder", 0.84, u=50)
+    clipped_box = _obj(0, "red", "cylinder", 0.031, u=50)
     assert ground(parse_reference("red cube"), [clipped_box]) == [clipped_box]
-    real_box = _obj(1, "red", "box", 0.97, u=250)
+    real_box = _obj(1, "red", "box", 0.068, u=250)
     assert ground(parse_reference("red cube"), [clipped_box, real_box]) == [real_box]
-    assert ground(parse_reference("red cube"), [_obj(0, "red", "cylinder", 0.70)]) == []
+    assert ground(parse_reference("red cube"), [_obj(0, "red", "cylinder", 0.005)]) == []
+
+
+def test_orange_and_brown_are_told_apart_by_saturation_not_by_the_light():
+    orange, brown = np.array(COLORS["orange"]) * 255, np.array(COLORS["brown"]) * 255
+    for light in (0.55, 0.8, 1.0, 1.3):
+        assert color_name(np.clip(orange * light, 0, 255)) == "orange"
+        assert color_name(np.clip(brown * light, 0, 255)) == "brown"
 
 
 def test_a_colour_light_can_shift_is_asked_about_not_assumed():
-    dim_orange = np.array([150.0, 75.0, 10.0])
-    assert color_name(dim_orange) == "brown" and "orange" in other_colors(dim_orange)
-    bowl = _obj(0, "brown", "bowl", 0.8, rgb=dim_orange)
-    res = resolve(parse_reference("orange bowl"), [bowl])
-    assert not res.objects and "do you mean the brown bowl" in res.question
+    dim_white = np.array([150.0, 150.0, 150.0])
+    assert color_name(dim_white) == "gray" and "white" in other_colors(dim_white)
+    bowl = _obj(0, "gray", "bowl", 0.0, rgb=dim_white)
+    res = resolve(parse_reference("white bowl"), [bowl])
+    assert not res.objects and "do you mean the gray bowl" in res.question
+
+
+def _outline(points: np.ndarray) -> np.ndarray:
+    g = np.stack(np.meshgrid(np.linspace(-1, 1, 41), np.linspace(-1, 1, 41)), -1).reshape(-1, 2)
+    return g[points(g)]
+
+
+def test_corner_strength_tells_a_square_top_from_a_disc_even_when_smeared():
+    square = _outline(lambda g: np.ones(len(g), bool)) * 0.02
+    rounded = _outline(lambda g: np.linalg.norm(g, axis=1) < 1.25) * 0.02
+    disc = _outline(lambda g: np.linalg.norm(g, axis=1) <= 1.0) * 0.02
+    smear = np.linspace(-0.006, 0.006, 5)  # depth noise moves points along the camera's rays
+
+    def smeared(p):
+        return np.concatenate([p + [t, 0.0] for t in smear])
+
+    for box in (square, rounded, smeared(square), smeared(rounded)):
+        assert corner_strength(box) > BOX_CORNERS + SHAPE_MARGIN
+    for round_ in (disc, smeared(disc)):
+        assert corner_strength(round_) < BOX_CORNERS - SHAPE_MARGIN
+    # turning the square does not change it
+    c, s = np.cos(0.4), np.sin(0.4)
+    assert abs(corner_strength(square @ np.array([[c, -s], [s, c]])) - corner_strength(square)) < 0.01

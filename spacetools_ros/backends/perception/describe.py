@@ -12,6 +12,11 @@ from .tabletop import DetectedObject
 HUES = {"red": 0.0, "orange": 28.0, "yellow": 55.0, "green": 125.0, "cyan": 185.0, "blue": 225.0, "purple": 280.0,
         "pink": 330.0}
 
+# brown is a less saturated orange: saturation does not change with the light's intensity, brightness
+# does (an orange block in dim light is as dark as a brown one in bright light)
+BROWN_MAX_SAT = 0.86
+BROWN_DARK_V = 0.3
+
 
 def color_name(rgb: np.ndarray) -> str:
     """Nearest colour word for a (shaded) RGB value in 0..255."""
@@ -22,7 +27,7 @@ def color_name(rgb: np.ndarray) -> str:
             return "black"
         return "white" if v > 0.72 else "gray"
     hue = h * 360.0
-    if 12.0 <= hue <= 45.0 and v < 0.75:
+    if 12.0 <= hue <= 45.0 and (s < BROWN_MAX_SAT or v < BROWN_DARK_V):
         return "brown"
     if (hue >= 300.0 or hue < 12.0) and s < 0.6:
         return "pink"
@@ -46,10 +51,18 @@ def color_names(rgb: np.ndarray) -> np.ndarray:
     out = best.copy()
     out[(hue >= 300.0) | (hue < 12.0)] = np.where(s[(hue >= 300.0) | (hue < 12.0)] < 0.6, "pink",
                                                    best[(hue >= 300.0) | (hue < 12.0)])
-    out[(hue >= 12.0) & (hue <= 45.0) & (v < 0.75)] = "brown"
+    out[(hue >= 12.0) & (hue <= 45.0) & ((s < BROWN_MAX_SAT) | (v < BROWN_DARK_V))] = "brown"
     achrom = (s < 0.25) | (v < 0.2)
     out[achrom] = np.where(v[achrom] < 0.25, "black", np.where(v[achrom] > 0.72, "white", "gray"))
     return out
+
+
+SPHERE_NOISY_RMS_M = 0.0025  # a ball's fit residual under sensor noise (cans and blocks measured above)
+SPHERE_MAX_CORNERS = 0.045  # ... and its whole footprint without a box's corners
+BOX_CORNERS = 0.036       # corner strength of a top face from which on it is a box's (a disc's is ~0)
+SHAPE_MARGIN = 0.008      # box vs cylinder: corner strength this close to the threshold leaves both open
+SPHERE_LOOSE_RMS_M = 0.004  # a rounder fit than this, a round footprint and height ~ width: maybe a sphere
+SHADE_FACTORS = (0.75, 1.3)  # the same paint under dimmer / brighter light
 
 
 def shape_name(o: DetectedObject) -> str:
@@ -61,19 +74,17 @@ def shape_name(o: DetectedObject) -> str:
         return "bowl"
     if o.sphere_rms_m < 0.0015 and abs(2 * o.sphere_radius_m - o.height_m) < 0.25 * o.height_m:
         return "sphere"
-    return "cylinder" if o.circularity < 0.88 else "box"
-
-
-SHAPE_MARGIN = 0.07       # box vs cylinder: circularity this close to the threshold leaves both open
-SPHERE_LOOSE_RMS_M = 0.004  # a rounder fit than this, a round footprint and height ~ width: maybe a sphere
-SHADE_FACTORS = (0.75, 1.3)  # the same paint under dimmer / brighter light
+    if (o.sphere_rms_m < SPHERE_NOISY_RMS_M and 0.78 * o.height_m <= 2 * o.sphere_radius_m <= 1.05 * o.height_m
+            and o.footprint_corners < SPHERE_MAX_CORNERS):
+        return "sphere"  # a noisy sensor roughens a ball; its fit is still tall as wide, its footprint round
+    return "box" if o.corners >= BOX_CORNERS else "cylinder"
 
 
 def other_shapes(o: DetectedObject) -> frozenset[str]:
     """Shapes the cues do not rule out besides ``o.shape`` (a real sensor's missing pixels clip a
     box's corners, roughen a sphere)."""
     out = set()
-    if o.shape in ("box", "cylinder") and abs(o.circularity - 0.88) < SHAPE_MARGIN:
+    if o.shape in ("box", "cylinder") and abs(o.corners - BOX_CORNERS) < SHAPE_MARGIN:
         out |= {"box", "cylinder"}
     long_, short = o.footprint_size
     h = o.height_m

@@ -52,6 +52,8 @@ class DetectedObject:
     footprint_size: np.ndarray        # (2,) min-area rectangle sides, metres (long, short)
     footprint_yaw: float
     circularity: float                # hull area / min-area-rect area (1 box, pi/4 disc)
+    corners: float                    # corner_strength of the top face (~0.07 box, ~0 disc)
+    footprint_corners: float          # corner_strength of the whole footprint
     flat_top_fraction: float          # fraction of points within 8 mm of the top
     centre_low_fraction: float        # fraction of central points well below the top (bowls)
     sphere_rms_m: float               # residual of a least-squares sphere fit beyond the depth noise
@@ -120,6 +122,39 @@ def fit_sphere(p: np.ndarray) -> tuple[float, float]:
     return rms, r
 
 
+def corner_strength(uv: np.ndarray, n_rays: int = 72) -> float:
+    """How square an outline is: the 4th angular harmonic of the convex hull's radius about its
+    centroid, relative to the mean radius (about 0.07 for a square, even with rounded corners, 0
+    for a disc). Stretching an outline along one direction (a noisy sensor smears points along its
+    rays) adds a 2nd harmonic and hardly changes the 4th, so a box's top stays a box."""
+    import cv2
+
+    hull = cv2.convexHull(np.asarray(uv, np.float32)).reshape(-1, 2).astype(np.float64)
+    if len(hull) < 3:
+        return 0.0
+    x, y = hull[:, 0], hull[:, 1]
+    xn, yn = np.roll(x, -1), np.roll(y, -1)
+    cross = x * yn - xn * y
+    area = cross.sum() / 2.0
+    if abs(area) < 1e-12:
+        return 0.0
+    c = np.array([((x + xn) * cross).sum(), ((y + yn) * cross).sum()]) / (6.0 * area)
+    th = np.linspace(0.0, 2.0 * np.pi, n_rays, endpoint=False)
+    d = np.stack([np.cos(th), np.sin(th)], axis=1)[:, None, :]      # (K, 1, 2) ray directions
+    a = (hull - c)[None]                                            # (1, J, 2) edge starts
+    e = (np.roll(hull, -1, axis=0) - hull)[None]                    # (1, J, 2) edge vectors
+
+    def cr(p, q):
+        return p[..., 0] * q[..., 1] - p[..., 1] * q[..., 0]
+
+    den = cr(d, e)
+    ok = np.abs(den) > 1e-12
+    safe = np.where(ok, den, 1.0)
+    s, u = cr(a, e) / safe, cr(a, d) / safe
+    r = np.where(ok & (s > 0) & (u >= -1e-9) & (u <= 1 + 1e-9), s, 0.0).max(axis=1)
+    return float(abs((r * np.exp(-4j * th)).sum()) / max(r.sum(), 1e-12))
+
+
 def denoise_depth(depth_m: np.ndarray) -> np.ndarray:
     """Edge-preserving smoothing of a sensor depth image (bilateral, 1 cm range scale, 5x5), like a
     camera driver's spatial filter; pixels without depth (0 or non-finite) stay 0."""
@@ -129,6 +164,43 @@ def denoise_depth(depth_m: np.ndarray) -> np.ndarray:
     valid = np.isfinite(depth) & (depth > 0)
     clean = np.where(valid, depth, 0.0).astype(np.float32)
     return np.where(valid, cv2.bilateralFilter(clean, 5, 0.01, 2.0), 0.0).astype(np.float32)
+
+
+_NEIGHBOURS = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1))
+
+
+def fill_holes_by_colour(depth_m: np.ndarray, rgb: np.ndarray, max_iters: int = 12, colour_dist: float = 30.0,
+                         min_neighbours: int = 2) -> np.ndarray:
+    """Missing depth (0) filled from neighbouring valid pixels of nearly the same colour, grown one
+    pixel ring per iteration (at most ``max_iters`` pixels from measured depth). A real sensor leaves
+    holes at edges and on dark or shiny paint; the colour image has no holes, so a dark plate with a
+    few measured pixels, or a box's corner lost at the depth edge, gets the depth of its own surface
+    and not of the table behind it."""
+    depth = np.asarray(depth_m, dtype=np.float32).copy()
+    col = np.asarray(rgb, dtype=np.float32)
+    h, w = depth.shape
+    valid = depth > 0
+    pad = 1
+    for _ in range(max_iters):
+        holes = ~valid
+        if not holes.any():
+            break
+        dp = np.pad(depth, pad)
+        vp = np.pad(valid, pad)
+        cp = np.pad(col, ((pad, pad), (pad, pad), (0, 0)), mode="edge")
+        total = np.zeros((h, w), np.float32)
+        count = np.zeros((h, w), np.int32)
+        for dy, dx in _NEIGHBOURS:
+            sl = (slice(pad + dy, pad + dy + h), slice(pad + dx, pad + dx + w))
+            ok = vp[sl] & (np.abs(cp[sl] - col).sum(axis=2) < colour_dist)
+            total += np.where(ok, dp[sl], 0.0)
+            count += ok
+        new = holes & (count >= min_neighbours)
+        if not new.any():
+            break
+        depth[new] = total[new] / count[new]
+        valid = valid | new
+    return depth
 
 
 def _table_noise(m: np.ndarray, height: np.ndarray, table_mask: np.ndarray, pad_px: int = 20) -> float:
@@ -162,7 +234,7 @@ class TabletopPerception:
 
         cfg = self.cfg
         rng = np.random.default_rng(self.seed)
-        depth = denoise_depth(frame.depth_m)
+        depth = fill_holes_by_colour(denoise_depth(frame.depth_m), frame.rgb)
         h, w = depth.shape
         pts = backproject(depth, frame.intrinsics)
         valid = np.isfinite(depth) & (depth > 0.05) & (depth < 5.0)
@@ -323,11 +395,13 @@ class TabletopPerception:
         br = px.sum(axis=1)
         rgb_med = px[br >= np.percentile(br, 70)].mean(axis=0)  # the lit faces: shading-robust colour
         top_pts = uv[hts > top - 0.008]
+        corners = footprint_corners = corner_strength(uv)
         if len(top_pts) >= 20:  # the top face alone tells a disc from a rectangle
             _, (tw, th), _ = cv2.minAreaRect(top_pts.astype(np.float32))
             circ = float(cv2.contourArea(cv2.convexHull(top_pts.astype(np.float32))) / max(tw * th, 1e-9))
+            corners = corner_strength(top_pts)
         sphere_rms, sphere_r = fit_sphere(p)
         sphere_rms = float(np.sqrt(max(sphere_rms**2 - noise_m**2, 0.0)))  # the part the sensor noise does not explain
         return DetectedObject(idx, m, p, cen, top, rgb_med, (int(u), int(v)), int(m.sum()), np.array([cx, cy]),
-                              np.array([long_, short]), float(np.deg2rad(ang)), circ, flat_top, centre_low,
+                              np.array([long_, short]), float(np.deg2rad(ang)), circ, corners, footprint_corners, flat_top, centre_low,
                               sphere_rms, sphere_r, cen_base)
