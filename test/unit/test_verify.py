@@ -167,3 +167,26 @@ def test_a_check_that_cannot_run_moves_nothing_and_confirms_nothing(session):
     out = orch.run("put the red block in the blue bowl")
     assert not out.success and out.reason == "not_found" and "looking at the scene failed" in out.error
     assert np.abs(session.sim.arm_state().position - q0).max() == 0.0
+
+
+def test_a_look_alike_where_it_stood_is_not_the_object_that_was_placed():
+    """A brown can put on a yellow plate becomes one segment with it; the other brown can, still
+    where it stood, is not mistaken for the placed one (the check looks at the plate instead)."""
+    data = scene_to_dict(load_scene(DEMO))
+    data["objects"] = [
+        {"name": "brown_can", "shape": "cylinder", "color": "brown", "size": [0.05, 0.07], "position": [0.50, 0.12]},
+        {"name": "yellow_plate", "shape": "plate", "color": "yellow", "size": [0.18, 0.015], "position": [0.52, -0.15]},
+        {"name": "brown_can_2", "shape": "cylinder", "color": "brown", "size": [0.05, 0.07], "position": [0.66, 0.02]},
+    ]
+    s = EmbeddedSession.create(scene_from_dict(data))
+    try:
+        world = s.tool_world()
+        v = PerceptionVerifier(world.capture, world.cache)
+        assert v.begin(parse_command("put the brown can closest to the robot on the yellow plate")) is None
+        s.sim.set_object_pose("brown_can", [0.52, -0.15, 0.016])  # as if placed on the plate
+        s.sim.step(300)
+        verdict = v.check(np.array([0.52, -0.15, 0.02]))
+        assert verdict.verified is True, verdict
+        assert np.linalg.norm(np.array(verdict.evidence["object_at"][:2]) - [0.52, -0.15]) < 0.05
+    finally:
+        s.close()

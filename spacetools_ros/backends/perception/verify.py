@@ -210,7 +210,7 @@ class PerceptionVerifier:
                                                               was.body.support_radius_m, was.body.support_height_m))
         picked = self._before[self._roles["pick"]]
         guess = place_point_base if place_point_base is not None else found["anchor"].body.position
-        i = _nearest(after, picked, np.asarray(guess, float), used)
+        i = _nearest(after, picked, np.asarray(guess, float), used | self._twins_in_place(after, picked, used))
         if i is not None:
             used.add(i)
             obj = after[i]
@@ -248,6 +248,19 @@ class PerceptionVerifier:
             return Verdict(False, f"the {moved[0]['object']} was knocked {moved[0]['moved_m'] * 100:.0f} cm", evidence)
         return Verdict(True, f"the {obj.label} is {_words(cmd)}", evidence)
 
+
+    def _twins_in_place(self, after: list[Seen], picked: Seen, used: set[int]) -> set[int]:
+        """Objects that look like the picked one and stand where a look-alike bystander stood: that
+        bystander, not the picked object (which, merged into a container's segment, may not be a
+        segment of its own)."""
+        out: set[int] = set()
+        for k, was in enumerate(self._before):
+            if k in self._roles.values() or was.color != picked.color:
+                continue
+            j = _nearest(after, was, was.body.position, used | out)
+            if j is not None and np.linalg.norm(after[j].body.position[:2] - was.body.position[:2]) <= COLLATERAL_M:
+                out.add(j)
+        return out
 
     def _inside(self, scene: TableScene, anchor_index: int, pick_index: int) -> Seen | None:
         """The picked object as the pixels of its colour inside the anchor's outline and above the
