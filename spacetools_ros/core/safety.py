@@ -10,7 +10,7 @@ from typing import Callable
 
 import numpy as np
 
-from .camera import CameraFrame, ray_point_base
+from .camera import CameraFrame, backproject, ray_point_base
 from .envelope import Workspace, grasp_violation, place_violation
 from .geometry import Pose
 from .grasping import grasp_tcp_in_base
@@ -22,6 +22,27 @@ GRASP_TOOL = "robot.execute_grasp"
 PLACE_TOOL = "robot.place_object_at_2d_location"
 MOTION_TOOLS = (GRASP_TOOL, PLACE_TOOL)
 TABLE_NOISE_M = 0.02
+TABLE_NEAR_M = 0.15      # the table is looked at this close around a grasp
+TABLE_MIN_PIXELS = 50
+
+
+def seen_table_height(frame: CameraFrame, xy_base: np.ndarray, stride: int = 4) -> float:
+    """Height (base z, m) of the table as this frame sees it near ``xy_base``: the median of the
+    pixels within TABLE_NOISE_M of z = 0 and TABLE_NEAR_M of the point, through the frame's own
+    (calibrated, so slightly wrong) extrinsics; 0 when too few are seen."""
+    if frame.depth_m is None:
+        return 0.0
+    depth = np.asarray(frame.depth_m, dtype=np.float32)[::stride, ::stride]
+    k = np.asarray(frame.intrinsics, dtype=float).copy()
+    k[:2] /= stride  # pixel (u, v) of the subsampled image is (stride u, stride v)
+    pts = backproject(np.where(np.isfinite(depth) & (depth > 0), depth, 0.0), k).reshape(-1, 3)
+    pts = pts[pts[:, 2] > 0]
+    t = np.asarray(frame.extrinsics, dtype=float)
+    base = pts @ t[:3, :3].T + t[:3, 3]
+    near = (np.abs(base[:, 2]) < TABLE_NOISE_M) & (np.linalg.norm(base[:, :2] - np.asarray(xy_base)[:2], axis=1) < TABLE_NEAR_M)
+    if near.sum() < TABLE_MIN_PIXELS:
+        return 0.0
+    return float(np.median(base[near, 2]))
 
 
 @dataclass(frozen=True)
@@ -61,6 +82,11 @@ def decode_target(call: ToolCall, variables: VariableStore, frame_for: FrameLook
             tcp = grasp_tcp_in_base(frame.extrinsics, arg.matrix)
         except ValueError as exc:
             raise ToolCallError("ValueError", f"grasp_pose: {exc}") from None
+        # a grasp is computed above the table this camera sees; a camera's small calibration error
+        # tilts that table by millimetres in the base frame, where the real one is at z = 0
+        table_z = seen_table_height(frame, tcp.position[:2])
+        if table_z != 0.0:
+            tcp = Pose(tcp.position - np.array([0.0, 0.0, table_z]), tcp.rotation, tcp.frame)
         return GraspTarget(tcp, index, frame.camera, arg.source)
     if call.name == PLACE_TOOL:
         arg = decode_point_2d(call.arguments.get("placement_point_2d"), variables)

@@ -30,7 +30,46 @@ class GraspSamplerConfig:
     tip_below_tcp_m: float = 0.009
     tcp_depth_m: float = GRASP_FRAME_TO_TCP_M
     yaw_step_deg: float = 15.0
+    hand_bottom_m: float = 0.037      # the hand's body above the fingers: its lowest point above the TCP, ...
+    hand_halflength_m: float = 0.105  # ... its half length along the finger axis ...
+    hand_halfwidth_m: float = 0.035   # ... and across it
+    hand_margin_m: float = 0.012      # the planner keeps 8 mm from obstacles; a noisy sensor adds some
     max_scene_points: int = 8192
+
+
+def resting_sphere(uv: np.ndarray, h: np.ndarray, iters: int = 15) -> tuple[np.ndarray, float, float]:
+    """Least-squares ball lying on the table through points given in table coordinates (``uv`` in
+    the plane, ``h`` above it): its centre (2,) in the plane, radius and rms residual (m). The centre
+    is at height r, so three unknowns; a camera sees one side of a ball, and the top face alone
+    would put its middle off by a centimetre under depth noise."""
+    c = np.array([*np.median(uv, axis=0), max(float(np.percentile(h, 95)) / 2, 0.005)])
+    for _ in range(iters):
+        d = np.stack([uv[:, 0] - c[0], uv[:, 1] - c[1], h - c[2]], axis=1)
+        dist = np.maximum(np.linalg.norm(d, axis=1), 1e-9)
+        res = dist - c[2]
+        # d res / d (x, y, r): -(dx, dy)/dist, and -(h - r)/dist - 1 (centre height moves with r)
+        jac = np.stack([-d[:, 0] / dist, -d[:, 1] / dist, -d[:, 2] / dist - 1.0], axis=1)
+        step, *_ = np.linalg.lstsq(jac, -res, rcond=None)
+        c = c + step
+        if np.linalg.norm(step) < 1e-6:
+            break
+    d = np.stack([uv[:, 0] - c[0], uv[:, 1] - c[1], h - c[2]], axis=1)
+    rms = float(np.sqrt(np.mean((np.linalg.norm(d, axis=1) - c[2]) ** 2)))
+    return c[:2], float(c[2]), rms
+
+
+BALL_MAX_RMS_M = 0.0029   # a resting-ball fit this close is a ball (blocks and cans fit worse, measured)
+BALL_RADIUS_M = (0.012, 0.045)
+
+
+def _ball(uv: np.ndarray, h: np.ndarray, top: float) -> tuple[np.ndarray, float] | None:
+    """(centre in the plane, radius) when the points are a ball lying on the table, else None."""
+    if len(h) < 30:
+        return None
+    centre, r, rms = resting_sphere(uv, h)
+    if rms > BALL_MAX_RMS_M or not BALL_RADIUS_M[0] <= r <= BALL_RADIUS_M[1] or abs(2 * r - top) > 0.25 * top:
+        return None
+    return centre, r
 
 
 class GeometricGraspSampler:
@@ -63,9 +102,12 @@ class GeometricGraspSampler:
             rest = rest[rng.choice(len(rest), cfg.max_scene_points, replace=False)]
         e1, e2, _ = plane_axes(n).T
         top = float(np.percentile(h_obj, 99))
-        z_tcp = grasp_height_m(top)
         uv = np.stack([obj @ e1, obj @ e2], axis=1)
         top_face = h_obj > top - 0.008
+        ball = _ball(uv, h_obj, top)
+        if ball is not None:  # a ball: its fitted centre and height, not the noisy top's
+            top = 2.0 * ball[1]
+        z_tcp = grasp_height_m(top)
         tried, out = 0, []
         for yaw in np.deg2rad(np.arange(0.0, 180.0, cfg.yaw_step_deg)):
             tried += 1
@@ -81,6 +123,9 @@ class GeometricGraspSampler:
             ts, tt = (s[top_face], t[top_face]) if top_face.sum() >= 20 else (s, t)
             mid_s = float((ts.max() + ts.min()) / 2)
             mid_t = float((tt.max() + tt.min()) / 2)
+            if ball is not None:
+                mid_s = float(ball[0] @ np.array([np.cos(yaw), np.sin(yaw)]))
+                mid_t = float(ball[0] @ np.array([-np.sin(yaw), np.cos(yaw)]))
             centre = (mid_s * ax + mid_t * perp) - d * n + z_tcp * n
             depth_t = float(t.max() - t.min())
             clearance = self._clearance(rest, centre, ax, perp, n, d, width, depth_t)
@@ -118,7 +163,11 @@ class GeometricGraspSampler:
                   & (np.abs(p) <= cfg.pad_halfwidth_m + 0.004)
                   & (z >= -cfg.tip_below_tcp_m - 0.004) & (z <= cfg.pad_depth_m + 0.06))
         between = (np.abs(a) < open_half) & (np.abs(p) <= cfg.pad_halfwidth_m) & (z >= -cfg.tip_below_tcp_m) & (z < 0.12)
-        if in_pad.any() or between.sum() > 5:
+        # the hand's body (it starts where the fingers end) must clear neighbours too
+        m = cfg.hand_margin_m
+        in_hand = ((np.abs(a) <= cfg.hand_halflength_m + m) & (np.abs(p) <= cfg.hand_halfwidth_m + m)
+                   & (z >= cfg.hand_bottom_m - m))
+        if in_pad.any() or between.sum() > 5 or in_hand.sum() > 5:
             return None
         band = (np.abs(p) <= cfg.pad_halfwidth_m + 0.03) & (z >= -cfg.tip_below_tcp_m - 0.01) & (z <= 0.12)
         outside = np.abs(a[band]) - (open_half + cfg.pad_thickness_m)

@@ -1,0 +1,88 @@
+"""Grasps from a real sensor's data: a ball's centre from a resting-ball fit (one side seen, noisy
+depth), the hand's body kept clear of neighbours, and grasp heights taken above the table the
+camera sees (a small calibration error lifts or lowers it by millimetres in the base frame)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from spacetools_ros.backends.tools.grasp_sampler import GeometricGraspSampler, _ball, resting_sphere
+from spacetools_ros.core.camera import CameraFrame
+from spacetools_ros.core.safety import GRASP_TOOL, decode_target, seen_table_height
+from spacetools_ros.core.scene import CameraSpec
+from spacetools_ros.core.tools.protocol import ToolCall
+from spacetools_ros.core.tools.variables import VariableStore
+
+
+def _one_side_of_a_ball(centre_xy, r, noise_m, rng, n=400):
+    """Points on the half of a resting ball facing +x (what one camera sees), with depth noise."""
+    th = rng.uniform(-np.pi / 2, np.pi / 2, n)      # azimuth towards the camera
+    ph = rng.uniform(0.15, np.pi - 0.15, n)          # polar angle
+    p = np.stack([np.sin(ph) * np.cos(th), np.sin(ph) * np.sin(th), np.cos(ph)], axis=1) * r
+    p += rng.normal(0.0, noise_m, (n, 3)) * np.array([1.0, 0.0, 0.6])  # smeared along the ray
+    return p[:, :2] + centre_xy, p[:, 2] + r
+
+
+def test_a_resting_ball_is_found_from_one_noisy_side():
+    rng = np.random.default_rng(0)
+    uv, h = _one_side_of_a_ball(np.array([0.3, -0.1]), 0.022, 0.002, rng)
+    centre, r, rms = resting_sphere(uv, h)
+    assert np.linalg.norm(centre - [0.3, -0.1]) < 0.003 and abs(r - 0.022) < 0.002 and rms < 0.0029
+    # the middle of the seen points is a centimetre towards the camera: the fit is not
+    assert np.linalg.norm(uv.mean(axis=0) - [0.3, -0.1]) > 0.008
+    assert _ball(uv, h, float(np.percentile(h, 99))) is not None
+
+
+def test_a_block_is_not_taken_for_a_ball():
+    rng = np.random.default_rng(1)
+    top = np.stack([rng.uniform(-0.02, 0.02, 300), rng.uniform(-0.02, 0.02, 300)], axis=1)
+    side = np.stack([np.full(200, 0.02), rng.uniform(-0.02, 0.02, 200)], axis=1)
+    uv = np.concatenate([top, side]) + rng.normal(0, 0.001, (500, 2))
+    h = np.concatenate([np.full(300, 0.04), rng.uniform(0.0, 0.04, 200)]) + rng.normal(0, 0.001, 500)
+    assert _ball(uv, h, float(np.percentile(h, 99))) is None
+
+
+def _table_cloud(n_side=120, spacing=0.004):
+    """A camera-frame cloud: a flat table 0.9 m below a camera looking straight down."""
+    g = (np.arange(n_side) - n_side / 2) * spacing
+    x, y = np.meshgrid(g, g)
+    return np.stack([x.ravel(), y.ravel(), np.full(x.size, 0.9)], axis=1)
+
+
+def test_no_grasp_puts_the_hand_on_a_tall_neighbour():
+    table = _table_cloud()
+    # a 4 cm block at the centre, and a can 9 cm away along camera x, 6 cm tall
+    g = np.arange(-0.02, 0.0201, 0.004)
+    bx, by = np.meshgrid(g, g)
+    block = np.stack([bx.ravel(), by.ravel(), np.full(bx.size, 0.86)], axis=1)
+    a = np.linspace(0, 2 * np.pi, 60)
+    can = np.concatenate([np.stack([0.09 + 0.02 * np.cos(a), 0.02 * np.sin(a), np.full(60, z)], axis=1)
+                          for z in np.arange(0.84, 0.9, 0.005)])
+    cloud = np.concatenate([table, block, can])
+    idx = np.arange(len(table), len(table) + len(block))
+    grasps, tried = GeometricGraspSampler().grasps(cloud, idx)
+    assert grasps and tried == 12
+    for pose, _ in grasps:  # fingers along camera x would put the hand over the can
+        assert abs(pose[0, 0]) < 0.9, pose[:3, 0]
+
+
+def test_a_grasp_is_taken_above_the_table_the_camera_sees():
+    cam = CameraSpec()
+    k, t = cam.intrinsics(), cam.extrinsics()
+    h, w = 480, 640
+    # the depth a camera 5 mm lower than its calibration sees of the table at z = 0 ...
+    t_true = t.copy()
+    t_true[2, 3] -= 0.005
+    u, v = np.meshgrid(np.arange(w) + 0.5, np.arange(h) + 0.5)
+    rays = np.stack([(u - k[0, 2]) / k[0, 0], (v - k[1, 2]) / k[1, 1], np.ones_like(u)], axis=-1)
+    dirs = rays @ t_true[:3, :3].T
+    depth = (-t_true[2, 3] / dirs[..., 2]).astype(np.float32)
+    depth[(depth < 0) | (depth > 5)] = 0.0
+    frame = CameraFrame("scene", np.zeros((h, w, 3), np.uint8), depth, k, t)
+    # ... through the calibrated pose puts the table 5 mm above z = 0
+    assert abs(seen_table_height(frame, np.array([0.5, 0.0])) - 0.005) < 0.001
+    grasp_cam = np.linalg.inv(t) @ np.array([[1, 0, 0, 0.5], [0, -1, 0, 0.0], [0, 0, -1, 0.125], [0, 0, 0, 1.0]])
+    vars_ = VariableStore()
+    vars_.set("grasp_pose", grasp_cam.tolist(), image_index=0)
+    target = decode_target(ToolCall(GRASP_TOOL, {"grasp_pose": "$grasp_pose"}), vars_, lambda arg: (0, frame))
+    assert abs(target.tcp.position[2] - (0.125 - 0.1034 - 0.005)) < 0.0015
