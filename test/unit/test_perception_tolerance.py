@@ -71,3 +71,23 @@ def test_corner_strength_tells_a_square_top_from_a_disc_even_when_smeared():
     # turning the square does not change it
     c, s = np.cos(0.4), np.sin(0.4)
     assert abs(corner_strength(square @ np.array([[c, -s], [s, c]])) - corner_strength(square)) < 0.01
+
+
+def test_a_segment_is_named_by_most_of_its_colourful_pixels():
+    from spacetools_ros.backends.perception.describe import segment_color
+
+    rgb = np.zeros((60, 400, 3), np.uint8)
+    o = _obj(0, "?", "bowl", 0.0, u=100)
+    o.mask[:] = False
+    o.mask[10:50, 100:160] = True
+    rgb[10:50, 100:160] = (235, 120, 15)          # an orange bowl ...
+    rgb[25:40, 120:140] = (150, 150, 150)         # ... with a grey block standing in it
+    o.rgb_median = rgb[o.mask].astype(float).mean(axis=0)
+    assert color_name(o.rgb_median) == "brown"     # the mean of both is a dull orange
+    assert segment_color(o, rgb) == "orange"
+    # a black object: its few lit pixels are highlights, not its paint
+    rgb[10:50, 100:160] = (12, 12, 12)
+    rgb[12:14, 100:160] = (90, 150, 200)
+    o.rgb_median = np.array([14.0, 14.0, 14.0])
+    assert segment_color(o, rgb) == "black"
+    assert segment_color(o) == "black"             # without the image: the lit faces' colour

@@ -102,12 +102,34 @@ def other_colors(rgb: np.ndarray) -> frozenset[str]:
     return frozenset(color_name(np.clip(np.asarray(rgb, float) * f, 0, 255)) for f in SHADE_FACTORS) - {base}
 
 
+def segment_color(o: DetectedObject, rgb: np.ndarray | None = None) -> str:
+    """The colour name of a segment: the name most of its lit pixels take when most of them are
+    colourful (a grey block standing in an orange bowl, one segment with it, does not turn the bowl
+    brown), else the name of its lit faces' mean colour (white, grey and black objects)."""
+    if rgb is not None:
+        px = np.asarray(rgb)[o.mask].astype(float)
+        lit = px[px.max(axis=1) >= DOMINANT_MIN_V * 255.0]
+        if len(lit) >= DOMINANT_MIN_SHARE * len(px):  # a dark object's few lit pixels are highlights
+            names = color_names(lit)
+            colourful = names[~np.isin(names, ACHROMATIC)]
+            if len(colourful) >= DOMINANT_MIN_SHARE * len(lit):
+                values, counts = np.unique(colourful, return_counts=True)
+                return str(values[int(np.argmax(counts))])
+    return color_name(o.rgb_median)
+
+
+ACHROMATIC = ("white", "gray", "black")
+DOMINANT_MIN_V = 0.3       # pixels darker than this are shade, not paint
+DOMINANT_MIN_SHARE = 0.5
+
+
 def describe(objects: list[DetectedObject], k: np.ndarray | None = None, axes: np.ndarray | None = None,
-             plane: np.ndarray | None = None) -> None:
+             plane: np.ndarray | None = None, rgb: np.ndarray | None = None) -> None:
     """Fill in ``color`` and ``shape`` of each object (in place). With the camera intrinsics and
-    the table frame, a container's point moves to the centre of its floor (where things go)."""
+    the table frame, a container's point moves to the centre of its floor (where things go); with
+    the colour image, colours are named from the segment's pixels (``segment_color``)."""
     for o in objects:
-        o.color = color_name(o.rgb_median)
+        o.color = segment_color(o, rgb)
         o.shape = shape_name(o)
         o.maybe_shapes = other_shapes(o)
         o.maybe_colors = other_colors(o.rgb_median)

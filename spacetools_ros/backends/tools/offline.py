@@ -26,7 +26,7 @@ class PerceptionCache:
         if frame.depth_m is None:
             raise ValueError("perception needs a depth image")
         scene = self.perception(frame)
-        describe(scene.objects, frame.intrinsics, scene.table_axes, scene.plane)
+        describe(scene.objects, frame.intrinsics, scene.table_axes, scene.plane, frame.rgb)
         if len(self._cache) >= self.size:
             self._cache.pop(next(iter(self._cache)))
         self._cache[key] = (frame, scene)
