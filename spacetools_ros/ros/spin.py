@@ -14,16 +14,21 @@ from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 
 
-M_ARENA_MAX = -8  # mallopt parameter (glibc malloc.h)
+M_ARENA_MAX = -8  # mallopt parameters (glibc malloc.h)
+M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD_BYTES = 1 << 20
 
 
-def limit_malloc_arenas(arenas: int = 2) -> bool:
-    """Cap glibc's heap arenas (call before threads start). Each thread that allocates while another
-    holds the main arena gets an arena of its own, and freed memory there rarely goes back to the
-    system: a node with executor threads and a worker grew by hundreds of MB over a few commands.
-    Returns whether the cap was set (False off glibc)."""
+def tune_malloc(arenas: int = 2) -> bool:
+    """Keep a long-running node's heap from growing (call before threads start): cap glibc's heap
+    arenas (each thread that allocates while another holds the main arena gets one of its own,
+    and freed memory there rarely goes back) and give blocks of 1 MB and more (camera images,
+    depth, point clouds) their own mappings, returned to the system when freed (glibc otherwise
+    raises that threshold after the first large free and serves images from the fragmenting heap).
+    Returns whether both were set (False off glibc)."""
     try:
-        return bool(ctypes.CDLL("libc.so.6").mallopt(M_ARENA_MAX, int(arenas)))
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(M_ARENA_MAX, int(arenas))) and bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
     except (OSError, AttributeError):
         return False
 
@@ -40,7 +45,7 @@ def run_nodes(make_nodes: Callable[[], Sequence[Node]], args: list[str] | None =
     Returns:
         Process exit code.
     """
-    limit_malloc_arenas()
+    tune_malloc()
     rclpy.init(args=args if args is not None else sys.argv, signal_handler_options=rclpy.signals.SignalHandlerOptions.NO)
     stop = threading.Event()
 
