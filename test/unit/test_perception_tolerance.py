@@ -91,3 +91,17 @@ def test_a_segment_is_named_by_most_of_its_colourful_pixels():
     o.rgb_median = np.array([14.0, 14.0, 14.0])
     assert segment_color(o, rgb) == "black"
     assert segment_color(o) == "black"             # without the image: the lit faces' colour
+
+
+def test_an_object_that_may_also_be_the_named_shape_makes_the_reference_a_question():
+    sure_box = _obj(0, "black", "box", 0.07, rgb=(15, 15, 15), u=50)
+    maybe_box = _obj(1, "black", "cylinder", 0.031, rgb=(15, 15, 15), u=250)
+    res = resolve(parse_reference("black block"), [sure_box, maybe_box])
+    assert res.question is not None and len(res.objects) == 2
+    # a can clearly read as a can does not
+    clear_can = _obj(1, "black", "cylinder", 0.005, rgb=(15, 15, 15), u=250)
+    res = resolve(parse_reference("black block"), [sure_box, clear_can])
+    assert res.question is None and res.objects == (sure_box,)
+    # nor when the words single one out
+    res = resolve(parse_reference("leftmost black block"), [sure_box, maybe_box])
+    assert res.question is None

@@ -251,6 +251,15 @@ def resolve(ref: Reference, objects: list[DetectedObject], spatial_frame: str = 
         if what is None:
             return Resolution(tuple(tied), which_question(ref, len(tied), _axis(tied, spatial_frame, axis)))
         return Resolution(tuple(tied), which_question(ref, len(tied), _axis(tied, spatial_frame, axis), tie=what))
+    if ref.shape is not None and not (ref.superlative or ref.ordinal is not None or ref.anchor is not None):
+        # another object of that colour that may also be that shape (a box read as a can near the
+        # threshold): the one exact reading is not enough to act on
+        exact = {id(o) for o in found}
+        maybe = [o for o in objects if id(o) not in exact and ref.shape in o.maybe_shapes
+                 and (not ref.colors or o.color in ref.colors)]
+        if maybe:
+            both = [*found, *maybe]
+            return Resolution(tuple(both), which_question(ref, len(both), _axis(both, spatial_frame)))
     return Resolution(tuple(found))
 
 
