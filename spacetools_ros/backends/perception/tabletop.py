@@ -181,18 +181,20 @@ def fill_holes_by_colour(depth_m: np.ndarray, rgb: np.ndarray, max_iters: int = 
     h, w = depth.shape
     valid = depth > 0
     pad = 1
+    shifts = [(slice(pad + dy, pad + dy + h), slice(pad + dx, pad + dx + w)) for dy, dx in _NEIGHBOURS]
+    cp = np.pad(col, ((pad, pad), (pad, pad), (0, 0)), mode="edge")
+    # which neighbour has nearly this pixel's colour does not change while depth is filled in
+    similar = [np.abs(cp[sl] - col).sum(axis=2) < colour_dist for sl in shifts]
     for _ in range(max_iters):
         holes = ~valid
         if not holes.any():
             break
         dp = np.pad(depth, pad)
         vp = np.pad(valid, pad)
-        cp = np.pad(col, ((pad, pad), (pad, pad), (0, 0)), mode="edge")
         total = np.zeros((h, w), np.float32)
         count = np.zeros((h, w), np.int32)
-        for dy, dx in _NEIGHBOURS:
-            sl = (slice(pad + dy, pad + dy + h), slice(pad + dx, pad + dx + w))
-            ok = vp[sl] & (np.abs(cp[sl] - col).sum(axis=2) < colour_dist)
+        for sl, same in zip(shifts, similar):
+            ok = vp[sl] & same
             total += np.where(ok, dp[sl], 0.0)
             count += ok
         new = holes & (count >= min_neighbours)

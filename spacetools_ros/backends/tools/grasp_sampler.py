@@ -118,14 +118,13 @@ class GeometricGraspSampler:
             width = float(s.max() - s.min())
             if width + cfg.width_margin_m > cfg.max_opening_m:
                 continue
-            # the top face is seen whole from above; the sides only from the camera's side, so the
-            # top face gives an unbiased centre when there is one
-            ts, tt = (s[top_face], t[top_face]) if top_face.sum() >= 20 else (s, t)
-            mid_s = float((ts.max() + ts.min()) / 2)
-            mid_t = float((tt.max() + tt.min()) / 2)
             if ball is not None:
                 mid_s = float(ball[0] @ np.array([np.cos(yaw), np.sin(yaw)]))
                 mid_t = float(ball[0] @ np.array([-np.sin(yaw), np.cos(yaw)]))
+            else:  # the top face is seen whole from above, the sides only from the camera's side
+                ts, tt = (s[top_face], t[top_face]) if top_face.sum() >= 20 else (s, t)
+                mid_s = float((ts.max() + ts.min()) / 2)
+                mid_t = float((tt.max() + tt.min()) / 2)
             centre = (mid_s * ax + mid_t * perp) - d * n + z_tcp * n
             depth_t = float(t.max() - t.min())
             clearance = self._clearance(rest, centre, ax, perp, n, d, width, depth_t)
