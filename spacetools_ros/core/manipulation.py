@@ -17,7 +17,7 @@ from .envelope import Workspace, approach_violation, grasp_violation, place_viol
 from .errors import MotionFailure
 from .geometry import Pose, rot_z
 from .grasping import top_down_rotation
-from .planning_scene import AttachedObject, CollisionObject, PlanningScene
+from .planning_scene import AttachedObject, CollisionObject, PlanningScene, footprint_radius
 from .results import ActionResult, FailureReason
 
 if TYPE_CHECKING:
@@ -75,8 +75,7 @@ class Manipulator:
         """The obstacle whose bounding cylinder contains ``point`` (nearest axis first)."""
         best = None
         for o in self.motion.planning_scene().objects:
-            r = max(math.hypot(p.position[0], p.position[1])
-                    + (math.hypot(p.size[0], p.size[1]) if p.kind == "box" else p.size[0]) for p in o.primitives)
+            r = footprint_radius(o.primitives)
             d = float(np.linalg.norm(point[:2] - o.pose.position[:2]))
             z_ok = o.pose.position[2] - margin_m <= point[2] <= o.pose.position[2] + o.height_m + margin_m
             if d <= r + margin_m and z_ok and (best is None or d < best[0]):

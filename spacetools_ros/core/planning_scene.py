@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -9,6 +10,12 @@ import numpy as np
 from .geometry import Pose, quat_to_mat
 from .scene import Scene, SceneObject, Table
 from .shapes import Primitive, object_primitives
+
+
+def footprint_radius(primitives: tuple[Primitive, ...]) -> float:
+    """Radius of the vertical cylinder about the object frame's axis that holds every primitive (m)."""
+    return max(math.hypot(p.position[0], p.position[1])
+               + (math.hypot(p.size[0], p.size[1]) if p.kind == "box" else p.size[0]) for p in primitives)
 
 
 @dataclass(frozen=True)

@@ -272,6 +272,10 @@ def _parse_object(data: Any, idx: int) -> SceneObject:
             raise SceneError(f"{fp}.size[{i}]", f"must be between {MIN_SIZE_M} and {MAX_SIZE_M} m, got {s}")
     if shape == "bowl" and size[1] < 0.02:
         raise SceneError(f"{fp}.size[1]", "a bowl must be at least 0.02 m high")
+    if shape in ("bowl", "plate") and size[0] < 0.06:
+        raise SceneError(f"{fp}.size[0]", f"a {shape} must be at least 0.06 m across")
+    if shape == "plate" and not 0.01 <= size[1] <= 0.03:
+        raise SceneError(f"{fp}.size[1]", "a plate's rim must be 0.01 to 0.03 m high")
     position = _vector(data["position"], f"{fp}.position", 2)
     yaw = _number(data.get("yaw_deg", 0.0), f"{fp}.yaw_deg")
     if abs(yaw) > MAX_YAW_DEG:

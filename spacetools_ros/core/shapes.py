@@ -17,6 +17,8 @@ from .scene import SceneObject
 BOWL_WALL_SEGMENTS = 16
 BOWL_WALL_THICKNESS_M = 0.006
 BOWL_BOTTOM_THICKNESS_M = 0.008
+PLATE_FLOOR_THICKNESS_M = 0.003  # a plate is a shallow dish: a thin floor inside a raised rim
+DISH_FLOOR_M = {"bowl": BOWL_BOTTOM_THICKNESS_M, "plate": PLATE_FLOOR_THICKNESS_M}
 
 
 @dataclass(frozen=True)
@@ -45,17 +47,18 @@ def object_primitives(obj: SceneObject) -> tuple[Primitive, ...]:
     if obj.shape == "box":
         sx, sy, sz = obj.size
         return (Primitive("box", (sx / 2, sy / 2, sz / 2), (0.0, 0.0, sz / 2)),)
-    if obj.shape in ("cylinder", "plate"):
+    if obj.shape == "cylinder":
         d, h = obj.size
         return (Primitive("cylinder", (d / 2, h / 2), (0.0, 0.0, h / 2)),)
     if obj.shape == "sphere":
         r = obj.size[0] / 2
         return (Primitive("sphere", (r,), (0.0, 0.0, r)),)
-    # bowl: a flat bottom and a ring of wall segments
+    # bowl or plate: a flat floor and a ring of wall segments (a plate's rim is what a hand pinches)
     d, h = obj.size
     r = d / 2
     t = BOWL_WALL_THICKNESS_M
-    prims = [Primitive("cylinder", (r, BOWL_BOTTOM_THICKNESS_M / 2), (0.0, 0.0, BOWL_BOTTOM_THICKNESS_M / 2))]
+    floor = DISH_FLOOR_M[obj.shape]
+    prims = [Primitive("cylinder", (r, floor / 2), (0.0, 0.0, floor / 2))]
     n = BOWL_WALL_SEGMENTS
     seg_half_len = (r - t / 2) * math.tan(math.pi / n) + t / 2
     for k in range(n):
@@ -70,16 +73,16 @@ def support_height_m(obj: SceneObject) -> float | None:
 
     Returns None when nothing can be placed on the object (spheres).
     """
-    if obj.shape == "bowl":
-        return BOWL_BOTTOM_THICKNESS_M
+    if obj.shape in DISH_FLOOR_M:
+        return DISH_FLOOR_M[obj.shape]
     if obj.shape == "sphere":
         return None
     return obj.height_m
 
 
 def support_radius_m(obj: SceneObject) -> float:
-    """Radius of the usable support area (inside a bowl, on a plate, on top of a box)."""
-    if obj.shape == "bowl":
+    """Radius of the usable support area (inside a bowl or a plate's rim, on top of a box)."""
+    if obj.shape in DISH_FLOOR_M:
         return obj.size[0] / 2 - BOWL_WALL_THICKNESS_M
     if obj.shape == "box":
         return min(obj.size[0], obj.size[1]) / 2

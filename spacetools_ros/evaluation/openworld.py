@@ -178,11 +178,22 @@ def make_case(split: str, category: str, index: int, sensor: str = "structured_l
     for attempt in range(40):
         rng = np.random.default_rng(seed * 101 + attempt)
         case = _draw(split, category, seed, rng, voc)
-        if case is not None and visible(case.scene):
+        if case is not None and visible(case.scene) and not already_done(case):
             if sensor == "ideal":
                 return case
             return replace(case, scene=with_sensor(case.scene, sensor, vary_appearance=True))
     raise RuntimeError(f"no visible scene for {split}/{category}/{index}")
+
+
+def already_done(case: Case) -> bool:
+    """An ``act`` case whose relation already holds before anything moves proves nothing."""
+    if case.expect != "act":
+        return False
+    from ..cli.suite import Task, judge
+
+    poses = {o.name: (np.array([o.position[0], o.position[1], 0.0]), None) for o in case.scene.objects}
+    task = Task(case.seed, case.category, case.command, case.pick, case.relation, case.anchor, case.anchor2)
+    return judge(case.scene, task, poses, False)[0]
 
 
 def _draw(split: str, cat: str, seed: int, rng, voc: Vocabulary) -> Case | None:

@@ -2,7 +2,9 @@
 
 Candidates: the gripper comes straight down (against the table normal), fingers closing across
 the object at yaws every 15 degrees; each is checked for the fingers' swept boxes against the
-rest of the scene cloud and the table, then scored (narrow, centred, deep enough).
+rest of the scene cloud and the table, then scored (narrow, centred, deep enough). A dish too wide
+for the hand (a bowl, a plate) is pinched at its rim instead: one finger inside, one outside, the
+fingers closing across the wall at points around it.
 Returned poses are the gripper base frame (GraspGen/Panda convention): x = finger axis ("left"),
 z = approach, fingertip centre (TCP) at z = ``tcp_depth_m``.
 """
@@ -34,6 +36,7 @@ class GraspSamplerConfig:
     hand_halflength_m: float = 0.105  # ... its half length along the finger axis ...
     hand_halfwidth_m: float = 0.035   # ... and across it
     hand_margin_m: float = 0.012      # the planner keeps 8 mm from obstacles; a noisy sensor adds some
+    pad_margin_m: float = 0.010       # ... around the open fingers too
     max_scene_points: int = 8192
 
 
@@ -60,6 +63,59 @@ def resting_sphere(uv: np.ndarray, h: np.ndarray, iters: int = 15) -> tuple[np.n
 
 BALL_MAX_RMS_M = 0.0029   # a resting-ball fit this close is a ball (blocks and cans fit worse, measured)
 BALL_RADIUS_M = (0.012, 0.045)
+
+
+RIM_STEP_DEG = 20.0       # rim grasps every this many degrees around a dish
+RIM_MIN_DEPTH_M = 0.006   # a dish: its inside is at least this much lower than its rim
+RIM_WIDTH_M = 0.012       # what the fingers close across at the rim (the wall and a margin)
+RIM_BELOW_TOP_M = 0.012   # the TCP this far below the rim ...
+RIM_FLOOR_CLEAR_M = 0.004  # ... with the fingertips at least this far above the dish's floor
+RIM_WALL_HALF_M = 0.003   # the wall's middle this far inside the outline
+RIM_INWARD_M = (0.0, 0.01, 0.02)  # the hand's centre this far inside the wall (the closing fingers centre it)
+
+
+def dish_rim(uv: np.ndarray, h: np.ndarray, top: float) -> tuple[np.ndarray, float, float] | None:
+    """(centre in the plane, rim radius, floor height) of a dish (a bowl, a plate with a raised rim):
+    a ring of rim points around a visibly lower inside. None when the points are not a dish."""
+    if len(uv) < 60:
+        return None
+    # the outline seen from above is the rim's outer circle (a camera may see only the far wall's
+    # inside, an arc a circle fit cannot be trusted on): a circle through the hull's corners
+    hull = uv[_hull(uv)]
+    a = np.column_stack([2 * hull, np.ones(len(hull))])
+    sol, *_ = np.linalg.lstsq(a, (hull ** 2).sum(axis=1), rcond=None)
+    centre = sol[:2]
+    r_out = float(np.median(np.linalg.norm(hull - centre, axis=1)))
+    dist = np.linalg.norm(uv - centre, axis=1)
+    inside = dist < 0.6 * r_out
+    if not 0.03 <= r_out <= 0.15:
+        return None
+    if inside.sum() < 0.05 * len(uv):
+        # a ring with nothing inside: a floor as low as the table, not told apart from it
+        # (a thin plate's); a third of the outline's area holds almost no points
+        return centre, r_out - RIM_WALL_HALF_M, float(np.percentile(h, 2))
+    floor = float(np.percentile(h[inside], 50))
+    if floor > top - RIM_MIN_DEPTH_M:
+        return None
+    return centre, r_out - RIM_WALL_HALF_M, floor
+
+
+def _hull(p: np.ndarray) -> np.ndarray:
+    """Indices of the 2D convex hull's corners (monotone chain)."""
+    order = np.lexsort((p[:, 1], p[:, 0]))
+
+    def chain(idx):
+        out: list[int] = []
+        for i in idx:
+            while len(out) >= 2:
+                o, a = p[out[-2]], p[out[-1]]
+                if (a[0] - o[0]) * (p[i][1] - o[1]) - (a[1] - o[1]) * (p[i][0] - o[0]) > 0:
+                    break
+                out.pop()
+            out.append(int(i))
+        return out[:-1]
+
+    return np.array(chain(order) + chain(order[::-1]))
 
 
 def _ball(uv: np.ndarray, h: np.ndarray, top: float) -> tuple[np.ndarray, float] | None:
@@ -139,10 +195,51 @@ class GeometricGraspSampler:
             pose[:3, 0], pose[:3, 1], pose[:3, 2] = ax, y_axis, approach
             pose[:3, 3] = centre - approach * cfg.tcp_depth_m
             out.append((pose, float(np.clip(conf, 0.0, 1.0))))
+        if not out:
+            rim = dish_rim(uv, h_obj, top)
+            if rim is not None:
+                tried += self._rim_grasps(out, rest, rim, top, e1, e2, n, d)
+            elif tried and all(float(np.ptp(uv @ np.array([np.cos(y), np.sin(y)]))) + cfg.width_margin_m
+                               > cfg.max_opening_m for y in np.deg2rad(np.arange(0.0, 180.0, cfg.yaw_step_deg))):
+                raise RuntimeError(f"No grasp: the object is wider than the gripper opens "
+                                   f"({cfg.max_opening_m * 100:.0f} cm) in every direction and has no rim to pinch.")
         if tried and not out:
             raise RuntimeError("No collision-free grasps found. All grasps collide with other objects.")
         out.sort(key=lambda g: -g[1])
         return out, tried
+
+    def _rim_grasps(self, out: list, rest, rim, top: float, e1, e2, n, d) -> int:
+        """Pinch grasps around a dish's rim (finger axis radial) into ``out``; candidates tried."""
+        cfg = self.cfg
+        centre2, radius, floor = rim
+        z_tcp = max(top - RIM_BELOW_TOP_M, floor + cfg.tip_below_tcp_m + RIM_FLOOR_CLEAR_M)
+        z_tcp = min(z_tcp, top)  # the pads (they reach below the TCP) must still meet the wall
+        if len(rest):  # the dish's own unmasked fringe (no higher than its rim) is not an obstacle
+            ruv = np.stack([rest @ e1, rest @ e2], axis=1)
+            own = (np.linalg.norm(ruv - centre2, axis=1) < radius + 0.01) & (rest @ n + d < top + 0.004)
+            rest = rest[~own]
+        tried = 0
+        for ang in np.deg2rad(np.arange(0.0, 360.0, RIM_STEP_DEG)):
+            radial = np.array([np.cos(ang), np.sin(ang)])
+            ax = radial[0] * e1 + radial[1] * e2
+            perp = np.cross(n, ax)
+            for off in RIM_INWARD_M:  # with a neighbour close outside, the hand moves in over the dish
+                tried += 1
+                p2 = centre2 + (radius - off) * radial
+                centre = p2[0] * e1 + p2[1] * e2 - d * n + z_tcp * n
+                clearance = self._clearance(rest, centre, ax, perp, n, d, RIM_WIDTH_M, RIM_WIDTH_M)
+                if clearance is not None:
+                    break
+            if clearance is None:
+                continue
+            # a rim pinch holds less than a grasp across; one off the wall slides the dish while closing
+            conf = 0.3 + 0.3 * min(clearance / 0.04, 1.0) - 2.0 * off
+            approach = -n
+            pose = np.eye(4)
+            pose[:3, 0], pose[:3, 1], pose[:3, 2] = ax, np.cross(approach, ax), approach
+            pose[:3, 3] = centre - approach * cfg.tcp_depth_m
+            out.append((pose, float(conf)))
+        return tried
 
     def _clearance(self, rest, centre, ax, perp, n, d, width, depth) -> float | None:
         """None when the open fingers collide, else their free distance to the nearest neighbour (m)."""
@@ -158,8 +255,9 @@ class GeometricGraspSampler:
         own = (np.abs(a) <= width / 2 + 0.004) & (np.abs(p) <= depth / 2 + 0.004)
         a, p, z = a[~own], p[~own], z[~own]
         open_half = cfg.max_opening_m / 2  # the hand approaches fully open
-        in_pad = ((np.abs(a) >= open_half - 0.002) & (np.abs(a) <= open_half + cfg.pad_thickness_m)
-                  & (np.abs(p) <= cfg.pad_halfwidth_m + 0.004)
+        pm = cfg.pad_margin_m
+        in_pad = ((np.abs(a) >= open_half - 0.002) & (np.abs(a) <= open_half + cfg.pad_thickness_m + pm)
+                  & (np.abs(p) <= cfg.pad_halfwidth_m + pm)
                   & (z >= -cfg.tip_below_tcp_m - 0.004) & (z <= cfg.pad_depth_m + 0.06))
         between = (np.abs(a) < open_half) & (np.abs(p) <= cfg.pad_halfwidth_m) & (z >= -cfg.tip_below_tcp_m) & (z < 0.12)
         # the hand's body (it starts where the fingers end) must clear neighbours too

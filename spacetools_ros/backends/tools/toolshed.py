@@ -10,6 +10,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ...core.camera import CameraFrame
+from ...core.results import FailureReason
 from ...core.safety import MOTION_TOOLS, GraspTarget, PlaceTarget, SafetyEnvelope, decode_target
 from ...core.tools.arguments import (GraspPoseArg, PointArg, decode_array, decode_focal_length, decode_points_2d)
 from ...core.tools.protocol import ToolCall, ToolCallError, ToolSchema, load_schemas, truncate_middle, validate_call
@@ -21,6 +22,10 @@ GRIPPER_POINTS = np.array([[0, 0, 0], [0.08, 0, 0], [-0.08, 0, 0], [0.08, 0, 0.0
 MAX_REMEMBERED_POINTS = 256
 MAX_OBJ_NAME_CHARS = 200
 POINT_MATCH_TOL = 1e-3  # a copied point may have lost digits
+
+
+# place failures that leave the object in the hand (found before anything was let go)
+STILL_HELD = frozenset({FailureReason.IK_FAILED.value, FailureReason.NO_PATH.value, FailureReason.INVALID_TARGET.value})
 
 
 @dataclass
@@ -371,6 +376,8 @@ class Toolshed:
         res = world.place_at(target.point_base, None)
         index, after = self._after_motion(e, world)
         text = "Release operation succeeded." if res.success else "Release operation failed."
+        if not res.success and res.reason in STILL_HELD:  # nothing was let go: say so, and why
+            text += f" The object is still in the gripper: {res.message}."
         return ToolResponse("robot.place_object_at_2d_location", text, True,
                             {"result": res.to_dict(), "point_base": np.round(target.point_base, 4).tolist(),
                              "image_index": index, "stamp_s": after.stamp_s, **_target_data(target)}, [after.rgb])

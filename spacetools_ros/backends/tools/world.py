@@ -12,16 +12,42 @@ from ...core.camera import CameraFrame
 from ...core.errors import MotionFailure
 from ...core.geometry import Pose
 from ...core.manipulation import Manipulator
-from ...core.planning_scene import CollisionObject, PlanningScene
+from ...core.planning_scene import CollisionObject, PlanningScene, footprint_radius
 from ...core.results import ActionResult
 from ...core.scene import Table
-from ...core.shapes import Primitive
+from ...core.shapes import DISH_FLOOR_M, Primitive
 from ..perception.tabletop import TableScene
 from .geometry3d import gravity_box
 from .offline import PerceptionCache
 
 
-CONTAINER_FLOOR_M = 0.01  # bowls' floors sit about this high
+
+
+FREE_GAP_M = 0.012       # a spot on the table is free when the held object keeps this from every other
+FREE_SEARCH_M = (0.01, 0.02, 0.03, 0.04, 0.05, 0.06)  # ... else the nearest free spot this far away
+FREE_SEARCH_DIRECTIONS = 16
+
+
+def free_spot(scene: PlanningScene, held, point_xy: np.ndarray) -> np.ndarray:
+    """The table spot nearest ``point_xy`` where the held object's footprint keeps ``FREE_GAP_M``
+    from every obstacle's (a large object asked onto a crowded spot moves a few cm aside rather
+    than fail); ``point_xy`` itself when it is free or nothing nearby is."""
+    r_held = footprint_radius(held.primitives)
+    others = [(o.pose.position[:2], footprint_radius(o.primitives)) for o in scene.objects]
+
+    def free(p: np.ndarray) -> bool:
+        return all(np.linalg.norm(p - c) >= r_held + r + FREE_GAP_M for c, r in others)
+
+    p0 = np.asarray(point_xy, float)
+    if free(p0):
+        return p0
+    for step in FREE_SEARCH_M:
+        for k in range(FREE_SEARCH_DIRECTIONS):
+            a = 2 * np.pi * k / FREE_SEARCH_DIRECTIONS
+            p = p0 + step * np.array([np.cos(a), np.sin(a)])
+            if free(p):
+                return p
+    return p0
 
 
 def planning_scene_from_perception(scene: TableScene, table) -> PlanningScene:
@@ -149,7 +175,10 @@ class PerceivedToolWorld:
             # the camera's ray may hit a container's near rim, and a block stacked off-centre topples:
             # things go in the middle, on the floor or the top
             point[:2] = below.pose.position[:2]
-            point[2] = below.pose.position[2] + (CONTAINER_FLOOR_M if below.name.endswith("_bowl") else below.height_m)
+            dish = next((k for k in DISH_FLOOR_M if below.name.endswith(f"_{k}")), None)
+            point[2] = below.pose.position[2] + (DISH_FLOOR_M[dish] + 0.002 if dish else below.height_m)
+        elif below is None and support is None and man.holding is not None:
+            point[:2] = free_spot(man.motion.planning_scene(), man.holding, point[:2])
         res = man.place_at(point, support)
         if set(res.phase_times_s) - {"ik"}:
             self._clear_view()
