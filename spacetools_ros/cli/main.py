@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     rn.add_argument("--record", help="write a rosbag2 (MCAP) bag into this new directory")
     rn.add_argument("--video", help="episode video (.mp4/.avi) or image strip (.png/.jpg)")
     rn.add_argument("--json", required=True, help="write the result document here")
+    rn.add_argument("--spatial-frame", choices=("camera", "robot"), default="camera",
+                    help="what left/right/in front of/behind mean: camera = as the robot's camera sees the "
+                         "table (default), robot = the robot base's own sides")
     cm = sub.add_parser("command", help="send a command to a running spacetools_agent over ROS 2 and wait")
     cm.add_argument("text", help='e.g. "put the red block in the blue bowl"')
     cm.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the result")
@@ -117,7 +120,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     old = {s_: signal.signal(s_, lambda *_: setattr(session.arm, "cancel_requested", True))
            for s_ in (signal.SIGINT, signal.SIGTERM)}
     try:
-        outcome, episode = run_command(session, args.command, policy, progress=progress, on_response=on_tool)
+        outcome, episode = run_command(session, args.command, policy, progress=progress, on_response=on_tool,
+                                       spatial_frame=args.spatial_frame)
     finally:
         for s_, h in old.items():
             signal.signal(s_, h)

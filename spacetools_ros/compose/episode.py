@@ -10,13 +10,15 @@ from ..core.orchestrator import EpisodeOutcome, Orchestrator, ToolResult
 
 
 def run_command(session, command: str, policy, progress=lambda s: print(s, file=sys.stderr),
-                on_response=None) -> tuple[EpisodeOutcome, object]:
+                on_response=None, spatial_frame: str = "camera") -> tuple[EpisodeOutcome, object]:
     """Run one command in a session (embedded or a robot over ROS); returns the outcome and the tool episode.
 
     Whatever happens inside the episode (a crashing policy or tool included), the episode ends
     with nothing in the hand: an object still held is put back where it was picked (``cleanup``),
     and an unexpected error becomes the outcome's reason instead of an exception.
-    ``on_response`` sees every tool response (for videos and logs)."""
+    ``on_response`` sees every tool response (for videos and logs). ``spatial_frame``: what side words
+    (left/right/in front of/behind) mean, for the pointing tool and the check of the outcome alike:
+    ``camera`` (as the robot's camera sees the table) or ``robot`` (the robot base's own sides)."""
     import time
 
     from ..backends.perception.verify import PerceptionVerifier
@@ -26,7 +28,8 @@ def run_command(session, command: str, policy, progress=lambda s: print(s, file=
     from ..core.tools.decode import clip
 
     world = session.tool_world()
-    shed = build_toolshed(world, safety=SafetyEnvelope(session.settings.primitives.workspace))
+    shed = build_toolshed(world, safety=SafetyEnvelope(session.settings.primitives.workspace),
+                          options={"pointing": {"spatial_frame": spatial_frame}})
     episode = Episode()
 
     def execute(call) -> ToolResult:
@@ -39,7 +42,7 @@ def run_command(session, command: str, policy, progress=lambda s: print(s, file=
                         images=lambda: [f.rgb for f in episode.images],
                         is_cancelled=lambda: bool(getattr(session.arm, "cancel_requested", False)),
                         verifier=PerceptionVerifier(world.capture, world.cache, world.cameras, world.use_camera,
-                                                    progress))
+                                                    progress, spatial_frame=spatial_frame))
     t0 = time.perf_counter()
     outcome = None
     try:

@@ -14,6 +14,7 @@ from ..core.safety import SafetyEnvelope
 
 # parameter -> (capability, backend it configures, that backend's keyword, default; "" = unset)
 MODEL_PARAMETERS: dict[str, tuple[str, str, str, str]] = {
+    "spatial_frame": ("pointing", "offline", "spatial_frame", ""),
     "pointing_url": ("pointing", "openai", "base_url", ""),
     "pointing_model": ("pointing", "openai", "model", ""),
     "sam2_checkpoint": ("segmentation", "sam2", "checkpoint", ""),

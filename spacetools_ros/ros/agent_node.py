@@ -49,6 +49,9 @@ class AgentNode(Node):
         self.ready_timeout_s = float(d("ready_timeout_s", 10.0).value)
         self.tools = d("tools", "local").value
         self.robot_call_timeout_s = float(d("robot_call_timeout_s", 120.0).value)
+        self.spatial_frame = d("spatial_frame", "camera").value
+        if self.spatial_frame not in ("camera", "robot"):
+            raise ValueError("parameter spatial_frame must be 'camera' or 'robot'")
         if self.world not in ("embedded", "ros"):
             raise ValueError("parameter world must be 'embedded' or 'ros'")
         if self.tools not in ("local", "ros"):
@@ -183,7 +186,8 @@ class AgentNode(Node):
         from ..compose.episode import run_command
 
         self._session.arm.cancel_requested = False
-        outcome, episode = run_command(self._session, command, self.policy, progress=progress)
+        outcome, episode = run_command(self._session, command, self.policy, progress=progress,
+                                       spatial_frame=self.spatial_frame)
         episode.close()
         return outcome
 
@@ -201,7 +205,8 @@ class AgentNode(Node):
         # variables and images it holds
         # the agent's own check looks at the camera topics: the frame the replica took after its
         # last motion, or the newest one before anything moved
-        verifier = PerceptionVerifier(lambda: remote.latest_frame() or self.camera.frame("latest"), self._perception)
+        verifier = PerceptionVerifier(lambda: remote.latest_frame() or self.camera.frame("latest"), self._perception,
+                                      spatial_frame=self.spatial_frame)
         orch = Orchestrator(self.policy, remote.execute, remote.schemas, progress=progress,
                             images=remote.images, is_cancelled=self._cancel.is_set, verifier=verifier)
         try:

@@ -15,10 +15,12 @@ from ..pointing.referring import ReferenceError, parse_reference
 
 _PTS = re.compile(r"Detected (\d+) instance\(s\) of '.*?': (\[.*\])")
 _C2D = re.compile(r"Corners in normalized image coordinates: (\[.*?\]\])")
+_EXTENT = re.compile(r"Extent: \[([^\]]{0,80})\]")
 _VIEW = re.compile(r"^Best view for '.*?': \S+ \(image_index (\d+)\)")
 _RESPONSE = re.compile(r"<tool_response>\n(.*?)\n</tool_response>", re.S)
-SIDE_GAP = 0.03
-FREE_RADIUS = 0.06  # normalized image distance an object's point must keep from a free spot  # normalized image width between an anchor's edge and the placed object's centre
+SIDE_GAP = 0.03  # normalized image width between an anchor's edge and a small placed object's centre
+FREE_RADIUS = 0.06  # normalized image distance an object's point must keep from a free spot
+NEAR_DIRECTIONS = 8  # "next to": the sides of the anchor tried for the most room
 
 
 _PAIR = re.compile(r"[(\[]\s*(-?\d+(?:\.\d+)?(?:e-?\d+)?)\s*,\s*(-?\d+(?:\.\d+)?(?:e-?\d+)?)\s*[)\]]")
@@ -32,6 +34,26 @@ def _pairs(text: str) -> list[tuple[float, float]]:
 def _points(text: str) -> list[tuple[float, float]]:
     m = _PTS.search(text)
     return _pairs(m.group(2)) if m else []
+
+
+def _half_extent(resp: str) -> tuple[float, float] | None:
+    """Half width and height (normalized image units) of a 3D box's projected corners in a
+    compute_bbox response; None when the response has no eight corners."""
+    m = _C2D.search(resp)
+    pairs = _pairs(m.group(1)) if m else []
+    if len(pairs) != 8:
+        return None
+    c = np.array(pairs)
+    return float(np.ptp(c[:, 0]) / 2), float(np.ptp(c[:, 1]) / 2)
+
+
+def _across_cm(resp: str) -> float | None:
+    """The larger horizontal side (cm) of a compute_bbox response's extent, or None."""
+    m = _EXTENT.search(resp)
+    vals = [float(x) for x in re.findall(r"-?\d+(?:\.\d+)?", m.group(1))] if m else []
+    if len(vals) != 3 or not 0.005 <= max(vals[:2]) <= 0.4:
+        return None
+    return round(100 * max(vals[:2]), 1)
 
 
 def _call(name: str, args: dict, thought: str) -> str:
@@ -90,6 +112,9 @@ class ScriptedPolicy:
         self.images = 1
         self.views_tried = 0
         self.fallback_pick = None
+        self.pick_half = None  # the object's half extent in the image (normalized), once measured
+        self.pick_across_cm = None  # ... and its width on the table
+        self.failed_spots: list = []  # places the robot could not put the object (still held)
         self.grasps = 0
         self.places = 0
         dest = None
@@ -136,6 +161,12 @@ class ScriptedPolicy:
                         f"Segment the {cmd.pick}.")
             yield _call("depth_estimator.estimate_depth_with_pointcloud", {"image_index": img},
                         "I need the 3D points to plan a grasp.")
+            if cmd.relation not in ("in", "on", "between") and self.pick_half is None:
+                resp = yield _call("bounding_box.compute_bbox", {"point_cloud": "$point_cloud", "mask": "$segmentation_mask",
+                                                                 "focal_length_px": "$focal_length_px"},
+                                   f"How much room does the {cmd.pick} need where it goes?")
+                self.pick_half = _half_extent(resp)
+                self.pick_across_cm = _across_cm(resp)
             resp = yield _call("grasp_generator.compute_grasp",
                                {"point_cloud": "$point_cloud", "mask": "$segmentation_mask",
                                 "focal_length_px": "$focal_length_px", "image_index": img},
@@ -166,6 +197,13 @@ class ScriptedPolicy:
             if self.places >= self.max_place_attempts:
                 yield _answer(f"I failed to place the {cmd.pick} after {self.places} attempts.", "Out of attempts.")
                 return "done"
+            if "still in the gripper" in resp or resp.startswith("Error"):  # nothing was let go: another spot
+                self.failed_spots.append(dest)
+                alt = yield from self._destination(cmd, self.images - 1, attempt=self.places)
+                if alt is None:
+                    return "done"
+                dest = alt
+                continue
             # did it fall? an object still in the hand is above the camera's table view
             resp = yield _call("roborefer.detect_all", {"obj_name": _pick_words(cmd), "image_index": self.images - 1},
                                f"Is the {cmd.pick} back on the table?")
@@ -216,6 +254,16 @@ class ScriptedPolicy:
             return None
         return pts[0]
 
+    def _free_spot(self, cmd, img: int):
+        """Ask the pointer for room beside the anchor (the relation's words, the object's size);
+        the point, or None when it finds none (or only spots that failed already)."""
+        size = f" for an object {self.pick_across_cm:.1f} cm across" if self.pick_across_cm else ""
+        where = f"{_rel_words(cmd.relation)} the {cmd.anchor}"
+        resp = yield _call("roborefer.detect_one", {"obj_name": f"a free spot {where}{size}", "image_index": img},
+                           f"Where is there room {where}?")
+        pts = [p for p in _points(resp) if all(np.hypot(p[0] - f[0], p[1] - f[1]) >= FREE_RADIUS for f in self.failed_spots)]
+        return pts[0] if pts else None
+
     def _destination(self, cmd, img: int, attempt: int = 0):
         """Image point where the object goes (None after answering a refusal)."""
         a = yield from self._find(cmd.anchor, img)
@@ -224,30 +272,43 @@ class ScriptedPolicy:
         if cmd.relation == "between":
             b = yield from self._find(cmd.anchor2, img)
             return None if b is None else ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)
-        # a side of the anchor: its extent from a segmentation and a 3D box
+        spot = yield from self._free_spot(cmd, img)
+        if spot is not None:
+            return spot
+        # no free spot pointed out: a side of the anchor from its extent (a segmentation and a 3D box)
         yield _call("sam2.segment_from_point", {"x": a[0], "y": a[1], "image_index": img}, f"Segment the {cmd.anchor}.")
         yield _call("depth_estimator.estimate_depth_with_pointcloud", {"image_index": img}, "3D points of the scene.")
         resp = yield _call("bounding_box.compute_bbox", {"point_cloud": "$point_cloud", "mask": "$segmentation_mask",
                                                          "focal_length_px": "$focal_length_px"},
                            f"How large is the {cmd.anchor} in the image?")
-        m = _C2D.search(resp)
-        pairs = _pairs(m.group(1)) if m else []
-        corners = np.array(pairs) if len(pairs) == 8 else np.array([[a[0] - 0.05, a[1] - 0.05], [a[0] + 0.05, a[1] + 0.05]])
-        half_w = (corners[:, 0].max() - corners[:, 0].min()) / 2
-        half_h = (corners[:, 1].max() - corners[:, 1].min()) / 2
+        half_w, half_h = _half_extent(resp) or (0.05, 0.05)
+        # room for the object itself: a large one (a bowl) needs its own half size beside the anchor
+        own_w, own_h = self.pick_half or (0.0, 0.0)
+        room_w, room_h = max(SIDE_GAP, own_w + 0.01), max(SIDE_GAP, own_h + 0.01)
         # a retry moves the spot out (something stood there), then in (it was out of reach), then further out
         far = (1.0, 1.5, 0.6, 2.0)[min(attempt, 3)]
-        gap_x = half_w + SIDE_GAP * far
-        gap_y = half_h + SIDE_GAP * far
-        rel = cmd.relation
-        if rel == "near":
-            rel = ["left", "right", "front", "behind"][attempt % 4]
-        step = {"left": (-1.0, 0.0), "right": (1.0, 0.0), "front": (0.0, 1.0), "behind": (0.0, -1.0)}[rel]
-        x, y = a[0] + step[0] * gap_x, a[1] + step[1] * gap_y
-        # keep clear of whatever else stands there: move further out while the spot is taken
+        gap_x = half_w + room_w + SIDE_GAP * (far - 1.0)
+        gap_y = half_h + room_h + SIDE_GAP * (far - 1.0)
         resp = yield _call("roborefer.detect_all", {"obj_name": "objects", "image_index": img},
                            "Is anything standing where the object should go?")
         others = [p for p in _points(resp) if np.hypot(p[0] - a[0], p[1] - a[1]) > 1e-3]
+        if cmd.relation == "near":  # any side will do: the one with the most room around the spot
+            best = None
+            for k in range(NEAR_DIRECTIONS):
+                ang = 2 * np.pi * k / NEAR_DIRECTIONS
+                x, y = a[0] + np.cos(ang) * gap_x, a[1] + np.sin(ang) * gap_y
+                if not (0.03 <= x <= 0.97 and 0.03 <= y <= 0.97) or any(
+                        np.hypot(f[0] - x, f[1] - y) < FREE_RADIUS for f in self.failed_spots):
+                    continue
+                room = min((np.hypot(p[0] - x, p[1] - y) for p in others), default=1.0)
+                if best is None or room > best[0] + 1e-9:
+                    best = (room, x, y)
+            if best is not None:
+                return (float(best[1]), float(best[2]))
+        rel = ["left", "right", "front", "behind"][attempt % 4] if cmd.relation == "near" else cmd.relation
+        step = {"left": (-1.0, 0.0), "right": (1.0, 0.0), "front": (0.0, 1.0), "behind": (0.0, -1.0)}[rel]
+        x, y = a[0] + step[0] * gap_x, a[1] + step[1] * gap_y
+        # keep clear of whatever else stands there: move further out while the spot is taken
         for _ in range(4):
             if all(np.hypot(p[0] - x, p[1] - y) > FREE_RADIUS for p in others):
                 break

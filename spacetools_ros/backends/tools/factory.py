@@ -34,8 +34,8 @@ def _model(target: str) -> Factory:
     return build
 
 
-def _offline_pointing(*, cache: PerceptionCache) -> OfflinePointing:
-    return OfflinePointing(cache)
+def _offline_pointing(*, cache: PerceptionCache, spatial_frame: str = "camera") -> OfflinePointing:
+    return OfflinePointing(cache, spatial_frame)
 
 
 def _offline_segmentation(*, cache: PerceptionCache) -> OfflineSegmentation:

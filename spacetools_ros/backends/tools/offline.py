@@ -8,6 +8,8 @@ from ...core.camera import CameraFrame
 from ..perception.describe import describe
 from ..perception.tabletop import TableScene, TabletopPerception
 from ..pointing.referring import ReferenceError, ground, parse_reference
+from ..pointing.free_space import find_spot, parse_spot
+from ...core.language.frames import check_frame
 
 
 class PerceptionCache:
@@ -36,16 +38,22 @@ class PerceptionCache:
 class OfflinePointing:
     """Referring expressions grounded on perceived objects (colour, shape, size, relations)."""
 
-    def __init__(self, cache: PerceptionCache) -> None:
+    def __init__(self, cache: PerceptionCache, spatial_frame: str = "camera") -> None:
         self.cache = cache
+        self.spatial_frame = check_frame(spatial_frame)  # of side words: the camera's view or the robot's
 
     def point(self, frame: CameraFrame, description: str, all_matches: bool) -> list[tuple[float, float]]:
-        """Normalized points of the matching objects (inside each object's mask)."""
+        """Normalized points of the matching objects (inside each object's mask), or of a free spot
+        for a free-space description ("a free spot left of the bowl")."""
+        query = parse_spot(description)
+        if query is not None:
+            spot = find_spot(self.cache(frame), query, self.spatial_frame)
+            return [] if spot is None else [spot]
         try:
             ref = parse_reference(description)
         except ReferenceError:
             return []
-        found = ground(ref, self.cache(frame).objects)
+        found = ground(ref, self.cache(frame).objects, self.spatial_frame)
         if not all_matches:
             found = found[:1]
         return [((o.pixel[0] + 0.5) / frame.width, (o.pixel[1] + 0.5) / frame.height) for o in found]

@@ -1,0 +1,168 @@
+"""Pointing to free space: "a free spot left of the blue bowl", "an empty place next to the can for
+an object 16 cm across", "a spot in the bowl". The spot is found in 3D on the perceived table:
+beside the anchor in the direction the side word names (in the camera's view or the robot's frame,
+``spatial_frame``), where the placed object (``room``) keeps a gap from every perceived object, on
+the table the camera sees, and where the relation's own rules (core/relations.py) hold for it.
+
+The point comes back as a normalized image point, as any pointing answer does; the place tool casts
+it back onto the table.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...core.camera import project
+from ...core.language.frames import base_direction, check_frame
+from ...core.language.lexer import normalise
+from ...core.language.relations import RELATION_PHRASES
+from ...core.relations import NEAR_MAX_GAP_M, SIDE_MAX_DIST_M, Body, relation_holds
+from ..perception.tabletop import TableScene
+from ..perception.verify import seen_object
+from .referring import ReferenceError, ground, parse_reference
+
+SPOT_RELATIONS = ("left", "right", "front", "behind", "near", "in", "on", "between")
+DEFAULT_ROOM_M = 0.025     # half the width of what goes there when the query does not say
+MAX_ROOM_M = 0.15
+SPOT_GAP_M = 0.03          # between the anchor's footprint and the placed object's
+FREE_GAP_M = 0.015         # ... and from every other object's
+STEP_M = 0.01              # spots tried outward from the anchor this far apart
+SWAY_DEG = (0.0, 15.0, -15.0, 30.0, -30.0)  # ... and this far around the side word's direction
+NEAR_DIRECTIONS = 16
+REACH_M = (0.25, 0.80)     # a spot this far from the robot base (its arm places there)
+TABLE_PIXELS_MIN = 0.8     # the spot's footprint seen as table (not off its edge or out of view)
+
+_SPOT = re.compile(r"^(?:an? |the |some )?(?:free |empty |clear |open |unoccupied )?"
+                   r"(?:spot|space|area|place|location|point|room)\s+(?P<rest>.+?)"
+                   r"(?:\s+for an? (?:object|thing) (?P<cm>\d{1,2}(?: \d{1,2})?) cm (?:across|wide))?$")
+
+
+@dataclass(frozen=True)
+class SpotQuery:
+    """A free-space description: the relation, the anchor phrase(s) and the room the placed object needs."""
+
+    relation: str
+    anchor: str
+    anchor2: str | None
+    room_m: float
+
+
+def parse_spot(description: str) -> SpotQuery | None:
+    """The free-space query in a description, or None when it is not one."""
+    t = normalise(description)
+    m = _SPOT.match(t)
+    if m is None:
+        return None
+    rest = m.group("rest")
+    for phrase in sorted(RELATION_PHRASES, key=len, reverse=True):
+        if rest.startswith(phrase + " "):
+            relation, anchor = RELATION_PHRASES[phrase], rest[len(phrase) + 1:]
+            break
+    else:
+        return None
+    if relation not in SPOT_RELATIONS:
+        return None
+    anchor2 = None
+    if relation == "between":
+        parts = anchor.split(" and ")
+        if len(parts) != 2:
+            return None
+        anchor, anchor2 = parts
+    room = DEFAULT_ROOM_M
+    if m.group("cm"):
+        room = min(float(m.group("cm").replace(" ", ".")) / 200.0, MAX_ROOM_M)
+    return SpotQuery(relation, anchor.strip(), anchor2, max(room, 0.005))
+
+
+def _one(phrase: str, scene: TableScene, spatial_frame: str):
+    try:
+        ref = parse_reference(phrase)
+    except ReferenceError:
+        return None
+    found = ground(ref, scene.objects, spatial_frame)
+    return found[0] if found else None
+
+
+def _directions(relation: str, at: np.ndarray, spatial_frame: str, k: np.ndarray, t: np.ndarray) -> list[np.ndarray]:
+    """Base-frame unit directions to try, the side word's own first."""
+    if relation == "near":
+        return [np.array([math.cos(a), math.sin(a)]) for a in np.linspace(0, 2 * math.pi, NEAR_DIRECTIONS, endpoint=False)]
+    if spatial_frame == "robot":
+        main = base_direction(relation)
+    else:  # the base direction that shows in the image as the side word's image direction
+        want = {"left": (-1.0, 0.0), "right": (1.0, 0.0), "front": (0.0, 1.0), "behind": (0.0, -1.0)}[relation]
+        angles = np.radians(np.arange(0.0, 360.0, 2.0))
+        ends = np.stack([at + np.array([0.05 * math.cos(a), 0.05 * math.sin(a), 0.0]) for a in angles])
+        uv = project(np.vstack([at[None], ends]), k, t)
+        d = uv[1:] - uv[0]
+        d /= np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-9)
+        best = float(angles[int(np.argmax(d @ np.array(want)))])
+        main = np.array([math.cos(best), math.sin(best)])
+    out = []
+    for sway in SWAY_DEG:
+        c, s = math.cos(math.radians(sway)), math.sin(math.radians(sway))
+        out.append(np.array([c * main[0] - s * main[1], s * main[0] + c * main[1]]))
+    return out
+
+
+def _on_table(scene: TableScene, p: np.ndarray, room: float, k: np.ndarray, t: np.ndarray) -> bool:
+    ring = [p + np.array([room * math.cos(a), room * math.sin(a), 0.0]) for a in np.linspace(0, 2 * math.pi, 8, endpoint=False)]
+    uv = project(np.stack([p, *ring]), k, t)
+    h, w = scene.table_mask.shape
+    ui, vi = np.round(uv[:, 0]).astype(int), np.round(uv[:, 1]).astype(int)
+    inside = (ui >= 0) & (ui < w) & (vi >= 0) & (vi < h)
+    if not inside.all():
+        return False
+    # the table under the spot, or an object standing on it (the table is behind it)
+    seen = scene.table_mask[vi, ui]
+    return float(seen.mean()) >= TABLE_PIXELS_MIN or bool(seen[0])
+
+
+def find_spot(scene: TableScene, query: SpotQuery, spatial_frame: str = "camera") -> tuple[float, float] | None:
+    """Normalized image point of a free spot for the query, or None when there is none (or the
+    anchor is not seen)."""
+    check_frame(spatial_frame)
+    frame = scene.frame
+    k, t = frame.intrinsics, frame.extrinsics
+    anchor = _one(query.anchor, scene, spatial_frame)
+    if anchor is None:
+        return None
+    seen = {o.index: seen_object(o, scene) for o in scene.objects}
+    a = seen[anchor.index].body
+    if query.relation in ("in", "on"):
+        if a.support_height_m is None:
+            return None
+        p = np.array([a.position[0], a.position[1], a.position[2] + a.support_height_m])
+        return _normalized(p, frame)
+    if query.relation == "between":
+        other = _one(query.anchor2 or "", scene, spatial_frame)
+        if other is None or other.index == anchor.index:
+            return None
+        b = seen[other.index].body
+        p = (a.position + b.position) / 2
+        return _normalized(np.array([p[0], p[1], 0.0]), frame)
+    others = [s.body for i, s in seen.items() if i != anchor.index]
+    room = query.room_m
+    at = np.array([a.position[0], a.position[1], 0.0])
+    first = a.radius_m + room + SPOT_GAP_M
+    last = a.radius_m + room + NEAR_MAX_GAP_M if query.relation == "near" else SIDE_MAX_DIST_M - 0.01
+    for dist in np.arange(first, last + 1e-9, STEP_M):
+        for d in _directions(query.relation, at, spatial_frame, k, t):
+            p = at + np.array([d[0] * dist, d[1] * dist, 0.0])
+            if not REACH_M[0] <= math.hypot(p[0], p[1]) <= REACH_M[1]:
+                continue
+            if any(np.linalg.norm(p[:2] - o.position[:2]) < o.radius_m + room + FREE_GAP_M for o in others):
+                continue
+            ok, _ = relation_holds(query.relation, Body(p, room, room, None), a, k, t, frame=spatial_frame)
+            if ok and _on_table(scene, p, room, k, t):
+                return _normalized(p, frame)
+    return None
+
+
+def _normalized(p: np.ndarray, frame) -> tuple[float, float]:
+    uv = project(p[None], frame.intrinsics, frame.extrinsics)[0]
+    return float(uv[0] / frame.width), float(uv[1] / frame.height)

@@ -1,0 +1,97 @@
+"""Pointing to free space ("a free spot left of the blue bowl"): parsed with the one relation
+vocabulary, found in 3D on the perceived table in the frame the side words are read in, clear of
+every object, and judged by the simulator's truth with the same relation rules as a placement."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from spacetools_ros.backends.pointing.free_space import DEFAULT_ROOM_M, find_spot, parse_spot
+from spacetools_ros.core.relations import Body, relation_holds
+from spacetools_ros.core.scene import load_scene
+from spacetools_ros.core.paths import config_dir
+
+
+@pytest.mark.parametrize("text, relation, anchor, room", [
+    ("a free spot left of the blue bowl", "left", "the blue bowl", DEFAULT_ROOM_M),
+    ("Free space to the right of the red can for an object 16 cm across", "right", "the red can", 0.08),
+    ("an empty place next to the can", "near", "the can", DEFAULT_ROOM_M),
+    ("a spot in front of the green plate for an object 4.5 cm across", "front", "the green plate", 0.0225),
+    ("the spot behind the ball", "behind", "the ball", DEFAULT_ROOM_M),
+    ("a spot in the bowl", "in", "the bowl", DEFAULT_ROOM_M),
+])
+def test_free_space_descriptions(text, relation, anchor, room):
+    q = parse_spot(text)
+    assert q is not None and (q.relation, q.anchor) == (relation, anchor) and q.room_m == pytest.approx(room)
+
+
+@pytest.mark.parametrize("text", ["the red block", "a spot under the bowl", "a free spot", "spot left of",
+                                  "the spot between the bowl", "a place for the cup"])
+def test_other_descriptions_are_not_free_space(text):
+    assert parse_spot(text) is None
+
+
+@pytest.fixture(scope="module")
+def demo():
+    from spacetools_ros.compose.session import EmbeddedSession
+
+    scene = load_scene(config_dir() / "scenes" / "box_in_bowl.yaml")
+    session = EmbeddedSession.create(scene)
+    world = session.tool_world()
+    frame = world.capture()
+    yield scene, frame, world.cache(frame)
+    session.close()
+
+
+def _on_table(uv, frame) -> np.ndarray:
+    """The base-frame table point (z = 0) under a normalized image point."""
+    k, t = frame.intrinsics, frame.extrinsics
+    ray = np.linalg.inv(k) @ np.array([uv[0] * frame.width, uv[1] * frame.height, 1.0])
+    d = t[:3, :3] @ ray
+    s = -t[2, 3] / d[2]
+    return t[:3, 3] + s * d
+
+
+def _true(scene, name):
+    from spacetools_ros.cli.suite import true_body
+
+    o = scene.object(name)
+    return true_body(o, [o.position[0], o.position[1], 0.0])
+
+
+@pytest.mark.parametrize("spatial_frame", ["camera", "robot"])
+@pytest.mark.parametrize("words, relation", [("left of", "left"), ("right of", "right"), ("in front of", "front"),
+                                             ("behind", "behind"), ("next to", "near")])
+def test_a_free_spot_satisfies_its_relation_in_the_simulator(demo, spatial_frame, words, relation):
+    scene, frame, seen = demo
+    q = parse_spot(f"a free spot {words} the blue bowl")
+    uv = find_spot(seen, q, spatial_frame)
+    if uv is None:  # the table may end on that side; then no other frame's spot is returned either
+        pytest.skip(f"no room {words} the bowl in the {spatial_frame} frame")
+    p = _on_table(uv, frame)
+    room = Body(p, q.room_m, q.room_m, None)
+    ok, why = relation_holds(relation, room, _true(scene, "blue_bowl"), frame.intrinsics, frame.extrinsics,
+                             frame=spatial_frame)
+    assert ok, why
+    for o in scene.objects:  # clear of everything standing there (true footprints)
+        assert np.hypot(p[0] - o.position[0], p[1] - o.position[1]) >= o.footprint_radius_m + q.room_m, o.name
+
+
+def test_the_frame_decides_which_side_is_left(demo):
+    """The demo camera faces the robot: the image's left is the robot's right (-y)."""
+    scene, frame, seen = demo
+    q = parse_spot("a free spot left of the blue bowl")
+    bowl_y = scene.object("blue_bowl").position[1]
+    assert _on_table(find_spot(seen, q, "camera"), frame)[1] < bowl_y - 0.05
+    assert _on_table(find_spot(seen, q, "robot"), frame)[1] > bowl_y + 0.05
+
+
+def test_a_spot_in_a_bowl_and_a_missing_anchor(demo):
+    scene, frame, seen = demo
+    p = _on_table(find_spot(seen, parse_spot("a spot in the blue bowl"), "camera"), frame)
+    bowl = scene.object("blue_bowl")
+    assert np.hypot(p[0] - bowl.position[0], p[1] - bowl.position[1]) < 0.04
+    assert find_spot(seen, parse_spot("a free spot left of the purple plate"), "camera") is None
+    with pytest.raises(ValueError):
+        find_spot(seen, parse_spot("a free spot left of the blue bowl"), "sideways")
