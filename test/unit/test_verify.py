@@ -190,3 +190,47 @@ def test_a_look_alike_where_it_stood_is_not_the_object_that_was_placed():
         assert np.linalg.norm(np.array(verdict.evidence["object_at"][:2]) - [0.52, -0.15]) < 0.05
     finally:
         s.close()
+
+
+def _placed_check(scene, command, pick, pose, place_point):
+    """The verifier's look after ``pick`` was put at ``pose`` (simulator pose, as if placed there)."""
+    s = EmbeddedSession.create(scene)
+    try:
+        world = s.tool_world()
+        v = PerceptionVerifier(world.capture, world.cache)
+        assert v.begin(parse_command(command)) is None
+        s.sim.set_object_pose(pick, pose)
+        s.sim.step(300)
+        return v.check(np.array(place_point))
+    finally:
+        s.close()
+
+
+def test_a_ball_in_a_bowl_of_its_own_colour_is_seen_standing_inside():
+    """Colour cannot tell a cyan ball from the cyan bowl it merged with: what rises from the bowl's
+    floor inside its wall can."""
+    data = scene_to_dict(load_scene(DEMO))
+    data["objects"] = [
+        {"name": "cyan_ball", "shape": "sphere", "color": "cyan", "size": [0.045], "position": [0.50, 0.15]},
+        {"name": "cyan_bowl", "shape": "bowl", "color": "cyan", "size": [0.16, 0.05], "position": [0.52, -0.15]},
+    ]
+    verdict = _placed_check(scene_from_dict(data), "put the cyan ball in the cyan bowl", "cyan_ball",
+                            [0.52, -0.15, 0.031], [0.52, -0.15, 0.01])
+    assert verdict.verified is True, verdict
+    # ... and an empty bowl of that colour does not count as the ball inside it
+    verdict = _placed_check(scene_from_dict(data), "put the cyan ball in the cyan bowl", "cyan_ball",
+                            [0.40, 0.30, 0.0225], [0.52, -0.15, 0.01])
+    assert verdict.verified is not True, verdict
+
+
+def test_a_block_stacked_on_a_block_with_the_modelled_sensor():
+    """A block stacked on a block is judged on it with the modelled sensor's noise and smear (the
+    stacked block's bottom is taken above the few smeared pixels at the lower block's edge)."""
+    from spacetools_ros.evaluation.openworld import make_case
+
+    case = make_case("dev", "stacking", 0)
+    top, base = case.scene.object(case.pick), case.scene.object(case.anchor)
+    pose = [base.position[0], base.position[1], base.size[2] + top.size[2] / 2]
+    verdict = _placed_check(case.scene, case.command, case.pick, pose, [*base.position, base.size[2]])
+    assert verdict.verified is True, verdict
+

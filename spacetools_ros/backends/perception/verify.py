@@ -12,7 +12,7 @@ import numpy as np
 from ...core.camera import CameraFrame
 from ...core.commands import Command
 from ...core.relations import COLLATERAL_M, Body, relation_holds
-from ...core.shapes import BOWL_BOTTOM_THICKNESS_M, BOWL_WALL_THICKNESS_M
+from ...core.shapes import BOWL_WALL_THICKNESS_M, DISH_FLOOR_M
 from ...core.verify import Verdict
 from ..pointing.referring import ReferenceError, parse_reference, resolve
 from ..tools.geometry3d import gravity_box
@@ -23,6 +23,10 @@ from .tabletop import DetectedObject, TableScene
 INSIDE_MIN_PX = 30            # pixels of the picked object's colour name inside a container's outline
 INSIDE_MIN_HEIGHT_M = 0.012   # ... above the table (and above a bowl's floor)
 INSIDE_MIN_FRACTION = 0.08  # of the picked object's area before it moved
+INSIDE_WALL_CLEAR_M = 0.015  # same colour: only what stands this far inside the container's wall counts
+BOTTOM_PERCENTILE = 2.0     # of the visible points' heights: an object's bottom
+INSIDE_BOTTOM_PERCENTILE = 10.0  # of the heights of its pixels inside the container: its bottom (edges smear)
+FAR_FROM_PLACE_M = 0.10     # a look-alike further than this from where the object was put is another one
 
 
 @dataclass(frozen=True)
@@ -48,11 +52,14 @@ def seen_object(o: DetectedObject, scene: TableScene) -> Seen:
     bottom = cb[:4]
     l1 = float(np.linalg.norm(bottom[1] - bottom[0]))
     l2 = float(np.linalg.norm(bottom[2] - bottom[1]))
-    low = float(np.min(o.points_cam @ t[:3, :3].T[:, 2] + t[2, 3]))  # lowest visible point, base z
+    # its bottom: the lowest visible points (a few stray ones at the edges, mixed with what is
+    # behind, do not count)
+    low = float(np.percentile(o.points_cam @ t[:3, :3].T[:, 2] + t[2, 3], BOTTOM_PERCENTILE))
     position = np.array([*bottom.mean(axis=0)[:2], max(low, 0.0)])
     radius = max(l1, l2) / 2
     height = float(extent[2])
-    support = {"bowl": (radius - BOWL_WALL_THICKNESS_M, BOWL_BOTTOM_THICKNESS_M), "sphere": (0.0, None),
+    support = {"bowl": (radius - BOWL_WALL_THICKNESS_M, DISH_FLOOR_M["bowl"]),
+               "plate": (radius - BOWL_WALL_THICKNESS_M, DISH_FLOOR_M["plate"]), "sphere": (0.0, None),
                "box": (min(l1, l2) / 2, height)}.get(o.shape, (radius, height))
     return Seen(o.color, o.shape, Body(position, radius, support[0], support[1]), frozenset(o.maybe_colors))
 
@@ -60,6 +67,7 @@ def seen_object(o: DetectedObject, scene: TableScene) -> Seen:
 # colour names that shading alone turns into each other (a white box in the far corner reads gray)
 NEIGHBOUR_COLOURS = {"white": {"gray"}, "gray": {"white", "black"}, "black": {"gray"}}
 NEIGHBOUR_MAX_M = 0.06  # ... accepted only this close to where the object should be
+KNOCK_MAX_M = 0.35  # a bystander found again further than this from where it stood is not found again
 
 
 def _nearest(objs: list[Seen], like: Seen, near: np.ndarray, used: set[int]) -> int | None:
@@ -211,13 +219,18 @@ class PerceptionVerifier:
         picked = self._before[self._roles["pick"]]
         guess = place_point_base if place_point_base is not None else found["anchor"].body.position
         i = _nearest(after, picked, np.asarray(guess, float), used | self._twins_in_place(after, picked, used))
+        obj = after[i] if i is not None else None
+        if "anchor" in where and (obj is None or (cmd.relation in ("in", "on") and np.linalg.norm(
+                obj.body.position[:2] - np.asarray(guess, float)[:2]) > FAR_FROM_PLACE_M)):
+            # in a container of a similar hue it may not be a segment of its own (a look-alike far
+            # from where it was put is another object): what stands inside the container
+            inside = self._inside(scene, where["anchor"], self._roles["pick"])
+            if inside is not None:
+                obj, i = inside, None
+        if obj is None:
+            return Verdict(None, f"cannot check: the {picked.label} is not seen", {"role": "pick"})
         if i is not None:
             used.add(i)
-            obj = after[i]
-        else:  # in a container of a similar hue it may not be a segment of its own: its colour inside it
-            obj = self._inside(scene, where["anchor"], self._roles["pick"]) if "anchor" in where else None
-            if obj is None:
-                return Verdict(None, f"cannot check: the {picked.label} is not seen", {"role": "pick"})
         k, t = self._relation_frame or (frame.intrinsics, frame.extrinsics)
         ok, why = relation_holds(cmd.relation, obj.body, found["anchor"].body, k, t,
                                  found["anchor2"].body if "anchor2" in found else None, frame=self.spatial_frame)
@@ -228,8 +241,10 @@ class PerceptionVerifier:
             j = _nearest(after, was, was.body.position, used)
             if j is None:
                 continue  # hidden behind something now; not evidence of a push
-            used.add(j)
             d = float(np.linalg.norm(after[j].body.position[:2] - was.body.position[:2]))
+            if d > KNOCK_MAX_M:
+                continue  # a look-alike far across the table is another thing, not this one pushed
+            used.add(j)
             if d > COLLATERAL_M:
                 moved.append({"object": was.label, "moved_m": round(d, 3)})
         evidence = {"view": frame.camera, "relation": cmd.relation, "object": obj.label, "object_at": _xyz(obj.body.position),
@@ -270,20 +285,28 @@ class PerceptionVerifier:
         o = scene.objects[anchor_index]
         frame = scene.frame
         was = self._before[pick_index]
-        if frame.depth_m is None or self._before[self._roles["anchor"]].color == was.color:
-            return None  # a container of the same colour would look like the object itself
+        if frame.depth_m is None:
+            return None
+        anchor = self._before[self._roles["anchor"]]
+        same = anchor.color == was.color  # then colour cannot tell them apart: what rises from its floor
         hull = cv2.convexHull(np.stack(np.nonzero(o.mask)[::-1], axis=1).astype(np.int32))
         outline = np.zeros(o.mask.shape, np.uint8)
         cv2.fillConvexPoly(outline, hull, 1)
-        pv, pu = np.nonzero(outline.astype(bool) & (color_names(frame.rgb) == was.color))
+        pv, pu = np.nonzero(outline.astype(bool) & (True if same else color_names(frame.rgb) == was.color))
         z = frame.depth_m[pv, pu].astype(float)
         k, t = frame.intrinsics, frame.extrinsics
         cam = np.stack([(pu + 0.5 - k[0, 2]) * z / k[0, 0], (pv + 0.5 - k[1, 2]) * z / k[1, 1], z], 1)
         base = cam @ t[:3, :3].T + t[:3, 3]
-        base = base[np.isfinite(z) & (z > 0) & (base[:, 2] > INSIDE_MIN_HEIGHT_M)]
+        keep = np.isfinite(z) & (z > 0) & (base[:, 2] > INSIDE_MIN_HEIGHT_M)
+        if same:
+            a = anchor.body
+            r = np.linalg.norm(base[:, :2] - a.position[:2], axis=1)
+            keep &= (r < a.support_radius_m - INSIDE_WALL_CLEAR_M) & (
+                base[:, 2] > a.position[2] + (a.support_height_m or 0.0) + INSIDE_MIN_HEIGHT_M)
+        base = base[keep]
         if len(base) < max(INSIDE_MIN_PX, INSIDE_MIN_FRACTION * self._before_area[pick_index]):
             return None
-        position = np.array([*np.median(base[:, :2], axis=0), max(float(base[:, 2].min()), 0.0)])
+        position = np.array([*np.median(base[:, :2], axis=0), max(float(np.percentile(base[:, 2], INSIDE_BOTTOM_PERCENTILE)), 0.0)])
         return Seen(was.color, was.shape, Body(position, was.body.radius_m, was.body.support_radius_m,
                                                was.body.support_height_m))
 
