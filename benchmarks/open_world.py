@@ -2,7 +2,7 @@
 simulator, the agreement of its own word with the world, and collateral.
 
 Usage: python benchmarks/open_world.py [PER_CATEGORY] [--split dev|heldout|both] [--category NAME ...]
-       [--sensor structured_light|ideal] [--json FILE]
+       [--sensor structured_light|ideal] [--spatial-frame camera|robot] [--json FILE]
 """
 
 from __future__ import annotations
@@ -25,6 +25,9 @@ def main() -> None:
     ap.add_argument("--category", nargs="*", choices=CATEGORIES, default=list(CATEGORIES))
     ap.add_argument("--sensor", choices=("structured_light", "ideal"), default="structured_light",
                     help="the cameras' sensor model (default: the modelled RGB-D camera, varied lighting)")
+    ap.add_argument("--spatial-frame", choices=("camera", "robot"), default="camera",
+                    help="read side words in the camera's view (default) or the robot base's frame, "
+                         "for the agent and the judge alike")
     ap.add_argument("--json", help="write every row here")
     args = ap.parse_args()
     splits = ("dev", "heldout") if args.split == "both" else (args.split,)
@@ -32,8 +35,8 @@ def main() -> None:
     for split in splits:
         for cat in args.category:
             for i in range(args.per_category):
-                case = make_case(split, cat, i, args.sensor)
-                row = run_case(case)
+                case = make_case(split, cat, i, args.sensor, args.spatial_frame)
+                row = run_case(case, spatial_frame=args.spatial_frame)
                 rows.append(row)
                 mark = "ok  " if row["success"] else "FAIL"
                 said = "" if row["agrees"] else f" [agent said {'success' if row['agent_success'] else 'failure'}]"

@@ -68,9 +68,9 @@ def true_body(obj, position) -> Body:
     return Body(np.asarray(position, float), obj.footprint_radius_m, support_radius_m(obj), support_height_m(obj))
 
 
-def judge(scene: Scene, task: Task, poses: dict, held: bool) -> tuple[bool, str]:
+def judge(scene: Scene, task: Task, poses: dict, held: bool, spatial_frame: str = "camera") -> tuple[bool, str]:
     """Ground-truth success of a finished task from the final poses (the same relation rules as
-    the agent's own check, applied to the simulator's truth)."""
+    the agent's own check, applied to the simulator's truth; side words in ``spatial_frame``)."""
     if held:
         return False, "object still held"
     for name in (task.anchor, task.anchor2):
@@ -80,7 +80,7 @@ def judge(scene: Scene, task: Task, poses: dict, held: bool) -> tuple[bool, str]
     anchor2 = true_body(scene.object(task.anchor2), poses[task.anchor2][0]) if task.anchor2 else None
     ok, why = relation_holds(task.relation, true_body(scene.object(task.pick), poses[task.pick][0]),
                              true_body(scene.object(task.anchor), poses[task.anchor][0]), cam.intrinsics(),
-                             cam.extrinsics(), anchor2)
+                             cam.extrinsics(), anchor2, frame=spatial_frame)
     return (True, "") if ok else (False, why)
 
 
@@ -99,8 +99,9 @@ def fault_spot(scene: Scene, task: Task) -> np.ndarray:
     return np.array([a.position[0], a.position[1] + side * r])
 
 
-def run_task(scene: Scene, task: Task, progress=lambda s: None, policy=None) -> dict:
-    """Run one task in a fresh embedded session and judge it (the offline policy unless ``policy``)."""
+def run_task(scene: Scene, task: Task, progress=lambda s: None, policy=None, spatial_frame: str = "camera") -> dict:
+    """Run one task in a fresh embedded session and judge it (the offline policy unless ``policy``;
+    side words in ``spatial_frame`` for the agent and the judge alike)."""
     from ..backends.policy.scripted import ScriptedPolicy
     from ..compose.session import EmbeddedSession
     from .faults import FaultInjector
@@ -116,10 +117,11 @@ def run_task(scene: Scene, task: Task, progress=lambda s: None, policy=None) -> 
         session.arm.perturbations.append(FaultInjector(task.fault, task.pick, blocker, spot))
     t0 = time.perf_counter()
     before = session.sim.object_poses()
-    outcome, episode = run_command(session, task.command, policy or ScriptedPolicy(), progress=progress)
+    outcome, episode = run_command(session, task.command, policy or ScriptedPolicy(), progress=progress,
+                                   spatial_frame=spatial_frame)
     poses = session.sim.object_poses()
     held = session.manipulator.holding is not None
-    ok, why = judge(scene, task, poses, held)
+    ok, why = judge(scene, task, poses, held, spatial_frame)
     knocked = [n for n in collateral(scene, task, before, poses) if n != blocker]  # the fault moved that one
     fired = all(p.fired for p in session.arm.perturbations)
     episode.close()

@@ -76,6 +76,8 @@ def relation_holds(relation: str, obj: Body, anchor: Body, intrinsics: np.ndarra
         off = float(abs(np.cross(ab / n, p[:2] - a[:2])))
         ok = 0.15 <= s <= 0.85 and off <= BETWEEN_MAX_OFF_M
         return ok, f"{s * 100:.0f}% of the way from the first anchor, {off * 100:.1f} cm off the line"
+    if d < anchor.radius_m:  # beside it, not on it or in it
+        return False, f"within the anchor's footprint ({d * 100:.1f} cm from its centre)"
     if frame == "robot":
         dx, dy = p[:2] - a[:2]
         ok = {"left": dy > SIDE_MIN_M and abs(dy) > abs(dx), "right": dy < -SIDE_MIN_M and abs(dy) > abs(dx),

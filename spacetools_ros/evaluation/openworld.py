@@ -167,10 +167,12 @@ def _base(rng, voc: Vocabulary, cat: str, camera: dict, n_distractors: int, pick
     return b, colours
 
 
-def make_case(split: str, category: str, index: int, sensor: str = "structured_light") -> Case:
+def make_case(split: str, category: str, index: int, sensor: str = "structured_light",
+              spatial_frame: str = "camera") -> Case:
     """Case ``index`` of a category in a split (deterministic; redrawn until the camera sees everything).
     ``sensor``: the cameras' sensor model; with a real one the lighting and table colour vary too
-    (``ideal``: the renderer's exact data and the default look)."""
+    (``ideal``: the renderer's exact data and the default look). ``spatial_frame``: the frame the
+    case's side words are read in (a case whose relation already holds in it is redrawn)."""
     if category not in CATEGORIES:
         raise ValueError(f"category must be one of {CATEGORIES}, got {category!r}")
     voc = vocabulary(split)
@@ -178,14 +180,15 @@ def make_case(split: str, category: str, index: int, sensor: str = "structured_l
     for attempt in range(40):
         rng = np.random.default_rng(seed * 101 + attempt)
         case = _draw(split, category, seed, rng, voc)
-        if case is not None and visible(case.scene) and not already_done(case):
+        if case is not None and visible(case.scene) and not already_done(case, spatial_frame) \
+                and (spatial_frame == "camera" or case.category != "side_relations" or _robot_side_is_free(case)):
             if sensor == "ideal":
                 return case
             return replace(case, scene=with_sensor(case.scene, sensor, vary_appearance=True))
     raise RuntimeError(f"no visible scene for {split}/{category}/{index}")
 
 
-def already_done(case: Case) -> bool:
+def already_done(case: Case, spatial_frame: str = "camera") -> bool:
     """An ``act`` case whose relation already holds before anything moves proves nothing."""
     if case.expect != "act":
         return False
@@ -193,7 +196,23 @@ def already_done(case: Case) -> bool:
 
     poses = {o.name: (np.array([o.position[0], o.position[1], 0.0]), None) for o in case.scene.objects}
     task = Task(case.seed, case.category, case.command, case.pick, case.relation, case.anchor, case.anchor2)
-    return judge(case.scene, task, poses, False)[0]
+    return judge(case.scene, task, poses, False, spatial_frame)[0]
+
+
+def _robot_side_is_free(case: Case) -> bool:
+    """The robot-frame side of the anchor a case asks for has room on the reachable table (as
+    ``_side_is_free`` checks the camera-frame side when the case is drawn)."""
+    from ..core.language.frames import base_direction
+
+    if case.relation not in ("left", "right", "front", "behind"):
+        return True
+    a = case.scene.object(case.anchor)
+    p = case.scene.object(case.pick)
+    spot = np.asarray(a.position) + base_direction(case.relation) * (a.footprint_radius_m + p.footprint_radius_m + 0.05)
+    if not (0.3 <= float(np.hypot(*spot)) <= 0.75 and case.scene.table.contains(spot[0], spot[1], margin_m=0.05)):
+        return False
+    return all(o.name in (case.anchor, case.pick) or math.dist(spot, o.position) > o.footprint_radius_m + 0.08
+               for o in case.scene.objects)
 
 
 def _draw(split: str, cat: str, seed: int, rng, voc: Vocabulary) -> Case | None:

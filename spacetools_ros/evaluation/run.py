@@ -15,8 +15,8 @@ from .openworld import Case
 STILL_M = 0.01  # a refusal moved nothing: every object within this of where it stood
 
 
-def run_case(case: Case, policy_factory=None) -> dict:
-    """One case in a fresh embedded session; the row of the report."""
+def run_case(case: Case, policy_factory=None, spatial_frame: str = "camera") -> dict:
+    """One case in a fresh embedded session; the row of the report (side words in ``spatial_frame``)."""
     from ..backends.policy.scripted import ScriptedPolicy
     from ..cli.suite import Task, run_task
     from ..compose.episode import run_command
@@ -24,10 +24,10 @@ def run_case(case: Case, policy_factory=None) -> dict:
 
     make_policy = policy_factory or ScriptedPolicy
     row = {"split": case.split, "category": case.category, "seed": case.seed, "command": case.command,
-           "expect": case.expect, "note": case.note}
+           "expect": case.expect, "note": case.note, "spatial_frame": spatial_frame}
     if case.expect == "act":
         task = Task(case.seed, case.category, case.command, case.pick, case.relation, case.anchor, case.anchor2)
-        r = run_task(case.scene, task, policy=make_policy())
+        r = run_task(case.scene, task, policy=make_policy(), spatial_frame=spatial_frame)
         row.update({k: r[k] for k in ("success", "agent_success", "verified", "agrees", "collateral", "why",
                                       "total_s", "tool_calls")})
         row["answer"] = r.get("answer")
@@ -36,7 +36,7 @@ def run_case(case: Case, policy_factory=None) -> dict:
     session = EmbeddedSession.create(case.scene)
     try:
         before = session.sim.object_poses()
-        outcome, episode = run_command(session, case.command, make_policy())
+        outcome, episode = run_command(session, case.command, make_policy(), spatial_frame=spatial_frame)
         episode.close()
         after = session.sim.object_poses()
     finally:

@@ -95,3 +95,29 @@ def test_a_spot_in_a_bowl_and_a_missing_anchor(demo):
     assert find_spot(seen, parse_spot("a free spot left of the purple plate"), "camera") is None
     with pytest.raises(ValueError):
         find_spot(seen, parse_spot("a free spot left of the blue bowl"), "sideways")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("spatial_frame", ["camera", "robot"])
+def test_the_agent_places_left_in_the_frame_it_is_given(spatial_frame):
+    """One command, two frames: the block ends left of the bowl as the frame reads it, judged by
+    the simulator with the same rules and frame, and on the other side of the bowl in the other."""
+    from spacetools_ros.backends.policy.scripted import ScriptedPolicy
+    from spacetools_ros.cli.suite import Task, judge
+    from spacetools_ros.compose.episode import run_command
+    from spacetools_ros.compose.session import EmbeddedSession
+
+    scene = load_scene(config_dir() / "scenes" / "box_in_bowl.yaml")
+    session = EmbeddedSession.create(scene)
+    try:
+        command = "put the red block to the left of the blue bowl"
+        out, ep = run_command(session, command, ScriptedPolicy(), progress=lambda s: None, spatial_frame=spatial_frame)
+        ep.close()
+        poses = session.sim.object_poses()
+        task = Task(0, "relational", command, "red_block", "left", "blue_bowl")
+        ok, why = judge(scene, task, poses, False, spatial_frame)
+        assert ok and out.success and out.verified is True, (why, out.reason, out.answer)
+        other = "robot" if spatial_frame == "camera" else "camera"
+        assert not judge(scene, task, poses, False, other)[0]
+    finally:
+        session.close()

@@ -35,6 +35,7 @@ def body(x, y, z=0.0, r=0.03, support_r=0.03, support_h=0.04):
     ("front", body(0.7, 0.0, 0.0), body(0.5, 0.0), True),    # nearer the camera at x = 1.2
     ("behind", body(0.35, 0.0, 0.0), body(0.5, 0.0), True),
     ("left", body(0.5, -0.15, 0.10), body(0.5, 0.0), False),  # not resting on the table
+    ("behind", body(0.48, 0.0, 0.0), body(0.5, 0.0, 0.0, 0.065, 0.06, 0.003), False),  # on the plate, not behind it
     ("near", body(0.5, 0.1, 0.0), body(0.5, 0.0), True),
     ("near", body(0.5, 0.4, 0.0), body(0.5, 0.0), False),
 ])

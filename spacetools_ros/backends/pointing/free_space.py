@@ -31,6 +31,7 @@ MAX_ROOM_M = 0.15
 SPOT_GAP_M = 0.03          # between the anchor's footprint and the placed object's
 FREE_GAP_M = 0.015         # ... and from every other object's
 STEP_M = 0.01              # spots tried outward from the anchor this far apart
+LIMIT_MARGIN_M = 0.03      # ... no further than the relation's limit less this
 SWAY_DEG = (0.0, 15.0, -15.0, 30.0, -30.0)  # ... and this far around the side word's direction
 NEAR_DIRECTIONS = 16
 REACH_M = (0.25, 0.80)     # a spot this far from the robot base (its arm places there)
@@ -149,7 +150,8 @@ def find_spot(scene: TableScene, query: SpotQuery, spatial_frame: str = "camera"
     room = query.room_m
     at = np.array([a.position[0], a.position[1], 0.0])
     first = a.radius_m + room + SPOT_GAP_M
-    last = a.radius_m + room + NEAR_MAX_GAP_M if query.relation == "near" else SIDE_MAX_DIST_M - 0.01
+    # the relation must still hold where the object lands: perception and the place are a few cm off
+    last = a.radius_m + room + NEAR_MAX_GAP_M - LIMIT_MARGIN_M if query.relation == "near" else SIDE_MAX_DIST_M - LIMIT_MARGIN_M
     for dist in np.arange(first, last + 1e-9, STEP_M):
         for d in _directions(query.relation, at, spatial_frame, k, t):
             p = at + np.array([d[0] * dist, d[1] * dist, 0.0])
