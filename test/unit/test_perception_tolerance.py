@@ -105,3 +105,23 @@ def test_an_object_that_may_also_be_the_named_shape_makes_the_reference_a_questi
     # nor when the words single one out
     res = resolve(parse_reference("leftmost black block"), [sure_box, maybe_box])
     assert res.question is None
+
+
+def test_no_phantom_objects_where_grazing_depth_noise_bumps_the_far_table():
+    """A dark table under dim light, seen by the modelled sensor: at its far corners and behind the
+    robot the noisy, grazing depth rose into 'bowls' and 'plates' that are not there; clusters
+    outside the robot's workspace are not objects."""
+    from spacetools_ros.backends.tools.offline import PerceptionCache
+    from spacetools_ros.compose.session import EmbeddedSession
+    from spacetools_ros.evaluation.openworld import make_case
+
+    case = make_case("dev", "lookalikes", 5)
+    s = EmbeddedSession.create(case.scene)
+    try:
+        seen = PerceptionCache()(s.sim.render())
+    finally:
+        s.close()
+    assert len(seen.objects) == len(case.scene.objects), [(o.color, o.shape, o.centroid_base) for o in seen.objects]
+    for o in seen.objects:
+        truth = min(case.scene.objects, key=lambda t: np.hypot(*(np.asarray(t.position) - o.centroid_base[:2])))
+        assert np.hypot(*(np.asarray(truth.position) - o.centroid_base[:2])) < 0.06, (o.color, o.shape)

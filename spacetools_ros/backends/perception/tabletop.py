@@ -27,6 +27,9 @@ class PerceptionConfig:
     grow_color_dist: float = 45.0      # RGB distance for region growing
     grow_iters: int = 4
     robot_base_radius_m: float = 0.22  # clusters centred this close to the base origin are the robot
+    min_forward_m: float = 0.08        # ... or behind the base's front (base x below this) are not objects
+    max_reach_m: float = 1.0           # ... nor clusters centred further from the base than this: at the
+                                       #     table's far corners grazing depth noise raises phantom bumps
     split_hue_deg: float = 40.0        # two colour clusters this far apart in hue split a segment
     split_min_chroma: float = 15.0     # ... when both are this colourful (Lab a*b* radius)
     hole_join_px: int = 3              # two segments this close across missing depth ...
@@ -273,11 +276,18 @@ class TabletopPerception:
                                      _table_noise(part, height, table_mask))
                 if obj is None:
                     continue
-                if obj.centroid_base is not None and np.linalg.norm(obj.centroid_base[:2]) < cfg.robot_base_radius_m:
+                if obj.centroid_base is not None and not self._in_workspace(obj.centroid_base):
                     continue
                 objects.append(obj)
         objects = self._join_across_holes(objects, valid, pts, height, rgb, axes, t_base, table_mask)
         return TableScene(plane, table_mask, objects, frame, axes)
+
+    def _in_workspace(self, centre_base: np.ndarray) -> bool:
+        """Whether a cluster centred here (base frame) can be an object on the robot's table: not the
+        robot's own base, not behind it, within its reach (extended by a margin)."""
+        cfg = self.cfg
+        r = float(np.linalg.norm(centre_base[:2]))
+        return cfg.robot_base_radius_m <= r <= cfg.max_reach_m and float(centre_base[0]) >= cfg.min_forward_m
 
     def _join_across_holes(self, objects, valid, pts, height, rgb, axes, t_base, table_mask) -> list[DetectedObject]:
         """One object seen as two segments because a real sensor left a band of missing depth through
