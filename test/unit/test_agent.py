@@ -195,3 +195,55 @@ def test_an_unreachable_place_ends_with_the_object_put_back():
         assert "cleanup" in out.to_dict()
     finally:
         session.close()
+
+
+
+class FakeSlippingWorld:
+    """A fake ToolWorld (named as such): the embedded world, except that every grasp slips out
+    without moving anything."""
+
+    def __init__(self, world) -> None:
+        self.world = world
+
+    def __getattr__(self, name):
+        return getattr(self.world, name)
+
+    def execute_grasp(self, tcp_pose_base):
+        from spacetools_ros.core.results import ActionResult
+
+        return ActionResult("grasp", False, "object_dropped", "the object slipped out during the lift")
+
+
+def test_a_grasp_that_slipped_is_not_offered_again():
+    """After a grasp fails, the grasp tool offers a different one for the same object (another
+    finger direction or place), not the same pinch again."""
+    from spacetools_ros.backends.tools.factory import build_toolshed
+    from spacetools_ros.backends.tools.toolshed import Episode
+    from spacetools_ros.core.tools.protocol import ToolCall
+
+    session = EmbeddedSession.create(load_scene(DEMO))
+    try:
+        shed, e = build_toolshed(FakeSlippingWorld(session.tool_world())), Episode()
+
+        def grasp() -> np.ndarray:
+            img = len(e.images)
+            assert shed.execute(ToolCall("robot.capture_image", {}), e).ok
+            r = shed.execute(ToolCall("roborefer.detect_one", {"obj_name": "red block", "image_index": img}), e)
+            x, y = r.data["points"][0]
+            shed.execute(ToolCall("sam2.segment_from_point", {"x": x, "y": y, "image_index": img}), e)
+            shed.execute(ToolCall("depth_estimator.estimate_depth_with_pointcloud", {"image_index": img}), e)
+            r = shed.execute(ToolCall("grasp_generator.compute_grasp", {
+                "point_cloud": "$point_cloud", "mask": "$segmentation_mask", "focal_length_px": "$focal_length_px",
+                "image_index": img}), e)
+            assert r.text.startswith("Generated"), r.text
+            r2 = shed.execute(ToolCall("robot.execute_grasp", {"grasp_pose": "$grasp_pose"}), e)
+            assert r2.text.startswith("Grasp execution failed"), r2.text
+            return np.array(r.data["grasp_pose"])
+
+        a, b = grasp(), grasp()
+        same_place = np.linalg.norm(a[:3, 3] - b[:3, 3]) < 0.02
+        same_direction = abs(float(a[:3, 0] @ b[:3, 0])) > np.cos(np.radians(30))
+        assert not (same_place and same_direction), (a, b)
+        e.close()
+    finally:
+        session.close()

@@ -10,6 +10,8 @@ from typing import Any, Callable
 import numpy as np
 
 from ...core.camera import CameraFrame
+from ...core.geometry import Pose
+from ...core.grasping import grasp_tcp_in_base
 from ...core.results import FailureReason
 from ...core.safety import MOTION_TOOLS, GraspTarget, PlaceTarget, SafetyEnvelope, decode_target
 from ...core.tools.arguments import (GraspPoseArg, PointArg, decode_array, decode_focal_length, decode_points_2d)
@@ -22,6 +24,9 @@ GRIPPER_POINTS = np.array([[0, 0, 0], [0.08, 0, 0], [-0.08, 0, 0], [0.08, 0, 0.0
 MAX_REMEMBERED_POINTS = 256
 MAX_OBJ_NAME_CHARS = 200
 POINT_MATCH_TOL = 1e-3  # a copied point may have lost digits
+MAX_FAILED_GRASPS = 8
+SAME_GRASP_M = 0.02    # a grasp this close to a failed one ...
+SAME_GRASP_DEG = 30.0  # ... with its fingers this close in direction is the same grasp again
 
 
 # place failures that leave the object in the hand (found before anything was let go)
@@ -38,6 +43,22 @@ class Episode:
     episode_id: str = "default"
     robot_views: set[int] = field(default_factory=set)
     reported_points: list[tuple[float, float, int]] = field(default_factory=list)
+    failed_grasps: list[Pose] = field(default_factory=list)  # TCP poses (base frame) that did not hold
+
+    def grasp_failed(self, tcp: Pose) -> None:
+        """Remember a grasp that did not hold, so the next one offered for that object differs."""
+        self.failed_grasps.append(tcp)
+        del self.failed_grasps[:-MAX_FAILED_GRASPS]
+
+    def like_a_failed_grasp(self, tcp: Pose) -> bool:
+        """A grasp at about the place and finger direction of one that failed in this episode."""
+        for f in self.failed_grasps:
+            near = float(np.linalg.norm(f.position[:2] - tcp.position[:2])) <= SAME_GRASP_M
+            cos = abs(float(f.rotation[:2, 0] @ tcp.rotation[:2, 0])) / max(
+                float(np.linalg.norm(f.rotation[:2, 0]) * np.linalg.norm(tcp.rotation[:2, 0])), 1e-9)
+            if near and cos >= np.cos(np.radians(SAME_GRASP_DEG)):
+                return True
+        return False
 
     @classmethod
     def starting_with(cls, frame: CameraFrame) -> "Episode":
@@ -84,6 +105,7 @@ class Episode:
         self.variables.clear()
         self.robot_views.clear()
         self.reported_points.clear()
+        self.failed_grasps.clear()
 
 
 @dataclass
@@ -329,6 +351,13 @@ class Toolshed:
         if not grasps:
             raise RuntimeError("Grasp generation produced zero grasps")
         pose, conf = grasps[0]
+        if e.failed_grasps:  # self-correction: not the grasp that just failed again (an off-centre
+            # pinch slips; turned, the same offset runs along the fingers, which centre the object)
+            frame = e.images[int(a["image_index"])] if 0 <= int(a["image_index"]) < len(e.images) else None
+            if frame is not None:
+                fresh = [g for g in grasps if not e.like_a_failed_grasp(grasp_tcp_in_base(frame.extrinsics, g[0]))]
+                if fresh:
+                    pose, conf = fresh[0]
         e.variables.set("grasp_pose", pose.tolist(), image_index=int(a["image_index"]))
         pts = (pose[:3, :3] @ GRIPPER_POINTS.T).T + pose[:3, 3]
         h, w = mask.shape
@@ -365,6 +394,8 @@ class Toolshed:
     def _execute_grasp(self, e: Episode, target: GraspTarget) -> ToolResponse:
         world = self._need_world()
         res = world.execute_grasp(target.tcp)
+        if not res.success:
+            e.grasp_failed(target.tcp)
         index, after = self._after_motion(e, world)
         text = "Grasp execution succeeded." if res.success else "Grasp execution failed."
         return ToolResponse("robot.execute_grasp", text, True, {"result": res.to_dict(), "image_index": index,
