@@ -35,6 +35,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--policy", default="scripted", help="the agent's policy (scripted | openai | local)")
     p.add_argument("--tools", choices=("local", "ros"), default="local",
                    help="with --agent: run the tools in the agent (local) or on a toolshed replica that drives the arm")
+    p.add_argument("--spatial-frame", choices=("camera", "robot"), default="camera",
+                   help="side words in the camera's view or the robot base's frame (the agent and its replica)")
     p.add_argument("--sim-params", default=str(config_dir() / "sim_node.yaml"), help="sim node parameter file")
     return p.parse_args(argv)
 
@@ -116,14 +118,16 @@ def main(argv: list[str] | None = None) -> None:
         children.append(subprocess.Popen([sys.executable, "-m", "spacetools_ros.ros.recorder_node", "--ros-args",
                                           "-p", f"output:={Path(args.record).resolve()}"], preexec_fn=preexec))
     if args.agent:
-        agent_args = ["-p", "world:=ros", "-p", f"policy:={args.policy}", "-p", f"tools:={args.tools}"]
+        agent_args = ["-p", "world:=ros", "-p", f"policy:={args.policy}", "-p", f"tools:={args.tools}",
+                      "-p", f"spatial_frame:={args.spatial_frame}"]
         cell = ["-p", f"scene:={Path(args.scene).resolve()}"] if args.scene else []
         agent_args += cell
         if args.tools == "ros":
             children.append(subprocess.Popen([sys.executable, "-m", "spacetools_ros.ros.tool_server_node",
                                               "--ros-args", "--params-file", str(config_dir() / "tool_server.yaml"),
                                               "-p", "world:=ros", "-p", "robot_tools:=true", "-p", "replica_id:=robot0",
-                                              *cell], env=agent_env, preexec_fn=preexec))
+                                              "-p", f"spatial_frame:={args.spatial_frame}", *cell],
+                                             env=agent_env, preexec_fn=preexec))
         children.append(subprocess.Popen([sys.executable, "-m", "spacetools_ros.ros.agent_node", "--ros-args",
                                           "--params-file", str(config_dir() / "agent.yaml"), *agent_args],
                                          env=agent_env, preexec_fn=preexec))

@@ -128,3 +128,12 @@ def test_openai_policy_settings_come_from_its_config_file_through_the_compositio
     f.write_text("spacetools_policy_openai:\n  ros__parameters:\n    model: other\n    timeout_s: 7.5\n")
     mine = make_policy("openai", settings_file=str(f))
     assert (mine.model, mine.timeout_s) == ("other", 7.5)
+
+
+def test_the_spatial_frame_reaches_the_offline_pointer():
+    cfg = ToolshedConfig.from_params({"spatial_frame": "robot"})
+    assert cfg.options == {"pointing": {"spatial_frame": "robot"}}
+    assert cfg.build().pointing.spatial_frame == "robot"
+    assert build_toolshed().pointing.spatial_frame == "camera"
+    with pytest.raises(ValueError, match="spatial_frame must be one of"):
+        ToolshedConfig.from_params({"spatial_frame": "sideways"}).build()
