@@ -48,6 +48,12 @@ class Case:
     anchor2: str | None = None
     note: str = ""
 
+    def task(self):
+        """The case as a task of the suite (what the simulator judges an ``act`` case by)."""
+        from ..cli.suite import Task
+
+        return Task(self.seed, self.category, self.command, self.pick, self.relation, self.anchor, self.anchor2)
+
 
 def camera_dict(azimuth_deg: float, elevation_deg: float, distance_m: float) -> dict:
     """A camera on a sphere around the workspace centre, looking at it."""
@@ -192,11 +198,10 @@ def already_done(case: Case, spatial_frame: str = "camera") -> bool:
     """An ``act`` case whose relation already holds before anything moves proves nothing."""
     if case.expect != "act":
         return False
-    from ..cli.suite import Task, judge
+    from ..cli.suite import judge
 
     poses = {o.name: (np.array([o.position[0], o.position[1], 0.0]), None) for o in case.scene.objects}
-    task = Task(case.seed, case.category, case.command, case.pick, case.relation, case.anchor, case.anchor2)
-    return judge(case.scene, task, poses, False, spatial_frame)[0]
+    return judge(case.scene, case.task(), poses, False, spatial_frame)[0]
 
 
 def _robot_side_is_free(case: Case) -> bool:

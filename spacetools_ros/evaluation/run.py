@@ -18,7 +18,7 @@ STILL_M = 0.01  # a refusal moved nothing: every object within this of where it 
 def run_case(case: Case, policy_factory=None, spatial_frame: str = "camera") -> dict:
     """One case in a fresh embedded session; the row of the report (side words in ``spatial_frame``)."""
     from ..backends.policy.scripted import ScriptedPolicy
-    from ..cli.suite import Task, run_task
+    from ..cli.suite import run_task
     from ..compose.episode import run_command
     from ..compose.session import EmbeddedSession
 
@@ -26,8 +26,7 @@ def run_case(case: Case, policy_factory=None, spatial_frame: str = "camera") -> 
     row = {"split": case.split, "category": case.category, "seed": case.seed, "command": case.command,
            "expect": case.expect, "note": case.note, "spatial_frame": spatial_frame}
     if case.expect == "act":
-        task = Task(case.seed, case.category, case.command, case.pick, case.relation, case.anchor, case.anchor2)
-        r = run_task(case.scene, task, policy=make_policy(), spatial_frame=spatial_frame)
+        r = run_task(case.scene, case.task(), policy=make_policy(), spatial_frame=spatial_frame)
         row.update({k: r[k] for k in ("success", "agent_success", "verified", "agrees", "collateral", "why",
                                       "total_s", "tool_calls")})
         row["answer"] = r.get("answer")

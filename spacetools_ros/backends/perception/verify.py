@@ -263,7 +263,6 @@ class PerceptionVerifier:
             return Verdict(False, f"the {moved[0]['object']} was knocked {moved[0]['moved_m'] * 100:.0f} cm", evidence)
         return Verdict(True, f"the {obj.label} is {_words(cmd)}", evidence)
 
-
     def _twins_in_place(self, after: list[Seen], picked: Seen, used: set[int]) -> set[int]:
         """Objects that look like the picked one and stand where a look-alike bystander stood: that
         bystander, not the picked object (which, merged into a container's segment, may not be a
@@ -306,7 +305,8 @@ class PerceptionVerifier:
         base = base[keep]
         if len(base) < max(INSIDE_MIN_PX, INSIDE_MIN_FRACTION * self._before_area[pick_index]):
             return None
-        position = np.array([*np.median(base[:, :2], axis=0), max(float(np.percentile(base[:, 2], INSIDE_BOTTOM_PERCENTILE)), 0.0)])
+        bottom = max(float(np.percentile(base[:, 2], INSIDE_BOTTOM_PERCENTILE)), 0.0)
+        position = np.array([*np.median(base[:, :2], axis=0), bottom])
         return Seen(was.color, was.shape, Body(position, was.body.radius_m, was.body.support_radius_m,
                                                was.body.support_height_m))
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...core.camera import project
-from ...core.language.frames import base_direction, check_frame
+from ...core.language.frames import base_direction, check_frame, image_direction
 from ...core.language.lexer import normalise
 from ...core.language.relations import RELATION_PHRASES
 from ...core.relations import NEAR_MAX_GAP_M, SIDE_MAX_DIST_M, Body, relation_holds
@@ -95,13 +95,13 @@ def _directions(relation: str, at: np.ndarray, spatial_frame: str, k: np.ndarray
     if spatial_frame == "robot":
         main = base_direction(relation)
     else:  # the base direction that shows in the image as the side word's image direction
-        want = {"left": (-1.0, 0.0), "right": (1.0, 0.0), "front": (0.0, 1.0), "behind": (0.0, -1.0)}[relation]
+        want = image_direction(relation, at, "camera", k, t)
         angles = np.radians(np.arange(0.0, 360.0, 2.0))
         ends = np.stack([at + np.array([0.05 * math.cos(a), 0.05 * math.sin(a), 0.0]) for a in angles])
         uv = project(np.vstack([at[None], ends]), k, t)
         d = uv[1:] - uv[0]
         d /= np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-9)
-        best = float(angles[int(np.argmax(d @ np.array(want)))])
+        best = float(angles[int(np.argmax(d @ want))])
         main = np.array([math.cos(best), math.sin(best)])
     out = []
     for sway in SWAY_DEG:
@@ -152,8 +152,9 @@ def find_spot(scene: TableScene, query: SpotQuery, spatial_frame: str = "camera"
     first = a.radius_m + room + SPOT_GAP_M
     # the relation must still hold where the object lands: perception and the place are a few cm off
     last = a.radius_m + room + NEAR_MAX_GAP_M - LIMIT_MARGIN_M if query.relation == "near" else SIDE_MAX_DIST_M - LIMIT_MARGIN_M
+    directions = _directions(query.relation, at, spatial_frame, k, t)
     for dist in np.arange(first, last + 1e-9, STEP_M):
-        for d in _directions(query.relation, at, spatial_frame, k, t):
+        for d in directions:
             p = at + np.array([d[0] * dist, d[1] * dist, 0.0])
             if not REACH_M[0] <= math.hypot(p[0], p[1]) <= REACH_M[1]:
                 continue

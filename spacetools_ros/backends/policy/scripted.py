@@ -11,6 +11,7 @@ import numpy as np
 
 from ...core.commands import CommandError, parse_command
 from ...core.conversation import Message
+from ...core.language.relations import relation_words
 from ..pointing.referring import ReferenceError, parse_reference
 
 _PTS = re.compile(r"Detected (\d+) instance\(s\) of '.*?': (\[.*\])")
@@ -187,11 +188,11 @@ class ScriptedPolicy:
         while True:
             resp = yield _call("robot.place_object_at_2d_location",
                                {"placement_point_2d": [round(dest[0], 4), round(dest[1], 4)]},
-                               f"Place the {cmd.pick} {_rel_words(cmd.relation)} the {cmd.anchor}.")
+                               f"Place the {cmd.pick} {relation_words(cmd.relation)} the {cmd.anchor}.")
             self.images += 0 if resp.startswith("Error") else 1
             self.places += 1
             if "succeeded" in resp:
-                yield _answer(f"Done: the {cmd.pick} is {_rel_words(cmd.relation)} the {cmd.anchor}"
+                yield _answer(f"Done: the {cmd.pick} is {relation_words(cmd.relation)} the {cmd.anchor}"
                               f"{' and the ' + cmd.anchor2 if cmd.anchor2 else ''}.", "The object was released.")
                 return "done"
             if self.places >= self.max_place_attempts:
@@ -258,7 +259,7 @@ class ScriptedPolicy:
         """Ask the pointer for room beside the anchor (the relation's words, the object's size);
         the point, or None when it finds none (or only spots that failed already)."""
         size = f" for an object {self.pick_across_cm:.1f} cm across" if self.pick_across_cm else ""
-        where = f"{_rel_words(cmd.relation)} the {cmd.anchor}"
+        where = f"{relation_words(cmd.relation)} the {cmd.anchor}"
         resp = yield _call("roborefer.detect_one", {"obj_name": f"a free spot {where}{size}", "image_index": img},
                            f"Where is there room {where}?")
         pts = [p for p in _points(resp) if all(np.hypot(p[0] - f[0], p[1] - f[1]) >= FREE_RADIUS for f in self.failed_spots)]
@@ -324,7 +325,3 @@ def _pick_words(cmd) -> str:
         return f"{cmd.pick} except the {cmd.anchor}"
     return cmd.pick
 
-
-def _rel_words(rel: str) -> str:
-    return {"in": "in", "on": "on", "left": "left of", "right": "right of", "front": "in front of",
-            "behind": "behind", "near": "next to", "between": "between"}[rel]

@@ -101,21 +101,10 @@ def dish_rim(uv: np.ndarray, h: np.ndarray, top: float) -> tuple[np.ndarray, flo
 
 
 def _hull(p: np.ndarray) -> np.ndarray:
-    """Indices of the 2D convex hull's corners (monotone chain)."""
-    order = np.lexsort((p[:, 1], p[:, 0]))
+    """Indices of the 2D convex hull's corners."""
+    import cv2
 
-    def chain(idx):
-        out: list[int] = []
-        for i in idx:
-            while len(out) >= 2:
-                o, a = p[out[-2]], p[out[-1]]
-                if (a[0] - o[0]) * (p[i][1] - o[1]) - (a[1] - o[1]) * (p[i][0] - o[0]) > 0:
-                    break
-                out.pop()
-            out.append(int(i))
-        return out[:-1]
-
-    return np.array(chain(order) + chain(order[::-1]))
+    return cv2.convexHull(np.asarray(p, np.float32), returnPoints=False).ravel()
 
 
 def _ball(uv: np.ndarray, h: np.ndarray, top: float) -> tuple[np.ndarray, float] | None:
@@ -164,7 +153,7 @@ class GeometricGraspSampler:
         if ball is not None:  # a ball: its fitted centre and height, not the noisy top's
             top = 2.0 * ball[1]
         z_tcp = grasp_height_m(top)
-        tried, out = 0, []
+        tried, out, fits = 0, [], False
         for yaw in np.deg2rad(np.arange(0.0, 180.0, cfg.yaw_step_deg)):
             tried += 1
             ax = np.cos(yaw) * e1 + np.sin(yaw) * e2
@@ -174,6 +163,7 @@ class GeometricGraspSampler:
             width = float(s.max() - s.min())
             if width + cfg.width_margin_m > cfg.max_opening_m:
                 continue
+            fits = True
             if ball is not None:
                 mid_s = float(ball[0] @ np.array([np.cos(yaw), np.sin(yaw)]))
                 mid_t = float(ball[0] @ np.array([-np.sin(yaw), np.cos(yaw)]))
@@ -189,18 +179,12 @@ class GeometricGraspSampler:
             # narrow, deep enough, and far from neighbours (a planner keeps margins around them)
             conf = (0.4 * (1.0 - width / cfg.max_opening_m) + 0.2 * min(depth_t / 0.05, 1.0)
                     + 0.4 * min(clearance / 0.04, 1.0))
-            approach = -n
-            y_axis = np.cross(approach, ax)
-            pose = np.eye(4)
-            pose[:3, 0], pose[:3, 1], pose[:3, 2] = ax, y_axis, approach
-            pose[:3, 3] = centre - approach * cfg.tcp_depth_m
-            out.append((pose, float(np.clip(conf, 0.0, 1.0))))
+            out.append((self._pose(ax, n, centre), float(np.clip(conf, 0.0, 1.0))))
         if not out:
             rim = dish_rim(uv, h_obj, top)
             if rim is not None:
                 tried += self._rim_grasps(out, rest, rim, top, e1, e2, n, d)
-            elif tried and all(float(np.ptp(uv @ np.array([np.cos(y), np.sin(y)]))) + cfg.width_margin_m
-                               > cfg.max_opening_m for y in np.deg2rad(np.arange(0.0, 180.0, cfg.yaw_step_deg))):
+            elif tried and not fits:
                 raise RuntimeError(f"No grasp: the object is wider than the gripper opens "
                                    f"({cfg.max_opening_m * 100:.0f} cm) in every direction and has no rim to pinch.")
         if tried and not out:
@@ -234,12 +218,17 @@ class GeometricGraspSampler:
                 continue
             # a rim pinch holds less than a grasp across; one off the wall slides the dish while closing
             conf = 0.3 + 0.3 * min(clearance / 0.04, 1.0) - 2.0 * off
-            approach = -n
-            pose = np.eye(4)
-            pose[:3, 0], pose[:3, 1], pose[:3, 2] = ax, np.cross(approach, ax), approach
-            pose[:3, 3] = centre - approach * cfg.tcp_depth_m
-            out.append((pose, float(conf)))
+            out.append((self._pose(ax, n, centre), float(conf)))
         return tried
+
+    def _pose(self, ax: np.ndarray, n: np.ndarray, tcp: np.ndarray) -> np.ndarray:
+        """The gripper base pose (4x4, camera frame) coming down against ``n`` with the fingers
+        closing along ``ax`` and the TCP at ``tcp``."""
+        approach = -n
+        pose = np.eye(4)
+        pose[:3, 0], pose[:3, 1], pose[:3, 2] = ax, np.cross(approach, ax), approach
+        pose[:3, 3] = tcp - approach * self.cfg.tcp_depth_m
+        return pose
 
     def _clearance(self, rest, centre, ax, perp, n, d, width, depth) -> float | None:
         """None when the open fingers collide, else their free distance to the nearest neighbour (m)."""

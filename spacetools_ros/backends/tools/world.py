@@ -20,9 +20,6 @@ from ..perception.tabletop import TableScene
 from .geometry3d import gravity_box
 from .offline import PerceptionCache
 
-
-
-
 FREE_GAP_M = 0.012       # a spot on the table is free when the held object keeps this from every other
 FREE_SEARCH_M = (0.01, 0.02, 0.03, 0.04, 0.05, 0.06)  # ... else the nearest free spot this far away
 FREE_SEARCH_DIRECTIONS = 16
