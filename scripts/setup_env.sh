@@ -24,3 +24,5 @@ if ! .venv/bin/python -c "import spacetools_ros, rclpy, mujoco, ompl, rosbags, d
   .venv/bin/python -c "import torchvision" >/dev/null 2>&1 || .venv/bin/pip uninstall -y -q torchvision
   .venv/bin/pip install -q -e .
 fi
+# The spacetools_interfaces action and services, built with ament_cmake into .venv (skips itself when up to date)
+bash scripts/build_interfaces.sh
