@@ -33,6 +33,7 @@ class PrimitiveConfig:
     retreat_height_m: float = 0.10
     place_drop_m: float = 0.008
     min_hold_width_m: float = 0.004
+    recentre_round_grasps: bool = True  # close twice on a can or ball, the second time turned a quarter turn
     release_clearance_m: float = 0.012  # released once the fingers open this much wider than the grip
     release_opening_m: float = 0.025    # a release opens the fingers this much wider than the grip
     transport_speed_scale: float = 0.7  # fraction of the planner's speed while carrying an object
@@ -152,12 +153,14 @@ class Manipulator:
                 if exc.reason != FailureReason.IK_FAILED.value or k == len(reachable) - 1:
                     return self._result("grasp", t0, phases, plans, exc.reason, str(exc))
         pre = grasp.translated(-approach * cfg.approach_distance_m)
-        lift = grasp.translated([0.0, 0.0, cfg.lift_height_m])
         width = self._timed(phases, plans, "close", self.motion.set_gripper, 0.0)
+        if width >= cfg.min_hold_width_m:
+            grasp, width = self._recentre(grasp, width, target, allowed, phases, plans)
         if width < cfg.min_hold_width_m:
             self._recover_open(pre, phases, plans)
             return self._result("grasp", t0, phases, plans, FailureReason.GRASP_MISSED.value,
                                 f"fingers closed to {width * 1000:.1f} mm: nothing between them")
+        lift = grasp.translated([0.0, 0.0, cfg.lift_height_m])
         if target is not None:
             tcp_now = self.motion.tcp_pose()
             self.holding = AttachedObject(target.name, target.primitives,
@@ -179,6 +182,38 @@ class Manipulator:
                                 "the object slipped out during the lift")
         name = target.name if target is not None else "object"
         return self._result("grasp", t0, phases, plans, None, f"holding {name} ({width * 1000:.1f} mm)")
+
+    def _recentre(self, grasp: Pose, width: float, target: CollisionObject | None, allowed: frozenset,
+                  phases: dict, plans: list) -> tuple[Pose, float]:
+        """Closing centres an object along the finger axis, not across it: flat pads squeeze a can
+        or a ball at the same width wherever it sits between them, so a grasp moved across the
+        fingers (by the camera's calibration error) holds it near the pads' edge, where it slips in
+        transport, and the width cannot tell. For a round object: open, turn the hand a quarter
+        turn about the (vertical) approach and close again; the offset now lies along the fingers,
+        which centre it. Returns the grasp held and the width (the same ones when the turned hand
+        cannot be reached or the object is not round)."""
+        if (not self.config.recentre_round_grasps or target is None or len(target.primitives) != 1
+                or target.primitives[0].kind not in ("cylinder", "sphere")
+                or grasp.rotation[2, 2] > -0.95):  # only a vertical approach turns about the object's axis
+            return grasp, width
+        turned = None
+        for quarter in (np.pi / 2, -np.pi / 2):  # the two are the same grasp; the wrist may reach one
+            cand = Pose(grasp.position, grasp.rotation @ rot_z(quarter), grasp.frame)
+            try:
+                self.motion.ik(cand, allowed=allowed, finger_width_m=self.max_width)
+            except MotionFailure:
+                continue
+            turned = cand
+            break
+        if turned is None:
+            return grasp, width
+        try:
+            self._timed(phases, plans, "recentre", self.motion.set_gripper, self.max_width)
+            self._timed(phases, plans, "recentre", self.motion.move_linear, turned, allowed=allowed)
+            grasp = turned
+        except MotionFailure:
+            pass  # the hand stays where it was: close there again
+        return grasp, self._timed(phases, plans, "close", self.motion.set_gripper, 0.0)
 
     def _recover_open(self, retreat: Pose, phases, plans) -> None:
         self._timed(phases, plans, "recover", self.motion.set_gripper, self.max_width)

@@ -113,6 +113,14 @@ def _pair(params: dict, key: str, default: tuple[float, float]) -> tuple[float, 
     return lo, hi
 
 
+def _flag(params: dict[str, Any], key: str, default: bool) -> bool:
+    """A true/false parameter (no numbers or strings standing in for it)."""
+    v = params.get(key, default)
+    if not isinstance(v, bool):
+        raise ConfigError(f"{key} must be true or false, got {short(v, 40)} ({type(v).__name__})")
+    return v
+
+
 def motion_settings(params: dict[str, Any] | None = None) -> MotionSettings:
     """Motion settings from parameters (defaults: config/motion.yaml).
 
@@ -123,7 +131,7 @@ def motion_settings(params: dict[str, Any] | None = None) -> MotionSettings:
         params = load_params(config_dir() / "motion.yaml", "spacetools_motion")
     known = {"backend", "velocity_scaling", "acceleration_scaling", "planning_time_s", "max_replans",
              "check_step_m", "cartesian_step_m", "max_tracking_error_rad", "goal_tolerance_rad", "timeout_margin_s",
-             "approach_distance_m", "lift_height_m", "retreat_height_m", "place_drop_m", "min_hold_width_m",
+             "approach_distance_m", "lift_height_m", "retreat_height_m", "place_drop_m", "min_hold_width_m", "recentre_round_grasps",
              "transport_speed_scale", "slender_speed_factor", "workspace_x_m", "workspace_y_m", "workspace_z_m", "use_sim_time",
              "min_downward_approach", "min_tcp_height_m"}
     if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
@@ -151,6 +159,7 @@ def motion_settings(params: dict[str, Any] | None = None) -> MotionSettings:
         retreat_height_m=num["retreat_height_m"],
         place_drop_m=num["place_drop_m"],
         min_hold_width_m=num["min_hold_width_m"],
+        recentre_round_grasps=_flag(params, "recentre_round_grasps", True),
         transport_speed_scale=num["transport_speed_scale"],
         slender_speed_factor=num["slender_speed_factor"],
         workspace=Workspace(_pair(params, "workspace_x_m", (0.15, 0.9)), _pair(params, "workspace_y_m", (-0.6, 0.6)),

@@ -1,0 +1,50 @@
+"""A can grasped off-centre across the fingers (where flat pads centre nothing) is re-centred by a
+second close with the hand turned a quarter turn; on the simulated arm, judged by where the can sits
+between the fingers."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from spacetools_ros.backends.motion.settings import ConfigError, motion_settings
+from spacetools_ros.compose.session import EmbeddedSession
+from spacetools_ros.core.geometry import Pose
+from spacetools_ros.core.grasping import top_down_rotation
+from spacetools_ros.core.scene import scene_from_dict
+
+CAN = {"name": "red_can", "shape": "cylinder", "color": "red", "size": [0.038, 0.064], "position": [0.5, 0.0]}
+
+
+def _offset_across_fingers(recentre: bool) -> tuple[float, float]:
+    """Grasp the can 7 mm off its axis across the finger axis; (offset across, along) the fingers
+    of the can's axis from the TCP once held and lifted."""
+    settings = motion_settings()
+    settings = replace(settings, primitives=replace(settings.primitives, recentre_round_grasps=recentre))
+    s = EmbeddedSession.create(scene_from_dict({"objects": [CAN]}), settings)
+    try:
+        rot = top_down_rotation(0.0)          # fingers along base x
+        grasp = Pose(np.array([0.5, 0.007, 0.04]), rot)  # 7 mm off along base y: across the fingers
+        res = s.manipulator.execute_grasp(grasp, "red_can")
+        assert res.success, res.message
+        tcp = s.motion.tcp_pose()
+        can = np.asarray(s.sim.object_poses()["red_can"][0])
+        rel = tcp.rotation.T @ (can - tcp.position)
+        return abs(float(rel[1])), abs(float(rel[0]))
+    finally:
+        s.close()
+
+
+def test_a_can_held_off_centre_across_the_fingers_is_centred_by_a_turned_second_close():
+    across, along = _offset_across_fingers(recentre=True)
+    assert across < 0.003 and along < 0.003, (across, along)
+    across_plain, _ = _offset_across_fingers(recentre=False)
+    assert across_plain > 0.005, across_plain  # without it the offset stays
+
+
+def test_the_setting_is_a_true_or_false_parameter():
+    assert motion_settings({"recentre_round_grasps": False}).primitives.recentre_round_grasps is False
+    with pytest.raises(ConfigError, match="true or false"):
+        motion_settings({"recentre_round_grasps": "yes"})
