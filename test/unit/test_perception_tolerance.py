@@ -35,6 +35,34 @@ def test_the_other_reading_is_used_only_when_nothing_fits_exactly():
     assert ground(parse_reference("red cube"), [_obj(0, "red", "cylinder", 0.005)]) == []
 
 
+def test_a_superlative_speaks_of_several_so_a_clipped_box_counts_among_them():
+    # one cube read exactly, its twin on the right read as a can near the threshold
+    left_box = _obj(0, "red", "box", 0.068, u=50)
+    right_clipped = _obj(1, "red", "cylinder", 0.031, u=250)
+    assert ground(parse_reference("rightmost red cube"), [left_box, right_clipped]) == [right_clipped]
+    assert ground(parse_reference("leftmost red cube"), [left_box, right_clipped]) == [left_box]
+    assert ground(parse_reference("second red cube from the left"), [left_box, right_clipped]) == [right_clipped]
+    # a can well away from the threshold is not a cube, however the words are put
+    right_can = _obj(1, "red", "cylinder", 0.005, u=250)
+    assert ground(parse_reference("rightmost red cube"), [left_box, right_can]) == [left_box]
+    # two exact readings: the clipped one is not needed
+    boxes = [left_box, _obj(2, "red", "box", 0.07, u=150)]
+    assert ground(parse_reference("rightmost red cube"), [*boxes, right_clipped]) == [boxes[1]]
+
+
+def test_a_dark_ball_read_as_a_block_from_its_sparse_depth_may_still_be_the_ball():
+    from spacetools_ros.backends.perception.describe import silhouette_roundness
+
+    ball = _obj(0, "black", "box", 0.063, rgb=(20, 20, 20))
+    v, u = np.mgrid[:60, :400]
+    ball.mask = (u - 105) ** 2 + (v - 25) ** 2 <= 12 ** 2  # its outline in the image is a disc
+    ball.maybe_shapes = other_shapes(ball)
+    assert silhouette_roundness(ball.mask) > 0.85 and "sphere" in ball.maybe_shapes
+    block = _obj(1, "black", "box", 0.063, rgb=(20, 20, 20), u=250)
+    assert silhouette_roundness(block.mask) < 0.7 and "sphere" not in block.maybe_shapes
+    assert ground(parse_reference("black ball"), [ball, block]) == [ball]
+
+
 def test_orange_and_brown_are_told_apart_by_saturation_not_by_the_light():
     orange, brown = np.array(COLORS["orange"]) * 255, np.array(COLORS["brown"]) * 255
     for light in (0.55, 0.8, 1.0, 1.3):

@@ -63,6 +63,9 @@ BOX_CORNERS = 0.036       # corner strength of a top face from which on it is a 
 SHAPE_MARGIN = 0.008      # box vs cylinder: corner strength this close to the threshold leaves both open
 SPHERE_LOOSE_RMS_M = 0.004  # a rounder fit than this, a round footprint and height ~ width: maybe a sphere
 SHADE_FACTORS = (0.75, 1.3)  # the same paint under dimmer / brighter light
+ROUND_SILHOUETTE = 0.8     # mask area / its enclosing circle's from which on a ball is plausible (a
+                           # ball's image outline is a disc from any view: 0.67-0.91 measured, half
+                           # of them above 0.8; blocks and cans up to 0.77)
 
 
 def shape_name(o: DetectedObject) -> str:
@@ -80,10 +83,24 @@ def shape_name(o: DetectedObject) -> str:
     return "box" if o.corners >= BOX_CORNERS else "cylinder"
 
 
+def silhouette_roundness(mask: np.ndarray) -> float:
+    """The mask's area over its smallest enclosing circle's (1 disc, ~0.6 a square's view)."""
+    import cv2
+
+    ys, xs = np.nonzero(mask)
+    if len(xs) < 10:
+        return 0.0
+    _, r = cv2.minEnclosingCircle(np.stack([xs, ys], axis=1).astype(np.float32))
+    return float(len(xs) / (np.pi * (r + 0.5) ** 2))
+
+
 def other_shapes(o: DetectedObject) -> frozenset[str]:
     """Shapes the cues do not rule out besides ``o.shape`` (a real sensor's missing pixels clip a
-    box's corners, roughen a sphere)."""
+    box's corners, roughen a sphere; a dark ball returns too little depth for its 3D shape, yet
+    its outline in the image is a disc)."""
     out = set()
+    if o.shape in ("box", "cylinder") and silhouette_roundness(o.mask) >= ROUND_SILHOUETTE:
+        out.add("sphere")
     if o.shape in ("box", "cylinder") and abs(o.corners - BOX_CORNERS) < SHAPE_MARGIN:
         out |= {"box", "cylinder"}
     long_, short = o.footprint_size

@@ -122,12 +122,17 @@ def _tied(a: float, b: float, axis: str, frame: str) -> bool:
 
 
 def _looks(ref: Reference, objects: list[DetectedObject]) -> list[DetectedObject]:
-    """Objects of the reference's colours, shape and size; off-palette colour words by measured colour."""
+    """Objects of the reference's colours, shape and size; off-palette colour words by measured colour.
+
+    Where the exact readings are fewer than the words presuppose (none at all, or one for "the
+    rightmost cube" / "the second cube", which speak of several), objects whose shape perception
+    also found plausible (a box with clipped corners read as a can) are candidates too."""
     cands = [o for o in objects
              if (not ref.colors or o.color in ref.colors) and (ref.shape is None or o.shape == ref.shape)]
-    if not cands:  # no exact reading: a shape perception also found plausible (a box with clipped corners)
-        cands = [o for o in objects if (not ref.colors or o.color in ref.colors)
-                 and (ref.shape is None or ref.shape in o.maybe_shapes)]
+    need = max(2, ref.ordinal or 0) if (ref.superlative or ref.ordinal is not None) and ref.shape else 1
+    if len(cands) < need:
+        cands += [o for o in objects if (not ref.colors or o.color in ref.colors)
+                  and ref.shape is not None and ref.shape != o.shape and ref.shape in o.maybe_shapes]
     if ref.tints:
         fit = {id(o): max(color_fit(t, o.rgb_median) for t in ref.tints) for o in cands}
         cands = sorted((o for o in cands if fit[id(o)] <= FIT_MAX), key=lambda o: fit[id(o)])
