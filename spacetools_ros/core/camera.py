@@ -60,6 +60,8 @@ def project(points_base: np.ndarray, k: np.ndarray, extrinsics: np.ndarray) -> n
 
 HOLE_WINDOW_PX = 7
 HOLE_MIN_VALID = 5
+LEVEL_WINDOWS_PX = (31, 81)  # a wider hole is level with the valid surface around it, looked for in these
+LEVEL_MIN_VALID = 40
 
 
 def valid_depth_at(depth_m: np.ndarray, u: int, v: int) -> float:
@@ -76,12 +78,39 @@ def valid_depth_at(depth_m: np.ndarray, u: int, v: int) -> float:
 def ray_point_base(frame: CameraFrame, x: float, y: float) -> np.ndarray:
     """Base-frame point seen at normalized image coordinates (x, y): the depth at that pixel, or, where
     a real sensor left a hole (0 / non-finite), the median of the valid depth around it
-    (``HOLE_WINDOW_PX`` square, at least ``HOLE_MIN_VALID`` pixels).
+    (``HOLE_WINDOW_PX`` square, at least ``HOLE_MIN_VALID`` pixels). A wider hole (a dark plate's
+    whole floor returns nothing) is taken to be level with the surface seen around it: the pixel's
+    ray meets the horizontal plane at the median height of the valid pixels within
+    ``LEVEL_WINDOWS_PX`` (at least ``LEVEL_MIN_VALID``).
 
     Non-finite when the depth image has no valid value there.
     """
     u, v = min(int(x * frame.width), frame.width - 1), min(int(y * frame.height), frame.height - 1)
     z = valid_depth_at(frame.depth_m, u, v) if frame.depth_m is not None else float("nan")
     k = frame.intrinsics
-    cam = np.array([(u + 0.5 - k[0, 2]) * z / k[0, 0], (v + 0.5 - k[1, 2]) * z / k[1, 1], z])
-    return frame.extrinsics[:3, :3] @ cam + frame.extrinsics[:3, 3]
+    ray = np.array([(u + 0.5 - k[0, 2]) / k[0, 0], (v + 0.5 - k[1, 2]) / k[1, 1], 1.0])
+    if np.isfinite(z) or frame.depth_m is None:
+        return frame.extrinsics[:3, :3] @ (ray * z) + frame.extrinsics[:3, 3]
+    return _level_with_surroundings(frame, u, v, ray)
+
+
+def _level_with_surroundings(frame: CameraFrame, u: int, v: int, ray: np.ndarray) -> np.ndarray:
+    t = np.asarray(frame.extrinsics, dtype=float)
+    k = np.asarray(frame.intrinsics, dtype=float)
+    depth = np.asarray(frame.depth_m, dtype=float)
+    for w in LEVEL_WINDOWS_PX:
+        r = w // 2
+        v0, u0 = max(0, v - r), max(0, u - r)
+        win = depth[v0:v + r + 1, u0:u + r + 1]
+        ok = np.isfinite(win) & (win > 0)
+        if ok.sum() < LEVEL_MIN_VALID:
+            continue
+        vv, uu = np.nonzero(ok)
+        zz = win[ok]
+        cam = np.stack([(uu + u0 + 0.5 - k[0, 2]) * zz / k[0, 0], (vv + v0 + 0.5 - k[1, 2]) * zz / k[1, 1], zz], axis=1)
+        height = float(np.median(cam @ t[:3, :3].T[:, 2] + t[2, 3]))
+        d = t[:3, :3] @ ray
+        if d[2] >= -1e-6:  # the ray does not go down to that plane
+            break
+        return t[:3, 3] + (height - t[2, 3]) / d[2] * d
+    return np.full(3, np.nan)

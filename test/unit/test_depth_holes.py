@@ -3,6 +3,7 @@ hole is never a surface to grow a mask over."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -16,7 +17,7 @@ def _frame(depth: np.ndarray, rgb: np.ndarray | None = None) -> CameraFrame:
     return CameraFrame("scene", rgb if rgb is not None else np.full((h, w, 3), 128, np.uint8), depth, k, np.eye(4))
 
 
-def test_a_hole_takes_the_median_of_its_valid_neighbours_and_a_large_hole_stays_unknown():
+def test_a_hole_takes_the_median_of_its_valid_neighbours_and_a_large_one_no_plane_below_stays_unknown():
     depth = np.full((40, 40), 0.8, np.float32)
     depth[18:21, 18:21] = 0.0
     assert math.isclose(valid_depth_at(depth, 19, 19), 0.8, abs_tol=1e-6)
@@ -24,6 +25,21 @@ def test_a_hole_takes_the_median_of_its_valid_neighbours_and_a_large_hole_stays_
     assert math.isclose(p[2], 0.8, abs_tol=1e-6)
     depth[5:35, 5:35] = 0.0
     assert math.isnan(valid_depth_at(depth, 19, 19))
+    assert not np.all(np.isfinite(ray_point_base(_frame(depth), 0.5, 0.5)))
+
+
+def test_a_wide_hole_is_level_with_the_surface_seen_around_it():
+    # a camera 0.8 m above a table, looking straight down; a dark plate's floor returns no depth
+    depth = np.full((120, 120), 0.8, np.float32)
+    depth[30:90, 30:90] = 0.0
+    down = np.array([[1.0, 0, 0, 0.5], [0, -1.0, 0, 0.0], [0, 0, -1.0, 0.8], [0, 0, 0, 1.0]])
+    frame = dataclasses.replace(_frame(depth), extrinsics=down)
+    assert math.isnan(valid_depth_at(depth, 60, 70))
+    p = ray_point_base(frame, 60.5 / 120, 70.5 / 120)
+    assert abs(p[2]) < 1e-3, p                  # on the table plane ...
+    k = frame.intrinsics                         # ... along the pixel's own ray
+    assert np.allclose(p[:2], [0.5 + 0.8 * (60.5 - k[0, 2]) / k[0, 0], -0.8 * (70.5 - k[1, 2]) / k[1, 1]], atol=1e-3)
+    depth[:] = 0.0                               # nothing valid anywhere: unknown
     assert not np.all(np.isfinite(ray_point_base(_frame(depth), 0.5, 0.5)))
 
 
