@@ -235,3 +235,17 @@ def test_a_block_stacked_on_a_block_with_the_modelled_sensor():
     verdict = _placed_check(case.scene, case.command, case.pick, pose, [*base.position, base.size[2]])
     assert verdict.verified is True, verdict
 
+
+
+def test_a_dish_is_located_by_its_rim_not_by_where_its_points_bunch():
+    from spacetools_ros.backends.perception.verify import _outline_centre
+
+    rng = np.random.default_rng(3)
+    a = rng.uniform(0, 2 * np.pi, 300)
+    rim = np.stack([0.3 + 0.08 * np.cos(a), 0.2 + 0.08 * np.sin(a)], axis=1)
+    # most of the floor returned no depth; what did lies in one corner (or under a placed object)
+    floor = np.array([0.35, 0.24]) + rng.normal(0, 0.01, (400, 2))
+    xy = np.concatenate([rim, floor])
+    assert np.linalg.norm(xy.mean(axis=0) - [0.3, 0.2]) > 0.02
+    assert np.linalg.norm(_outline_centre(xy, 0.08) - [0.3, 0.2]) < 0.003
+    assert _outline_centre(xy, 0.2) is None  # a circle that does not fit the footprint is not used

@@ -57,11 +57,31 @@ def seen_object(o: DetectedObject, scene: TableScene) -> Seen:
     low = float(np.percentile(o.points_cam @ t[:3, :3].T[:, 2] + t[2, 3], BOTTOM_PERCENTILE))
     position = np.array([*bottom.mean(axis=0)[:2], max(low, 0.0)])
     radius = max(l1, l2) / 2
+    if o.shape in ("bowl", "plate"):
+        centre = _outline_centre((o.points_cam @ t[:3, :3].T + t[:3, 3])[:, :2], radius)
+        if centre is not None:
+            position[:2] = centre
     height = float(extent[2])
     support = {"bowl": (radius - BOWL_WALL_THICKNESS_M, DISH_FLOOR_M["bowl"]),
                "plate": (radius - BOWL_WALL_THICKNESS_M, DISH_FLOOR_M["plate"]), "sphere": (0.0, None),
                "box": (min(l1, l2) / 2, height)}.get(o.shape, (radius, height))
     return Seen(o.color, o.shape, Body(position, radius, support[0], support[1]), frozenset(o.maybe_colors))
+
+
+def _outline_centre(xy: np.ndarray, radius: float) -> np.ndarray | None:
+    """A dish's centre from the circle through its outline's hull: what stands in it, or a dark
+    floor that returns little depth, moves the points' middle but not the rim around them. None
+    when the circle does not fit the footprint's size."""
+    import cv2
+
+    if len(xy) < 30:
+        return None
+    hull = xy[cv2.convexHull(np.asarray(xy, np.float32), returnPoints=False).ravel()]
+    if len(hull) < 5:
+        return None
+    sol, *_ = np.linalg.lstsq(np.column_stack([2 * hull, np.ones(len(hull))]), (hull ** 2).sum(axis=1), rcond=None)
+    r = float(np.median(np.linalg.norm(hull - sol[:2], axis=1)))
+    return sol[:2] if 0.8 * radius <= r <= 1.2 * radius else None
 
 
 # colour names that shading alone turns into each other (a white box in the far corner reads gray)
