@@ -247,3 +247,29 @@ def test_a_grasp_that_slipped_is_not_offered_again():
         e.close()
     finally:
         session.close()
+
+
+def test_a_retry_goes_for_the_object_it_tried_not_the_one_the_words_now_fit():
+    """The can on the right tipped over while being lifted; "the black can on the right" now fits
+    its twin. The retry asks for anything black where the can stood and takes that."""
+    from spacetools_ros.backends.policy.scripted import ScriptedPolicy
+
+    cmd = parse_command("put the black can on the right on the green plate")
+    policy = ScriptedPolicy()
+    tried, twin = (0.69, 0.51), (0.47, 0.51)
+    ask = policy._same_object(cmd, twin, tried, 1)
+    call = next(ask)
+    assert "roborefer.detect_all" in call and "black object" in call
+    with pytest.raises(StopIteration) as done:
+        ask.send("Detected 2 instance(s) of 'black object': [(0.724, 0.486), (0.47, 0.51)]")
+    assert done.value.value == (0.724, 0.486)
+    # nothing black near where it stood (it rolled away): the words decide
+    ask = policy._same_object(cmd, twin, tried, 1)
+    next(ask)
+    with pytest.raises(StopIteration) as done:
+        ask.send("Detected 1 instance(s) of 'black object': [(0.47, 0.51)]")
+    assert done.value.value == twin
+    # found where it was tried: no extra question
+    with pytest.raises(StopIteration) as done:
+        next(policy._same_object(cmd, (0.70, 0.50), tried, 1))
+    assert done.value.value == (0.70, 0.50)

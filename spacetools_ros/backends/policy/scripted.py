@@ -21,6 +21,7 @@ _VIEW = re.compile(r"^Best view for '.*?': \S+ \(image_index (\d+)\)")
 _RESPONSE = re.compile(r"<tool_response>\n(.*?)\n</tool_response>", re.S)
 SIDE_GAP = 0.03  # normalized image width between an anchor's edge and a small placed object's centre
 FREE_RADIUS = 0.06  # normalized image distance an object's point must keep from a free spot
+SAME_OBJECT_RADIUS = 0.1  # normalized image distance within which a retry takes an object for the one it tried
 NEAR_DIRECTIONS = 8  # "next to": the sides of the anchor tried for the most room
 
 
@@ -118,6 +119,7 @@ class ScriptedPolicy:
         self.failed_spots: list = []  # places the robot could not put the object (still held)
         self.grasps = 0
         self.places = 0
+        self.last_pick = None  # (point, view) of the object the last grasp went for
         dest = None
         while True:
             outcome = yield from self._grasp(cmd, dest)
@@ -154,6 +156,9 @@ class ScriptedPolicy:
                               "Several objects match and nothing tells them apart.")
                 return "end"
             pick = pts[0]
+            if self.last_pick is not None and self.last_pick[1] == self.views_tried:
+                pick = yield from self._same_object(cmd, pick, self.last_pick[0], img)
+            self.last_pick = (pick, self.views_tried)
             if dest is None:
                 dest = yield from self._destination(cmd, img, attempt=self.places)
                 if dest is None:
@@ -226,6 +231,21 @@ class ScriptedPolicy:
             if alt is None:
                 return "done"
             dest = alt
+
+    def _same_object(self, cmd, found, last, img: int):
+        """After a failed grasp, the object to try again is the one just tried: a can that tipped
+        over or slid a little may no longer fit a relative description ("the can on the right"),
+        which then names its twin. Something of the object's colour near where it stood is it."""
+        if np.hypot(found[0] - last[0], found[1] - last[1]) < SAME_OBJECT_RADIUS:
+            return found
+        ref = parse_reference(cmd.pick)
+        colours = " ".join(sorted(ref.colors | ref.tints))
+        if not colours:
+            return found
+        resp = yield _call("roborefer.detect_all", {"obj_name": f"{colours} object", "image_index": img},
+                           f"The {cmd.pick} I tried to grasp stood at {last[0]:.3f}, {last[1]:.3f}: is it still there?")
+        near = [p for p in _points(resp) if np.hypot(p[0] - last[0], p[1] - last[1]) < SAME_OBJECT_RADIUS]
+        return min(near, key=lambda p: np.hypot(p[0] - last[0], p[1] - last[1])) if near else found
 
     def _other_view(self, name: str):
         """Ask for the camera that shows ``name`` best; its image index (now the latest image), or None."""
