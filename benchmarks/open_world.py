@@ -1,7 +1,7 @@
 """Open-world evaluation: per split (dev / held-out) and category, the agent's success judged by the
 simulator, the agreement of its own word with the world, and collateral.
 
-Usage: python benchmarks/open_world.py [PER_CATEGORY] [--split dev|heldout|both] [--category NAME ...]
+Usage: python benchmarks/open_world.py [PER_CATEGORY] [--first N] [--split dev|heldout|both] [--category NAME ...]
        [--sensor structured_light|ideal] [--spatial-frame camera|robot] [--json FILE]
 """
 
@@ -21,6 +21,8 @@ from spacetools_ros.evaluation.run import run_case, summarize  # noqa: E402
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("per_category", type=int, nargs="?", default=6)
+    ap.add_argument("--first", type=int, default=0,
+                    help="index of the first case in each category (to draw cases not looked at before)")
     ap.add_argument("--split", choices=("dev", "heldout", "both"), default="heldout")
     ap.add_argument("--category", nargs="*", choices=CATEGORIES, default=list(CATEGORIES))
     ap.add_argument("--sensor", choices=("structured_light", "ideal"), default="structured_light",
@@ -34,7 +36,7 @@ def main() -> None:
     rows = []
     for split in splits:
         for cat in args.category:
-            for i in range(args.per_category):
+            for i in range(args.first, args.first + args.per_category):
                 case = make_case(split, cat, i, args.sensor, args.spatial_frame)
                 row = run_case(case, spatial_frame=args.spatial_frame)
                 rows.append(row)
