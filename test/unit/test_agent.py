@@ -273,3 +273,19 @@ def test_a_retry_goes_for_the_object_it_tried_not_the_one_the_words_now_fit():
     with pytest.raises(StopIteration) as done:
         next(policy._same_object(cmd, (0.70, 0.50), tried, 1))
     assert done.value.value == (0.70, 0.50)
+
+
+def test_between_asks_for_a_free_spot_between_the_two_not_the_middle_of_the_image():
+    from spacetools_ros.backends.policy.scripted import ScriptedPolicy
+
+    cmd = parse_command("put the orange ball between the cyan plate and the red can")
+    policy = ScriptedPolicy()
+    policy.pick_across_cm, policy.failed_spots, policy.views_tried = None, [], 0  # as a new episode has them
+    where = policy._destination(cmd, 0)
+    assert "cyan plate" in next(where)
+    assert "red can" in where.send("Detected 1 instance(s) of 'cyan plate': [(0.61, 0.61)]")
+    ask = where.send("Detected 1 instance(s) of 'red can': [(0.61, 0.41)]")
+    assert "a free spot between the cyan plate and the red can" in ask
+    with pytest.raises(StopIteration) as done:
+        where.send("Detected 1 instance(s) of 'a free spot between the cyan plate and the red can': [(0.6, 0.46)]")
+    assert done.value.value == (0.6, 0.46)

@@ -280,6 +280,8 @@ class ScriptedPolicy:
         the point, or None when it finds none (or only spots that failed already)."""
         size = f" for an object {self.pick_across_cm:.1f} cm across" if self.pick_across_cm else ""
         where = f"{relation_words(cmd.relation)} the {cmd.anchor}"
+        if cmd.relation == "between":
+            where += f" and the {cmd.anchor2}"
         resp = yield _call("roborefer.detect_one", {"obj_name": f"a free spot {where}{size}", "image_index": img},
                            f"Where is there room {where}?")
         pts = [p for p in _points(resp) if all(np.hypot(p[0] - f[0], p[1] - f[1]) >= FREE_RADIUS for f in self.failed_spots)]
@@ -292,7 +294,11 @@ class ScriptedPolicy:
             return a
         if cmd.relation == "between":
             b = yield from self._find(cmd.anchor2, img)
-            return None if b is None else ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)
+            if b is None:
+                return None
+            # the middle in the image is not the middle on the table when one stands farther away
+            spot = yield from self._free_spot(cmd, img)
+            return spot if spot is not None else ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)
         spot = yield from self._free_spot(cmd, img)
         if spot is not None:
             return spot
