@@ -249,3 +249,15 @@ def test_a_dish_is_located_by_its_rim_not_by_where_its_points_bunch():
     assert np.linalg.norm(xy.mean(axis=0) - [0.3, 0.2]) > 0.02
     assert np.linalg.norm(_outline_centre(xy, 0.08) - [0.3, 0.2]) < 0.003
     assert _outline_centre(xy, 0.2) is None  # a circle that does not fit the footprint is not used
+
+
+def test_an_object_on_a_hidden_block_stands_as_high_as_its_top_less_its_own_height():
+    from spacetools_ros.backends.perception.verify import Seen, stacked_bottom
+
+    first = Seen("purple", "box", Body(np.array([0.4, 0.0, 0.0]), 0.02, 0.02, 0.04), top_m=0.04)
+    # after: one segment from the table (the hidden pink block's sides) to the purple top at 9 cm
+    merged = Seen("purple", "box", Body(np.array([0.67, 0.01, 0.005]), 0.02, 0.02, 0.085), top_m=0.09)
+    assert stacked_bottom(merged, first).body.position[2] == pytest.approx(0.05)
+    # standing on the table beside it: its top is its own height, the bottom stays on the table
+    beside = Seen("purple", "box", Body(np.array([0.6, 0.1, 0.0]), 0.02, 0.02, 0.04), top_m=0.041)
+    assert stacked_bottom(beside, first).body.position[2] == pytest.approx(0.0, abs=0.002)

@@ -4,7 +4,7 @@ requested relation is checked in 3D with core/relations.py; other objects must n
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -37,6 +37,7 @@ class Seen:
     shape: str
     body: Body
     maybe_colors: frozenset[str] = frozenset()  # names the same paint takes in other light
+    top_m: float = 0.0  # its segment's highest point above the table
 
     @property
     def label(self) -> str:
@@ -65,7 +66,17 @@ def seen_object(o: DetectedObject, scene: TableScene) -> Seen:
     support = {"bowl": (radius - BOWL_WALL_THICKNESS_M, DISH_FLOOR_M["bowl"]),
                "plate": (radius - BOWL_WALL_THICKNESS_M, DISH_FLOOR_M["plate"]), "sphere": (0.0, None),
                "box": (min(l1, l2) / 2, height)}.get(o.shape, (radius, height))
-    return Seen(o.color, o.shape, Body(position, radius, support[0], support[1]), frozenset(o.maybe_colors))
+    return Seen(o.color, o.shape, Body(position, radius, support[0], support[1]), frozenset(o.maybe_colors), height)
+
+
+def stacked_bottom(now: Seen, first: Seen) -> Seen:
+    """An object put on a block that is now hidden: the block's visible sides may have joined this
+    object's segment (a pink block under a purple one), whose lowest points then lie on the table.
+    Its bottom is then its top less its own height as first seen, when that is higher."""
+    stood = now.top_m - first.top_m
+    if first.top_m <= 0.0 or stood <= now.body.position[2]:
+        return now
+    return replace(now, body=replace(now.body, position=np.array([*now.body.position[:2], stood])))
 
 
 def _outline_centre(xy: np.ndarray, radius: float) -> np.ndarray | None:
@@ -251,6 +262,8 @@ class PerceptionVerifier:
             return Verdict(None, f"cannot check: the {picked.label} is not seen", {"role": "pick"})
         if i is not None:
             used.add(i)
+        if hidden and cmd.relation == "on":
+            obj = stacked_bottom(obj, picked)
         k, t = self._relation_frame or (frame.intrinsics, frame.extrinsics)
         ok, why = relation_holds(cmd.relation, obj.body, found["anchor"].body, k, t,
                                  found["anchor2"].body if "anchor2" in found else None, frame=self.spatial_frame)
