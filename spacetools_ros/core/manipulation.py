@@ -37,14 +37,19 @@ class PrimitiveConfig:
     release_clearance_m: float = 0.012  # released once the fingers open this much wider than the grip
     release_opening_m: float = 0.025    # a release opens the fingers this much wider than the grip
     transport_speed_scale: float = 0.7  # fraction of the planner's speed while carrying an object
-    slender_speed_factor: float = 0.6   # ... times this for an object taller than 1.3x its width (it tips)
+    slender_speed_factor: float = 0.6   # ... times this for an object that swings in the grip (see _swings)
     workspace: Workspace = field(default_factory=Workspace)
 
 
-def _slender(obj: AttachedObject) -> bool:
-    """Taller than 1.3 times its narrowest horizontal width (swings in a parallel grip)."""
+OFF_CENTRE_GRIP_M = 0.03  # an object whose centre is this far beside the fingers (a dish by its rim) swings
+
+
+def _swings(obj: AttachedObject) -> bool:
+    """Taller than 1.3 times its narrowest horizontal width, or held well away from its centre (a
+    dish by its rim): either turns in a parallel grip when the arm accelerates."""
     widths = [2 * (min(p.size[0], p.size[1]) if p.kind == "box" else p.size[0]) for p in obj.primitives]
-    return bool(widths) and obj.height_m > 1.3 * max(widths)
+    slender = bool(widths) and obj.height_m > 1.3 * max(widths)
+    return slender or float(np.linalg.norm(obj.pose_in_tcp.position[:2])) > OFF_CENTRE_GRIP_M
 
 
 class Manipulator:
@@ -286,7 +291,7 @@ class Manipulator:
         pose, pre, q_pre = chosen
         try:
             self._timed(phases, plans, "transport", self.motion.move_joints, q_pre,
-                        speed_scale=cfg.transport_speed_scale * (cfg.slender_speed_factor if _slender(self.holding) else 1.0))
+                        speed_scale=cfg.transport_speed_scale * self.load_speed_factor())
             if self.motion.gripper_width() < cfg.min_hold_width_m:
                 self._drop_held()
                 return self._result("place", t0, phases, plans, FailureReason.OBJECT_DROPPED.value,
@@ -328,6 +333,11 @@ class Manipulator:
             # along a straight line; the next motion plans its own way out
             return self._result("place", t0, phases, plans, None, f"released {held}; straight retreat blocked ({exc})")
         return self._result("place", t0, phases, plans, None, f"released {held}")
+
+    def load_speed_factor(self) -> float:
+        """How much slower than with a firm load the arm moves with what it holds (1: nothing held
+        or a firm grip; ``slender_speed_factor`` for an object that swings in the grip)."""
+        return self.config.slender_speed_factor if self.holding is not None and _swings(self.holding) else 1.0
 
     def go_home(self, speed_scale: float = 1.0) -> None:
         """Plan and move to the home configuration (raises MotionFailure); slower when holding."""

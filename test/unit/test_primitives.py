@@ -70,3 +70,15 @@ def test_release_counts_when_the_fingers_clear_the_object(open_to, released):
     assert man.holding is None
     if not released:
         assert res.reason == "release_failed" and "held at 46.0 mm" in res.message
+
+
+def test_an_object_held_by_its_rim_or_tall_and_thin_is_carried_more_slowly():
+    from spacetools_ros.core.manipulation import _swings
+
+    block = AttachedObject("block", (Primitive("box", (0.02, 0.02, 0.02), (0.0, 0.0, 0.02)),),
+                           Pose(np.array([0.0, 0.0, -0.02]), np.eye(3)), 0.04)
+    plate_by_rim = AttachedObject("plate", (Primitive("cylinder", (0.08, 0.0075), (0.0, 0.0, 0.0075)),),
+                                  Pose(np.array([0.08, 0.0, -0.02]), np.eye(3)), 0.015)
+    can = AttachedObject("can", (Primitive("cylinder", (0.015, 0.06), (0.0, 0.0, 0.06)),),
+                         Pose(np.array([0.0, 0.0, -0.06]), np.eye(3)), 0.12)
+    assert not _swings(block) and _swings(plate_by_rim) and _swings(can)

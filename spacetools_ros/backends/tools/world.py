@@ -148,7 +148,8 @@ class PerceivedToolWorld:
         """Back to the home pose so the next camera image shows the table, not the arm."""
         man = self.manipulator
         try:
-            man.go_home(speed_scale=0.35 if man.holding is not None else 1.0)  # gently with a load
+            # gently with a load, more so with one that swings in the grip
+            man.go_home(speed_scale=0.35 * man.load_speed_factor() if man.holding is not None else 1.0)
         except MotionFailure:
             pass
 
