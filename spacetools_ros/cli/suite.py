@@ -131,7 +131,8 @@ def run_task(scene: Scene, task: Task, progress=lambda s: None, policy=None, spa
             "collateral": knocked, "why": why or outcome.reason, "attempts": outcome.attempts,
             "tool_calls": len(outcome.tool_calls), "first_move_s": outcome.time_to_first_move_s,
             "total_s": time.perf_counter() - t0, "fault_fired": fired, "timings": outcome.timings,
-            "answer": outcome.answer}
+            "answer": outcome.answer,
+            "pick_moved_m": float(np.linalg.norm(np.asarray(poses[task.pick][0])[:2] - np.asarray(before[task.pick][0])[:2]))}
 
 
 def suite_tasks(n: int = 40, n_faults: int = 15, base_seed: int = 2000) -> list[tuple[Scene, Task]]:

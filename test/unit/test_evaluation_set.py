@@ -57,3 +57,15 @@ def test_clutter_cases_have_many_objects_of_all_shapes():
         counts.append(len(case.scene.objects))
         shapes |= {o.shape for o in case.scene.objects}
     assert min(counts) >= 8 and shapes == {"box", "cylinder", "sphere", "bowl", "plate"}
+
+
+def test_the_report_counts_per_shape_which_objects_the_arm_carried_in_clutter():
+    from spacetools_ros.evaluation.run import summarize
+
+    def row(shape, moved, ok):
+        return {"split": "heldout", "category": "clutter", "success": ok, "agrees": True, "collateral": [],
+                "total_s": 10.0, "pick_shape": shape, "pick_moved_m": moved}
+
+    text = summarize([row("sphere", 0.2, True), row("sphere", 0.01, False), row("plate", 0.3, False)])
+    assert "clutter, picked and carried by shape: plate 1/1, sphere 1/2" in text
+    assert "heldout  clutter           3    33.3%" in text
