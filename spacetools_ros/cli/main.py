@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..core.errors import ConfigError, SceneError, SpacetoolsError, TargetError
 from .bag import add_bag_arguments, cmd_bag
+from .command_client import add_command_arguments, cmd_command
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -56,11 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     rn.add_argument("--spatial-frame", choices=("camera", "robot"), default="camera",
                     help="what left/right/in front of/behind mean: camera = as the robot's camera sees the "
                          "table (default), robot = the robot base's own sides")
-    cm = sub.add_parser("command", help="send a command to a running spacetools_agent over ROS 2 and wait")
-    cm.add_argument("text", help='e.g. "put the red block in the blue bowl"')
-    cm.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the result")
-    cm.add_argument("--json", help="write the result document here")
-    cm.add_argument("--wait-agent", type=float, default=30.0, help="seconds to wait for an agent to listen")
+    add_command_arguments(sub.add_parser("command", help="send a command to a running spacetools_agent (its "
+                                                          "ExecuteCommand action) and wait for the result"))
     tl = sub.add_parser("tool", help="run a tool (or a chain: NAME ARGS NAME ARGS ...) on the sim camera frame")
     tl.add_argument("--scene", required=True, help="scene YAML file")
     tl.add_argument("--image-out", help="write the camera image with the results drawn in (PNG/JPG)")
@@ -154,32 +152,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     if doc["reason"] == "invalid_command":
         return EXIT_BAD_INPUT
     return EXIT_OK if doc["success"] else EXIT_FAILED
-
-
-def cmd_command(args: argparse.Namespace) -> int:
-    """Run ``command``; exit 0 when the agent carried it out."""
-    from .command_client import send_command
-
-    from ..core.command_guard import CommandRefused, check_command
-
-    if args.json and not Path(args.json).resolve().parent.is_dir():
-        raise ConfigError(f"--json directory {Path(args.json).parent} does not exist")
-    try:
-        text = check_command(args.text)  # the agent refuses it too; nothing is sent
-    except CommandRefused as exc:
-        doc = {"success": False, "reason": "invalid_command", "error": str(exc)}
-        if args.json:
-            _write_json(args.json, doc)
-        print(f"[command] refused: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    doc = send_command(text, args.timeout, args.wait_agent)
-    if args.json:
-        _write_json(args.json, doc)
-    status = "SUCCESS" if doc.get("success") else f"FAILED ({doc.get('reason')})"
-    print(f"[command] {status}: {doc.get('answer') or doc.get('error', '')}", file=sys.stderr)
-    if not args.json:
-        print(json.dumps(doc, indent=2))
-    return EXIT_OK if doc.get("success") else EXIT_FAILED
 
 
 def cmd_tool(args: argparse.Namespace) -> int:

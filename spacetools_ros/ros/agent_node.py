@@ -1,9 +1,11 @@
 """spacetools_agent: natural-language pick-and-place commands over ROS 2.
 
-Subscribes /spacetools/command (std_msgs/String); publishes /spacetools/status (JSON progress),
-/spacetools/transcript (JSON, one per command) and /spacetools/episode_result (JSON); the
-~/cancel service (std_srvs/Trigger) stops the motion. Episodes run in a worker thread, never in
-an executor callback.
+Serves the spacetools/execute action (spacetools_interfaces/action/ExecuteCommand: feedback while it
+works, per-goal cancel) and subscribes /spacetools/command (std_msgs/String); publishes
+/spacetools/status (JSON progress), /spacetools/transcript (JSON, one per command) and
+/spacetools/episode_result (JSON); the ~/cancel service (std_srvs/Trigger) stops the motion.
+Episodes run one at a time in a worker thread, never in an executor callback; the action's
+execute callback waits for the worker, so the node spins on a multi-threaded executor.
 
 world=embedded (default) acts in an in-process simulated cell; world=ros acts on a robot through
 its topics (joint states, camera, joint_trajectory_controller, gripper: a real arm, Gazebo/Isaac
@@ -13,7 +15,6 @@ or the spacetools_sim node), planning with the embedded planner or MoveItPy (mot
 from __future__ import annotations
 
 import json
-import queue
 import sys
 import threading
 
@@ -24,6 +25,7 @@ from std_srvs.srv import Trigger
 from ..core.paths import config_dir
 from ..core.scene import load_scene
 from . import topics
+from .agent_jobs import Job, JobBoard
 
 COMMAND = "/spacetools/command"
 STATUS = "/spacetools/status"
@@ -50,6 +52,7 @@ class AgentNode(Node):
         self.tools = d("tools", "local").value
         self.robot_call_timeout_s = float(d("robot_call_timeout_s", 120.0).value)
         self.spatial_frame = d("spatial_frame", "camera").value
+        queue_goals = bool(d("queue_goals", False).value)
         if self.spatial_frame not in ("camera", "robot"):
             raise ValueError("parameter spatial_frame must be 'camera' or 'robot'")
         if self.world not in ("embedded", "ros"):
@@ -91,9 +94,15 @@ class AgentNode(Node):
         self.pub_result = self.create_publisher(String, topics.EPISODE_RESULT, 10)
         self.create_subscription(String, COMMAND, self._on_command, 10)
         self.create_service(Trigger, "~/cancel", self._on_cancel)
-        self._queue: queue.Queue = queue.Queue(maxsize=1)
+        self._board = JobBoard()
+        self._halt_lock = threading.Lock()  # the stop flags are set and reset as one
         self._stop = threading.Event()
-        self._busy = threading.Event()
+        from .command_action import CommandActionServer
+
+        self.action = CommandActionServer(
+            self, self._board, self._stop_job, default_frame=self.spatial_frame, queue_goals=queue_goals,
+            fixed_frame=self.spatial_frame if self.tools == "ros" else None,
+            on_refused=lambda command, why: self._status("rejected", command=command, reason=why))
         self._worker = threading.Thread(target=self._work, name="agent-worker", daemon=True)
         self._worker.start()
         where = {"ros": f"robot over ROS ({motion} motion, cell {scene_path})", "embedded": f"embedded scene {scene_path}",
@@ -112,62 +121,125 @@ class AgentNode(Node):
         from ..core.command_guard import MAX_RAW_CHARS
 
         text = msg.data[:MAX_RAW_CHARS + 1]  # longer ones are refused by the command check anyway
-        if self._busy.is_set() or self._queue.full():
+        if not self._board.submit(Job(text, self.spatial_frame), limit=1):
             self._status("rejected", command=text, reason="busy with another command")
-            return
-        self._busy.set()
-        self._queue.put(text)
 
     def _on_cancel(self, _req, resp):
-        s = self._session
-        if self._busy.is_set():
-            self._cancel.set()
-            if s is not None:
-                s.arm.cancel_requested = True
-            elif self.tools == "ros":  # the replica's arm monitor sees the stop and fails its motion
-                from trajectory_msgs.msg import JointTrajectory
-
-                self.pub_stop.publish(JointTrajectory(joint_names=self.arm_joints))
+        job = self._board.current
+        if job is not None and self._board.stop(job, "cancelled") == "running":
+            self._halt()
             resp.success, resp.message = True, "cancelling: the arm stops now"
         else:
             resp.success, resp.message = False, "nothing to cancel"
         return resp
 
+    def _stop_job(self, job: Job, reason: str) -> None:
+        """Stop ``job`` (cancel, timeout): the arm stops now when it is the one running."""
+        if self._board.stop(job, reason) == "running":
+            self.get_logger().info(f"stopping the command ({reason}): the arm stops now")
+            self._halt()
+
+    def _halt(self) -> None:
+        """The running episode stops: no further tool call, the motion in progress ends now."""
+        with self._halt_lock:
+            self._cancel.set()
+            if self._session is not None:
+                self._session.arm.cancel_requested = True
+            elif self.tools == "ros":  # the replica's arm monitor sees the stop and fails its motion
+                from trajectory_msgs.msg import JointTrajectory
+
+                self.pub_stop.publish(JointTrajectory(joint_names=self.arm_joints))
+
+    def _begin(self, job: Job) -> None:
+        """Reset the stop flags for ``job`` (kept when it was stopped already)."""
+        with self._halt_lock:
+            stopped = job.stop_reason is not None
+            if stopped:
+                self._cancel.set()
+            else:
+                self._cancel.clear()
+            if self._session is not None:
+                self._session.arm.cancel_requested = stopped
+
     def _work(self) -> None:
         while not self._stop.is_set():
-            try:
-                command = self._queue.get(timeout=0.2)
-            except queue.Empty:
+            job = self._board.take(timeout_s=0.2)
+            if job is None:
                 continue
             try:
-                self._cancel.clear()
-                missing = self._not_ready()
-                if missing is not None:  # nothing was sent to the robot
-                    self._refuse(command, "robot_unavailable", missing)
-                    continue
-                self._status("running", command=command)
-                progress = lambda line: self._status("progress", line=line)  # noqa: E731
-                outcome = self._run_remote(command, progress) if self.tools == "ros" else \
-                    self._run_local(command, progress)
-                doc = outcome.to_dict()
-                self.pub_transcript.publish(String(data=json.dumps({"command": command, "transcript": doc["transcript"]})))
-                doc.pop("transcript")
-                doc["command"] = command
-                doc["world"] = self.world
-                doc["policy"] = self.policy.name
-                doc["final_object_poses"] = self._final_positions()
-                self.pub_result.publish(String(data=json.dumps(doc)))
-                self._status("done", command=command, success=doc["success"], reason=doc["reason"])
-            except Exception as exc:  # noqa: BLE001 - a failed episode never kills the node
+                self._run_job(job)
+            except Exception as exc:  # noqa: BLE001 - the worker outlives any one command
                 self.get_logger().error(f"command failed: {exc!r}")
-                self.pub_result.publish(String(data=json.dumps({"command": command, "success": False,
-                                                                "reason": "error", "error": str(exc)})))
-                self._status("done", command=command, success=False, reason="error")
+                if job.doc is None:
+                    job.doc = {"command": job.command, "success": False, "reason": "error", "error": str(exc)}
             finally:
-                self._busy.clear()
+                self._board.finish(job)
+                job.done.set()
         if self._session is not None and self.world == "embedded":  # renderers belong to this thread's GL context
             self._session.close()
             self._session = None
+
+    def _run_job(self, job: Job) -> None:
+        """Run one command and publish its transcript and result document (``job.doc``)."""
+        command = job.command
+        self._begin(job)
+        if job.on_start is not None:
+            job.on_start()
+        if job.stop_reason is not None:  # stopped before it began: nothing moved
+            self._publish_result(job, self._base_doc(job, {"success": False, "reason": job.stop_reason,
+                                                           "error": "stopped before it began", "attempts": 0,
+                                                           "tool_calls": []}))
+            return
+        timer = None
+        if job.timeout_s > 0:
+            timer = threading.Timer(job.timeout_s, self._stop_job, (job, "timeout"))
+            timer.daemon = True
+            timer.start()
+        try:
+            missing = self._not_ready()
+            if missing is not None:  # nothing was sent to the robot
+                self.get_logger().error(f"command not run: {missing}")
+                self._publish_result(job, self._base_doc(job, {"success": False, "reason": "robot_unavailable",
+                                                               "error": missing, "attempts": 0, "tool_calls": []}))
+                return
+            self._begin(job)  # the session may be new
+            self._status("running", command=command)
+
+            def progress(line: str) -> None:
+                self._status("progress", line=line)
+                if job.on_progress is not None:
+                    try:
+                        job.on_progress(line)
+                    except Exception as exc:  # noqa: BLE001 - feedback never ends an episode
+                        self.get_logger().warning(f"no feedback: {exc!r}")
+
+            outcome = self._run_remote(job, progress) if self.tools == "ros" else self._run_local(job, progress)
+            doc = outcome.to_dict()
+            transcript = {"command": command, "transcript": doc.pop("transcript")}
+            self.pub_transcript.publish(String(data=json.dumps(transcript)))
+            doc = self._base_doc(job, doc)
+            doc["final_object_poses"] = self._final_positions()
+            if job.stop_reason is not None and not doc["success"]:
+                doc["reason"] = job.stop_reason  # what stopped it, whatever the interrupted step reported
+            self._publish_result(job, doc)
+        except Exception as exc:  # noqa: BLE001 - a failed episode never kills the node
+            self.get_logger().error(f"command failed: {exc!r}")
+            self._publish_result(job, {"command": command, "success": False, "reason": job.stop_reason or "error",
+                                       "error": str(exc)})
+        finally:
+            if timer is not None:
+                timer.cancel()
+
+    def _base_doc(self, job: Job, doc: dict) -> dict:
+        """The result document's common fields: which command, world, policy and frame."""
+        return {**doc, "command": job.command, "world": self.world, "policy": self.policy.name,
+                "spatial_frame": job.spatial_frame}
+
+    def _publish_result(self, job: Job, doc: dict) -> None:
+        """The result document goes out on /spacetools/episode_result and becomes ``job.doc``."""
+        job.doc = doc
+        self.pub_result.publish(String(data=json.dumps(doc, default=str)))
+        self._status("done", command=job.command, success=bool(doc.get("success")), reason=doc.get("reason"))
 
     def _not_ready(self) -> str | None:
         """What is missing before a command may run (None: ready)."""
@@ -182,16 +254,15 @@ class AgentNode(Node):
             self._session = EmbeddedSession.create(self.scene, real_time_factor=self.rtf)
         return self._session.ready(self.ready_timeout_s) if self.world == "ros" else None
 
-    def _run_local(self, command: str, progress):
+    def _run_local(self, job: Job, progress):
         from ..compose.episode import run_command
 
-        self._session.arm.cancel_requested = False
-        outcome, episode = run_command(self._session, command, self.policy, progress=progress,
-                                       spatial_frame=self.spatial_frame)
+        outcome, episode = run_command(self._session, job.command, self.policy, progress=progress,
+                                       spatial_frame=job.spatial_frame)
         episode.close()
         return outcome
 
-    def _run_remote(self, command: str, progress):
+    def _run_remote(self, job: Job, progress):
         from ..backends.perception.verify import PerceptionVerifier
         from ..backends.tools.offline import PerceptionCache
         from ..core.orchestrator import Orchestrator
@@ -206,19 +277,13 @@ class AgentNode(Node):
         # the agent's own check looks at the camera topics: the frame the replica took after its
         # last motion, or the newest one before anything moved
         verifier = PerceptionVerifier(lambda: remote.latest_frame() or self.camera.frame("latest"), self._perception,
-                                      spatial_frame=self.spatial_frame)
+                                      spatial_frame=job.spatial_frame)
         orch = Orchestrator(self.policy, remote.execute, remote.schemas, progress=progress,
                             images=remote.images, is_cancelled=self._cancel.is_set, verifier=verifier)
         try:
-            return orch.run(command)
+            return orch.run(job.command)
         finally:
             remote.close()
-
-    def _refuse(self, command: str, reason: str, error: str) -> None:
-        self.get_logger().error(f"command not run: {error}")
-        self.pub_result.publish(String(data=json.dumps({"command": command, "success": False, "reason": reason,
-                                                        "error": error, "attempts": 0, "tool_calls": []})))
-        self._status("done", command=command, success=False, reason=reason)
 
     def _final_positions(self) -> dict[str, list[float]]:
         """The simulator's truth in the embedded world; what the camera sees on a robot."""
@@ -241,9 +306,18 @@ class AgentNode(Node):
         if self._stop.is_set():
             return
         self._stop.set()
-        if self._session is not None:
-            self._session.arm.cancel_requested = True
+        current = self._board.current
+        if current is not None:
+            self._stop_job(current, "shutdown")
         self._worker.join(timeout=30)
+        for job in self._board.drain():  # goals still waiting end now (aborted, reason shutdown)
+            job.stop_reason = "shutdown"
+            job.doc = self._base_doc(job, {"success": False, "reason": "shutdown", "error": "the agent stopped",
+                                           "attempts": 0, "tool_calls": []})
+            job.done.set()
+            if job.on_start is not None:
+                job.on_start()
+        self.action.close()
 
 
 def main(args: list[str] | None = None) -> None:

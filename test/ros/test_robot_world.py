@@ -97,7 +97,7 @@ def test_command_client_without_an_agent_fails_clearly(tmp_path):
                           "--wait-agent", "2", "--json", str(tmp_path / "r.json")],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 2, out.stderr
-    assert "no agent subscribes to /spacetools/command" in out.stderr
+    assert "no agent serves the action /spacetools/execute" in out.stderr
     assert "terminate called" not in out.stderr
 
 
@@ -160,8 +160,9 @@ def test_bringup_agent_and_command_client_as_documented(tmp_path):
     assert code == 0, log[-3000:]
     from rosbags.highlevel import AnyReader
 
-    with AnyReader([tmp_path / "bag"]) as reader:  # the session is in the bag: command, transcript, result
+    # the session is in the bag: the command (the agent's status as it starts it), transcript, result
+    with AnyReader([tmp_path / "bag"]) as reader:
         counts = {c.topic: c.msgcount for c in reader.connections}
-    for topic in ("/spacetools/command", "/spacetools/transcript", "/spacetools/episode_result",
+    for topic in ("/spacetools/status", "/spacetools/transcript", "/spacetools/episode_result",
                   "/arm_controller/joint_trajectory", "/joint_states"):
         assert counts.get(topic, 0) >= 1, counts
