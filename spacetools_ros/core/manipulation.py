@@ -41,6 +41,18 @@ class PrimitiveConfig:
     workspace: Workspace = field(default_factory=Workspace)
 
 
+EDGE_PINCH_RATIO = 0.5  # closed narrower than this fraction of a block's narrowest side: an edge, not faces
+BOX_PADDING_M = 0.003   # perception pads a seen block's box by this on every side
+
+
+def _narrowest_side(target: CollisionObject | None) -> float | None:
+    """A single-box obstacle's narrowest horizontal side without perception's padding, else None."""
+    if target is None or len(target.primitives) != 1 or target.primitives[0].kind != "box":
+        return None
+    half = min(target.primitives[0].size[0], target.primitives[0].size[1])
+    return max(0.0, 2.0 * (half - BOX_PADDING_M))
+
+
 OFF_CENTRE_GRIP_M = 0.03  # an object whose centre is this far beside the fingers (a dish by its rim) swings
 
 
@@ -165,6 +177,14 @@ class Manipulator:
             self._recover_open(pre, phases, plans)
             return self._result("grasp", t0, phases, plans, FailureReason.GRASP_MISSED.value,
                                 f"fingers closed to {width * 1000:.1f} mm: nothing between them")
+        narrow = _narrowest_side(target)
+        if narrow is not None and width < EDGE_PINCH_RATIO * narrow:
+            # far narrower than the block's narrowest side: the fingers hold an edge or a corner,
+            # which turns out of the grip on the way (or wedges the block on the hand)
+            self._recover_open(pre, phases, plans)
+            return self._result("grasp", t0, phases, plans, FailureReason.GRASP_MISSED.value,
+                                f"fingers closed to {width * 1000:.1f} mm on a block {narrow * 1000:.0f} mm "
+                                "across: only an edge was between them")
         lift = grasp.translated([0.0, 0.0, cfg.lift_height_m])
         if target is not None:
             tcp_now = self.motion.tcp_pose()

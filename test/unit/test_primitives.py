@@ -82,3 +82,32 @@ def test_an_object_held_by_its_rim_or_tall_and_thin_is_carried_more_slowly():
     can = AttachedObject("can", (Primitive("cylinder", (0.015, 0.06), (0.0, 0.0, 0.06)),),
                          Pose(np.array([0.0, 0.0, -0.06]), np.eye(3)), 0.12)
     assert not _swings(block) and _swings(plate_by_rim) and _swings(can)
+
+
+class FakeClosingMotion(FakeMotion):
+    """FakeMotion whose fingers, closing, stop at ``stop_at`` (what is between them)."""
+
+    def __init__(self, stop_at: float) -> None:
+        super().__init__(grip_m=0.08, open_to=0.08)
+        self.stop_at = stop_at
+
+    def set_gripper(self, width_m):
+        self.width = max(min(width_m, self.open_to), self.stop_at)
+        return self.width
+
+
+@pytest.mark.parametrize("closed_to, held", [(0.036, True), (0.0128, False)])
+def test_a_block_pinched_by_an_edge_is_let_go_before_lifting(closed_to, held):
+    from spacetools_ros.core.grasping import top_down_rotation
+    from spacetools_ros.core.planning_scene import CollisionObject
+
+    motion = FakeClosingMotion(closed_to)
+    block = CollisionObject("seen0_black_box", (Primitive("box", (0.0205, 0.0205, 0.02), (0.0, 0.0, 0.02)),),
+                            Pose(np.array([0.5, 0.0, 0.0]), np.eye(3)), 0.04)  # 35 mm + perception's padding
+    motion.set_planning_scene(PlanningScene((block,)))
+    man = Manipulator(motion, 0.08, np.zeros(7), capture_images=False)
+    res = man.execute_grasp(Pose(np.array([0.5, 0.0, 0.02]), top_down_rotation(0.0)), "seen0_black_box")
+    assert res.success is held, res.message
+    if not held:
+        assert res.reason == "grasp_missed" and "only an edge" in res.message
+        assert man.holding is None and motion.width == 0.08  # let go
