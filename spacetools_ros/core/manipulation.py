@@ -53,6 +53,7 @@ def _narrowest_side(target: CollisionObject | None) -> float | None:
     return max(0.0, 2.0 * (half - BOX_PADDING_M))
 
 
+FINGERTIP_CLEAR_M = 0.005  # a release keeps the fingertips this far above the top of the support
 OFF_CENTRE_GRIP_M = 0.03  # an object whose centre is this far beside the fingers (a dish by its rim) swings
 
 
@@ -253,6 +254,22 @@ class Manipulator:
         self.motion.set_planning_scene(PlanningScene(scene.objects, scene.table, None))
 
     # ------------------------------------------------------------------ place
+    def _above_walls(self, point: np.ndarray, support: str | None) -> np.ndarray:
+        """The place point raised so that the fingertips stay FINGERTIP_CLEAR_M above the top of
+        what the object goes on or in: fingers lowered into a small bowl cannot open clear of a
+        ball without pressing the walls, and carry ball and bowl away on the retreat; released
+        above the rim, the object drops into it."""
+        if support is None or self.holding is None:
+            return point
+        try:
+            obj = self.motion.planning_scene().object(support)
+        except KeyError:
+            return point
+        top = float(obj.pose.position[2]) + obj.height_m
+        tcp_above_bottom = float(self.holding.pose_in_tcp.position[2])  # the TCP's z points down
+        lowest = top + FINGERTIP_CLEAR_M - tcp_above_bottom
+        return point if point[2] >= lowest else np.array([point[0], point[1], lowest])
+
     def place_poses(self, point: np.ndarray) -> list[Pose]:
         """TCP poses that put the held object's bottom centre at ``point`` (+drop), best first."""
         assert self.holding is not None
@@ -287,6 +304,7 @@ class Manipulator:
             self._drop_held()
             return self._result("place", t0, phases, plans, FailureReason.OBJECT_DROPPED.value,
                                 "the object was lost before placing")
+        point = self._above_walls(point, support)
         held = self.holding.name
         lower_allowed = frozenset({frozenset({"held", "table"})} |
                                   ({frozenset({"held", f"obj:{support}"}), frozenset({"robot", f"obj:{support}"})}

@@ -111,3 +111,35 @@ def test_a_block_pinched_by_an_edge_is_let_go_before_lifting(closed_to, held):
     if not held:
         assert res.reason == "grasp_missed" and "only an edge" in res.message
         assert man.holding is None and motion.width == 0.08  # let go
+
+
+def test_fingers_are_not_lowered_into_a_bowl_the_object_is_released_above_its_rim():
+    from spacetools_ros.core.planning_scene import CollisionObject
+
+    class Recording(FakeMotion):
+        def __init__(self):
+            super().__init__(grip_m=0.033, open_to=0.08)
+            self.lowest = np.inf
+
+        def move_linear(self, goal, *, allowed=frozenset()):
+            self.lowest = min(self.lowest, float(goal.position[2]))
+            return super().move_linear(goal, allowed=allowed)
+
+    motion = Recording()
+    bowl = CollisionObject("seen1_cyan_bowl", (Primitive("cylinder", (0.06, 0.0235), (0.0, 0.0, 0.0235)),),
+                           Pose(np.array([0.33, 0.15, 0.0]), np.eye(3)), 0.047)
+    motion.set_planning_scene(PlanningScene((bowl,)))
+    man = Manipulator(motion, 0.08, np.zeros(7), capture_images=False)
+    down = np.diag([1.0, -1.0, -1.0])  # TCP z points down: the ball's bottom 2 cm below the TCP
+    man.holding = AttachedObject("ball", (Primitive("sphere", (0.022,), (0.0, 0.0, 0.022)),),
+                                 Pose(np.array([0.0, 0.0, 0.02]), down.T), 0.044)
+    res = man.place_at(np.array([0.33, 0.15, 0.005]), support="seen1_cyan_bowl")
+    assert res.success, res.message
+    assert motion.lowest >= 0.047 + 0.005 - 1e-6, motion.lowest  # fingertips (the TCP) above the rim
+    # on the table, with no support, it is put down where asked
+    motion2 = Recording()
+    man2 = Manipulator(motion2, 0.08, np.zeros(7), capture_images=False)
+    man2.holding = AttachedObject("ball", (Primitive("sphere", (0.022,), (0.0, 0.0, 0.022)),),
+                                  Pose(np.array([0.0, 0.0, 0.02]), down.T), 0.044)
+    assert man2.place_at(np.array([0.33, 0.15, 0.0])).success
+    assert motion2.lowest < 0.035
