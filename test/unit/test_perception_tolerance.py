@@ -63,6 +63,16 @@ def test_a_dark_ball_read_as_a_block_from_its_sparse_depth_may_still_be_the_ball
     assert ground(parse_reference("black ball"), [ball, block]) == [ball]
 
 
+def test_a_wide_low_can_may_be_a_bowl_whose_inside_the_camera_cannot_see():
+    bowl_from_low = _obj(0, "green", "cylinder", 0.004, rgb=(30, 160, 40))
+    bowl_from_low.footprint_size = np.array([0.161, 0.155])
+    bowl_from_low.maybe_shapes = other_shapes(bowl_from_low)
+    can = _obj(1, "green", "cylinder", 0.004, rgb=(30, 160, 40), u=250)  # 4.5 cm across
+    assert "bowl" in bowl_from_low.maybe_shapes and "bowl" not in can.maybe_shapes
+    assert ground(parse_reference("green bowl"), [bowl_from_low, can]) == [bowl_from_low]
+    assert ground(parse_reference("green can"), [bowl_from_low, can]) == [bowl_from_low, can]
+
+
 def test_orange_and_brown_are_told_apart_by_saturation_not_by_the_light():
     orange, brown = np.array(COLORS["orange"]) * 255, np.array(COLORS["brown"]) * 255
     for light in (0.55, 0.8, 1.0, 1.3):

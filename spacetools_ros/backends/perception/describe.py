@@ -68,12 +68,15 @@ ROUND_SILHOUETTE = 0.8     # mask area / its enclosing circle's from which on a 
                            # of them above 0.8; blocks and cans up to 0.77)
 
 
+DISH_MIN_WIDTH_M = 0.09   # round and wider than this: a bowl or a plate (as in shape_name)
+
+
 def shape_name(o: DetectedObject) -> str:
     """box | cylinder | sphere | bowl | plate, from the segment's 3D geometry."""
     long_, short = o.footprint_size
-    if o.height_m < 0.028 and long_ > 0.09:
+    if o.height_m < 0.028 and long_ > DISH_MIN_WIDTH_M:
         return "plate"
-    if long_ > 0.09 and o.centre_low_fraction > 0.35:
+    if long_ > DISH_MIN_WIDTH_M and o.centre_low_fraction > 0.35:
         return "bowl"
     if o.sphere_rms_m < 0.0015 and abs(2 * o.sphere_radius_m - o.height_m) < 0.25 * o.height_m:
         return "sphere"
@@ -97,13 +100,15 @@ def silhouette_roundness(mask: np.ndarray) -> float:
 def other_shapes(o: DetectedObject) -> frozenset[str]:
     """Shapes the cues do not rule out besides ``o.shape`` (a real sensor's missing pixels clip a
     box's corners, roughen a sphere; a dark ball returns too little depth for its 3D shape, yet
-    its outline in the image is a disc)."""
+    its outline in the image is a disc; a wide low "can" may be a bowl whose inside is hidden)."""
     out = set()
     if o.shape in ("box", "cylinder") and silhouette_roundness(o.mask) >= ROUND_SILHOUETTE:
         out.add("sphere")
+    long_, short = o.footprint_size
+    if o.shape == "cylinder" and long_ > DISH_MIN_WIDTH_M:
+        out.add("bowl")  # seen from low across the table a bowl's inside is hidden behind its near wall
     if o.shape in ("box", "cylinder") and abs(o.corners - BOX_CORNERS) < SHAPE_MARGIN:
         out |= {"box", "cylinder"}
-    long_, short = o.footprint_size
     h = o.height_m
     if (o.shape in ("box", "cylinder") and o.sphere_rms_m < SPHERE_LOOSE_RMS_M and short > 0.75 * long_
             and abs(h - long_) < 0.3 * max(h, long_)):

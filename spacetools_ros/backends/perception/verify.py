@@ -198,7 +198,13 @@ class PerceptionVerifier:
             if res.question is not None:
                 return Verdict(None, f"cannot check: the {text} is ambiguous",
                                {"role": role, "question": res.question, "ambiguous": True})
-            self._roles[role] = scene.objects.index(res.objects[0])
+            k = scene.objects.index(res.objects[0])
+            self._roles[role] = k
+            shape = parse_reference(text).shape
+            if shape is not None and shape != res.objects[0].shape and shape in res.objects[0].maybe_shapes:
+                # taken for what the words say, a reading perception left open (a bowl seen from low
+                # as a wide can): its support is that shape's (a bowl's floor, not a can's top)
+                self._before[k] = seen_object(replace(res.objects[0], shape=shape), scene)
         if len(set(self._roles.values())) < len(self._roles):
             return Verdict(None, "cannot check: two roles of the command name the same object",
                            {"roles": {k: self._before[v].label for k, v in self._roles.items()}})
