@@ -73,6 +73,18 @@ def test_a_wide_low_can_may_be_a_bowl_whose_inside_the_camera_cannot_see():
     assert ground(parse_reference("green can"), [bowl_from_low, can]) == [bowl_from_low, can]
 
 
+def test_a_black_object_with_little_depth_keeps_both_block_and_can_open():
+    dark = _obj(0, "black", "cylinder", 0.012, rgb=(20, 20, 20))  # a black block, corners lost
+    dark.depth_coverage = 0.19
+    dark.maybe_shapes = other_shapes(dark)
+    lit = _obj(1, "red", "cylinder", 0.012, u=250)
+    assert "box" in dark.maybe_shapes and "box" not in lit.maybe_shapes
+    # two black blocks, one read as a can: the plain words are a question, not a guess
+    block = _obj(2, "black", "box", 0.07, rgb=(20, 20, 20), u=150)
+    res = resolve(parse_reference("black block"), [dark, block])
+    assert res.question is not None and len(res.objects) == 2
+
+
 def test_orange_and_brown_are_told_apart_by_saturation_not_by_the_light():
     orange, brown = np.array(COLORS["orange"]) * 255, np.array(COLORS["brown"]) * 255
     for light in (0.55, 0.8, 1.0, 1.3):

@@ -68,6 +68,8 @@ ROUND_SILHOUETTE = 0.8     # mask area / its enclosing circle's from which on a 
                            # of them above 0.8; blocks and cans up to 0.77)
 
 
+SPARSE_DEPTH = 0.6        # a segment with depth on fewer of its pixels (black paint: 0.2-0.5 measured,
+                           # others 0.89 and up) has its top face filled in, its corners unknown
 DISH_MIN_WIDTH_M = 0.09   # round and wider than this: a bowl or a plate (as in shape_name)
 
 
@@ -107,8 +109,9 @@ def other_shapes(o: DetectedObject) -> frozenset[str]:
     long_, short = o.footprint_size
     if o.shape == "cylinder" and long_ > DISH_MIN_WIDTH_M:
         out.add("bowl")  # seen from low across the table a bowl's inside is hidden behind its near wall
-    if o.shape in ("box", "cylinder") and abs(o.corners - BOX_CORNERS) < SHAPE_MARGIN:
-        out |= {"box", "cylinder"}
+    if o.shape in ("box", "cylinder") and (abs(o.corners - BOX_CORNERS) < SHAPE_MARGIN
+                                           or o.depth_coverage < SPARSE_DEPTH):
+        out |= {"box", "cylinder"}  # near the corner threshold, or a dark object's 3D shape guessed
     h = o.height_m
     if (o.shape in ("box", "cylinder") and o.sphere_rms_m < SPHERE_LOOSE_RMS_M and short > 0.75 * long_
             and abs(h - long_) < 0.3 * max(h, long_)):

@@ -66,6 +66,7 @@ class DetectedObject:
     color: str = "gray"
     maybe_shapes: frozenset[str] = frozenset()  # other readings the cues leave open (near a threshold)
     maybe_colors: frozenset[str] = frozenset()  # colour names of the same paint a little darker/lighter
+    depth_coverage: float = 1.0       # fraction of its pixels where the sensor returned depth (before filling)
 
 
 @dataclass
@@ -280,6 +281,9 @@ class TabletopPerception:
                     continue
                 objects.append(obj)
         objects = self._join_across_holes(objects, valid, pts, height, rgb, axes, t_base, table_mask)
+        measured = np.isfinite(frame.depth_m) & (frame.depth_m > 0)
+        for o in objects:
+            o.depth_coverage = float(measured[o.mask].mean())
         return TableScene(plane, table_mask, objects, frame, axes)
 
     def _in_workspace(self, centre_base: np.ndarray) -> bool:
