@@ -27,6 +27,9 @@ def body(x, y, z=0.0, r=0.03, support_r=0.03, support_h=0.04):
     ("in", body(0.52, 0.05, 0.0), body(0.52, -0.15, 0.0, 0.08, 0.074, 0.008), False),
     ("on", body(0.5, 0.0, 0.04), body(0.5, 0.0, 0.0, 0.03, 0.02, 0.04), True),     # stacked
     ("on", body(0.5, 0.0, 0.0), body(0.5, 0.0, 0.0, 0.03, 0.02, 0.04), False),     # beside, not on top
+    # a dark block measured 7 mm too tall: what stands inside its footprint 3.8 cm up is on it
+    ("on", body(0.5, 0.0, 0.038), body(0.5, 0.0, 0.003, 0.035, 0.026, 0.047), True),
+    ("on", body(0.5, 0.0, 0.015), body(0.5, 0.0, 0.003, 0.035, 0.026, 0.047), False),  # below half its height
     ("on", body(0.5, 0.0, 0.05), body(0.5, 0.0, 0.0, 0.03, 0.0, None), False),     # nothing rests on a ball
     ("left", body(0.5, -0.15, 0.0), body(0.5, 0.0), True),   # the camera looks along -x: -y is image left
     ("left", body(0.5, 0.15, 0.0), body(0.5, 0.0), False),

@@ -26,6 +26,7 @@ INSIDE_MIN_FRACTION = 0.08  # of the picked object's area before it moved
 INSIDE_WALL_CLEAR_M = 0.015  # same colour: only what stands this far inside the container's wall counts
 BOTTOM_PERCENTILE = 2.0     # of the visible points' heights: an object's bottom
 INSIDE_BOTTOM_PERCENTILE = 10.0  # of the heights of its pixels inside the container: its bottom (edges smear)
+TOP_FACE_PERCENTILE = 95.0  # of a block's point heights: its top face
 FAR_FROM_PLACE_M = 0.10     # a look-alike further than this from where the object was put is another one
 
 
@@ -63,9 +64,12 @@ def seen_object(o: DetectedObject, scene: TableScene) -> Seen:
         if centre is not None:
             position[:2] = centre
     height = float(extent[2])
+    # a block's top face as something put on it rests on: most of its highest points, not the single
+    # highest (a dark block's filled-in depth scatters a few well above it)
+    top_face = float(np.percentile(o.points_cam @ scene.plane[:3] + scene.plane[3], TOP_FACE_PERCENTILE))
     support = {"bowl": (radius - BOWL_WALL_THICKNESS_M, DISH_FLOOR_M["bowl"]),
                "plate": (radius - BOWL_WALL_THICKNESS_M, DISH_FLOOR_M["plate"]), "sphere": (0.0, None),
-               "box": (min(l1, l2) / 2, height)}.get(o.shape, (radius, height))
+               "box": (min(l1, l2) / 2, min(height, top_face))}.get(o.shape, (radius, height))
     return Seen(o.color, o.shape, Body(position, radius, support[0], support[1]), frozenset(o.maybe_colors), height)
 
 
