@@ -5,6 +5,7 @@ camera sees (a small calibration error lifts or lowers it by millimetres in the 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from spacetools_ros.backends.tools.grasp_sampler import GeometricGraspSampler, _ball, resting_sphere
 from spacetools_ros.core.camera import CameraFrame
@@ -86,3 +87,22 @@ def test_a_grasp_is_taken_above_the_table_the_camera_sees():
     vars_.set("grasp_pose", grasp_cam.tolist(), image_index=0)
     target = decode_target(ToolCall(GRASP_TOOL, {"grasp_pose": "$grasp_pose"}), vars_, lambda arg: (0, frame))
     assert abs(target.tcp.position[2] - (0.125 - 0.1034 - 0.005)) < 0.0015
+
+
+def test_the_arm_hanging_high_above_the_object_is_not_an_obstacle_to_its_grasp():
+    """At home the arm's hand hangs over the table; a block below it was refused every grasp because
+    the points of the arm 40 cm up were taken for something in the hand's way."""
+    table = _table_cloud()
+    g = np.arange(-0.02, 0.0201, 0.004)
+    bx, by = np.meshgrid(g, g)
+    block = np.stack([bx.ravel(), by.ravel(), np.full(bx.size, 0.86)], axis=1)
+    arm = np.stack([bx.ravel() * 2, by.ravel() * 2, np.full(bx.size, 0.45)], axis=1)  # 45 cm above the table
+    cloud = np.concatenate([table, block, arm])
+    idx = np.arange(len(table), len(table) + len(block))
+    grasps, _ = GeometricGraspSampler().grasps(cloud, idx)
+    assert grasps
+    # the same thing 4 cm above the block's top is in the hand's way
+    low = arm.copy()
+    low[:, 2] = 0.86 - 0.04 - 0.05
+    with pytest.raises(RuntimeError, match="collide"):
+        GeometricGraspSampler().grasps(np.concatenate([table, block, low]), idx)

@@ -36,6 +36,7 @@ class GraspSamplerConfig:
     hand_halflength_m: float = 0.105  # ... its half length along the finger axis ...
     hand_halfwidth_m: float = 0.035   # ... and across it
     hand_margin_m: float = 0.012      # the planner keeps 8 mm from obstacles; a noisy sensor adds some
+    hand_reach_above_m: float = 0.25  # the hand's body up to the pre-grasp 10 cm up, above the TCP
     pad_margin_m: float = 0.010       # ... around the open fingers too
     max_scene_points: int = 8192
 
@@ -251,8 +252,10 @@ class GeometricGraspSampler:
         between = (np.abs(a) < open_half) & (np.abs(p) <= cfg.pad_halfwidth_m) & (z >= -cfg.tip_below_tcp_m) & (z < 0.12)
         # the hand's body (it starts where the fingers end) must clear neighbours too
         m = cfg.hand_margin_m
+        # (up to where the straight approach starts: what is higher, the arm itself over the table
+        # at home, moves away before the hand comes down)
         in_hand = ((np.abs(a) <= cfg.hand_halflength_m + m) & (np.abs(p) <= cfg.hand_halfwidth_m + m)
-                   & (z >= cfg.hand_bottom_m - m))
+                   & (z >= cfg.hand_bottom_m - m) & (z <= cfg.hand_reach_above_m))
         if in_pad.any() or between.sum() > 5 or in_hand.sum() > 5:
             return None
         band = (np.abs(p) <= cfg.pad_halfwidth_m + 0.03) & (z >= -cfg.tip_below_tcp_m - 0.01) & (z <= 0.12)
