@@ -21,7 +21,7 @@ MAX_JOINTS = 32
 class RobotSpec:
     """Kinematic and dynamic limits of the arm and gripper.
 
-    Angles in rad, velocities rad/s, accelerations rad/s^2, lengths m.
+    Angles in rad, velocities rad/s, accelerations rad/s^2, jerks rad/s^3, lengths m.
     """
 
     name: str
@@ -34,6 +34,7 @@ class RobotSpec:
     position_upper_rad: np.ndarray
     velocity_limit_rad_s: np.ndarray
     acceleration_limit_rad_s2: np.ndarray
+    jerk_limit_rad_s3: np.ndarray
     home_rad: np.ndarray
     hand_yaw_on_flange_rad: float
     tcp_offset_from_hand_m: float
@@ -51,7 +52,9 @@ class RobotSpec:
         return bool(np.all(q >= self.position_lower_rad - tol) and np.all(q <= self.position_upper_rad + tol))
 
 
-_ARRAYS = ("position_lower_rad", "position_upper_rad", "velocity_limit_rad_s", "acceleration_limit_rad_s2", "home_rad")
+_ARRAYS = ("position_lower_rad", "position_upper_rad", "velocity_limit_rad_s", "acceleration_limit_rad_s2",
+           "jerk_limit_rad_s3", "home_rad")
+_POSITIVE = ("jerk_limit_rad_s3",)
 
 
 def _text(data: dict, key: str, where: str) -> str:
@@ -88,7 +91,7 @@ def load_robot_spec(path: str | Path | None = None) -> RobotSpec:
 
     Raises:
         ConfigError: on a missing, oversized or unsafe file, a missing field, a wrong type, a non-finite
-            number or inconsistent lengths.
+            number, a jerk limit that is not positive or inconsistent lengths.
     """
     p = Path(path) if path else config_dir() / "robot_panda.yaml"
     where = clip(str(p))
@@ -107,6 +110,8 @@ def load_robot_spec(path: str | Path | None = None) -> RobotSpec:
             if not isinstance(v, list) or len(v) != n:
                 raise ConfigError(f"{where}: {k} must have {n} values")
             kw[k] = np.array([_finite(x, k, where) for x in v], dtype=float)
+            if k in _POSITIVE and np.any(kw[k] <= 0):
+                raise ConfigError(f"{where}: {k} must be positive")
         return RobotSpec(
             name=_text(data, "name", where), base_frame=_text(data, "base_frame", where),
             flange_frame=_text(data, "flange_frame", where), tcp_frame=_text(data, "tcp_frame", where),

@@ -1,5 +1,5 @@
 """The embedded planner: IK, OMPL RRT-Connect in joint space, straight-line Cartesian paths,
-a dense (<= 5 mm) collision re-check of every path and time-optimal parameterisation."""
+a dense (<= 5 mm) collision re-check of every path and jerk-limited time parameterisation."""
 
 from __future__ import annotations
 
@@ -13,12 +13,14 @@ from ...core.geometry import Pose, rotation_log
 from ...core.planning_scene import PlanningScene
 from ...core.results import FailureReason
 from ...core.robot_spec import RobotSpec
-from ...core.timing import time_parameterize
 from ...core.trajectory import JointTrajectory
+from .jerk_timing import departures, jerk_limited_trajectory, require_ruckig
 from .mujoco_kinematics import ROBOT_REACH_M, Clearances, MujocoKinematics
 
 
 LIMIT_TOL_RAD = 1e-3  # measured joints may overshoot a limit this much (the sim node accepts the same)
+POLYLINE_CORNER_TOL_RAD = 0.01  # a joint path stops at turns above this (below: a spline, < 1/800 of a segment off)
+OFF_PATH_TOL_RAD = 2e-4  # timed positions farther than this from the checked path are checked again
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class PlannerConfig:
 
     velocity_scaling: float = 0.5
     acceleration_scaling: float = 0.5
+    jerk_scaling: float = 0.5
     planning_time_s: float = 2.0
     max_replans: int = 3
     check_step_m: float = 0.005
@@ -62,6 +65,7 @@ class EmbeddedPlanner:
     """Collision-aware planning for the arm in a ``PlanningScene``."""
 
     def __init__(self, robot: RobotSpec, config: PlannerConfig | None = None) -> None:
+        require_ruckig()
         self.robot = robot
         self.config = config or PlannerConfig()
         self.kin = MujocoKinematics(robot, self.config.clearances)
@@ -76,6 +80,11 @@ class EmbeddedPlanner:
     def amax(self) -> np.ndarray:
         """Acceleration limits after scaling, rad/s^2."""
         return self.robot.acceleration_limit_rad_s2 * self.config.acceleration_scaling
+
+    @property
+    def jmax(self) -> np.ndarray:
+        """Jerk limits after scaling, rad/s^3."""
+        return self.robot.jerk_limit_rad_s3 * self.config.jerk_scaling
 
     def set_scene(self, scene: PlanningScene) -> None:
         """Replace the planning scene."""
@@ -115,10 +124,19 @@ class EmbeddedPlanner:
                     return i + k / n, hits
         return None
 
-    def _timed(self, path: np.ndarray, t0: float, smooth: bool, speed_scale: float = 1.0) -> Plan:
+    def _timed(self, path: np.ndarray, t0: float, smooth: bool, finger_width_m: float, allowed: frozenset,
+               speed_scale: float = 1.0) -> Plan:
+        # a slower motion is the same motion in stretched time: v * k, a * k^2, jerk * k^3
         k = float(np.clip(speed_scale, 0.05, 1.0))
-        traj = time_parameterize(path, self.robot.arm_joints, self.vmax * k, self.amax * k * k,
-                                 corner_tol_rad=(np.pi if smooth else 0.05))
+        limits = (self.vmax * k, self.amax * k**2, self.jmax * k**3)
+        traj = jerk_limited_trajectory(path, self.robot.arm_joints, *limits,
+                                       corner_tol_rad=(np.pi if smooth else POLYLINE_CORNER_TOL_RAD))
+        # the spline through the waypoints may bulge off the checked polyline (next to an IK jump):
+        # check what bulges; if it hits, stop at every waypoint, which follows the checked polyline exactly
+        for run in departures(traj.positions, path, OFF_PATH_TOL_RAD):
+            if self.first_collision(run, finger_width_m, allowed) is not None:
+                traj = jerk_limited_trajectory(path, self.robot.arm_joints, *limits, corner_tol_rad=0.0)
+                break
         return Plan(traj, path, time.perf_counter() - t0)
 
     # ------------------------------------------------------------------ joint-space
@@ -142,7 +160,7 @@ class EmbeddedPlanner:
         q_start, q_goal = np.clip(q_start, lo, hi), np.clip(q_goal, lo, hi)
         direct = np.stack([q_start, q_goal])
         if self.first_collision(direct, finger_width_m, allowed) is None:
-            return self._timed(direct, t0, smooth=False, speed_scale=speed_scale)
+            return self._timed(direct, t0, False, finger_width_m, allowed, speed_scale)
         last = None
         for _ in range(self.config.max_replans):
             path = self._rrt_connect(q_start, q_goal, finger_width_m, allowed)
@@ -151,7 +169,7 @@ class EmbeddedPlanner:
             path = self._shortcut(path, finger_width_m, allowed)
             last = self.first_collision(path, finger_width_m, allowed)
             if last is None:
-                return self._timed(path, t0, smooth=False, speed_scale=speed_scale)
+                return self._timed(path, t0, False, finger_width_m, allowed, speed_scale)
         detail = "" if last is None else f" (re-check found {_fmt(last[1])})"
         raise MotionFailure(FailureReason.NO_PATH.value, f"no collision-free path found{detail}")
 
@@ -238,7 +256,7 @@ class EmbeddedPlanner:
                     raise
             if self.first_collision(path, finger_width_m, allowed) is not None:
                 raise
-            return self._timed(path, t0, smooth=False)
+            return self._timed(path, t0, False, finger_width_m, allowed)
 
     def _cartesian(self, q_start, goal: Pose, finger_width_m: float, allowed: frozenset, t0: float) -> Plan:
         start_pose = self.kin.fk(q_start)
@@ -257,7 +275,7 @@ class EmbeddedPlanner:
         hit = self.first_collision(path, finger_width_m, allowed)
         if hit is not None:
             raise MotionFailure(FailureReason.COLLISION.value, f"Cartesian path collides: {_fmt(hit[1])}")
-        return self._timed(path, t0, smooth=True)
+        return self._timed(path, t0, True, finger_width_m, allowed)
 
 
 def _fmt(hits) -> str:

@@ -23,6 +23,7 @@ MAX_PARAM_FILE_BYTES = 1024 * 1024
 _RANGES: dict[str, tuple[float, float, float, bool]] = {
     "velocity_scaling": (0.5, 0.0, 1.0, True),
     "acceleration_scaling": (0.5, 0.0, 1.0, True),
+    "jerk_scaling": (0.5, 0.0, 1.0, True),
     "transport_speed_scale": (0.7, 0.0, 1.0, True),
     "slender_speed_factor": (0.6, 0.0, 1.0, True),
     "planning_time_s": (2.0, 0.0, 60.0, True),
@@ -129,7 +130,7 @@ def motion_settings(params: dict[str, Any] | None = None) -> MotionSettings:
     """
     if params is None:
         params = load_params(config_dir() / "motion.yaml", "spacetools_motion")
-    known = {"backend", "velocity_scaling", "acceleration_scaling", "planning_time_s", "max_replans",
+    known = {"backend", "velocity_scaling", "acceleration_scaling", "jerk_scaling", "planning_time_s", "max_replans",
              "check_step_m", "cartesian_step_m", "max_tracking_error_rad", "goal_tolerance_rad", "timeout_margin_s",
              "approach_distance_m", "lift_height_m", "retreat_height_m", "place_drop_m", "min_hold_width_m", "recentre_round_grasps",
              "transport_speed_scale", "slender_speed_factor", "workspace_x_m", "workspace_y_m", "workspace_z_m", "use_sim_time",
@@ -143,6 +144,7 @@ def motion_settings(params: dict[str, Any] | None = None) -> MotionSettings:
     planner = PlannerConfig(
         velocity_scaling=num["velocity_scaling"],
         acceleration_scaling=num["acceleration_scaling"],
+        jerk_scaling=num["jerk_scaling"],
         planning_time_s=num["planning_time_s"],
         max_replans=int(num["max_replans"]),
         check_step_m=num["check_step_m"],
