@@ -85,6 +85,14 @@ def test_a_black_object_with_little_depth_keeps_both_block_and_can_open():
     assert res.question is not None and len(res.objects) == 2
 
 
+def test_an_off_palette_colour_word_is_no_question_about_objects_of_other_colours():
+    teal_can = _obj(0, "cyan", "cylinder", 0.013, rgb=(0, 120, 120))
+    pink_ball = _obj(1, "pink", "sphere", 0.0, rgb=(230, 120, 170), u=250)
+    pink_ball.maybe_shapes = frozenset({"cylinder"})  # a ball that might be a can
+    res = resolve(parse_reference("teal can"), [teal_can, pink_ball])
+    assert res.question is None and res.found is teal_can
+
+
 def test_orange_and_brown_are_told_apart_by_saturation_not_by_the_light():
     orange, brown = np.array(COLORS["orange"]) * 255, np.array(COLORS["brown"]) * 255
     for light in (0.55, 0.8, 1.0, 1.3):

@@ -121,6 +121,11 @@ def _tied(a: float, b: float, axis: str, frame: str) -> bool:
     return abs(a - b) <= TIE.get(f"{axis}_{frame}", TIE.get(axis, 0.0))
 
 
+def _tint_fits(ref: Reference, o: DetectedObject) -> bool:
+    """An off-palette colour word ("teal") fits the object's measured colour (no such word: True)."""
+    return not ref.tints or max(color_fit(t, o.rgb_median) for t in ref.tints) <= FIT_MAX
+
+
 def _looks(ref: Reference, objects: list[DetectedObject]) -> list[DetectedObject]:
     """Objects of the reference's colours, shape and size; off-palette colour words by measured colour.
 
@@ -261,7 +266,7 @@ def resolve(ref: Reference, objects: list[DetectedObject], spatial_frame: str = 
         # threshold): the one exact reading is not enough to act on
         exact = {id(o) for o in found}
         maybe = [o for o in objects if id(o) not in exact and ref.shape in o.maybe_shapes
-                 and (not ref.colors or o.color in ref.colors)]
+                 and (not ref.colors or o.color in ref.colors) and _tint_fits(ref, o)]
         if maybe:
             both = [*found, *maybe]
             return Resolution(tuple(both), which_question(ref, len(both), _axis(both, spatial_frame)))
