@@ -43,7 +43,8 @@ class EpisodeBag:
         return bag
 
     def _write(self, topic: str, msgtype: str, msg, stamp_s: float) -> None:
-        self.writer.write(topic, msgtype, self._wall0_ns + int(stamp_s * 1e9), self._ser(msg))
+        # a bag holds fully qualified names: what the nodes use without a namespace
+        self.writer.write(topics.qualify(topic), msgtype, self._wall0_ns + int(stamp_s * 1e9), self._ser(msg))
 
     def on_state(self, sim: MujocoSim) -> None:
         """Joint states and clock (call at ~50 Hz of sim time)."""

@@ -135,7 +135,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if bag:
             from ..ros import topics
 
-            bag.write_json("/spacetools/transcript", {"transcript": doc["transcript"]})
+            bag.write_json(topics.TRANSCRIPT, {"transcript": doc["transcript"]})
             bag.write_json(topics.EPISODE_RESULT, {k: v for k, v in doc.items() if k != "transcript"})
             bag.close()
             doc["bag"] = args.record
@@ -203,6 +203,8 @@ def cmd_pick_place(args: argparse.Namespace) -> int:
         from .episode_bag import EpisodeBag
 
         bag = EpisodeBag.attach(args.record, session)
+    from ..ros import topics
+
     if video:
         session.arm.add_observer(lambda sim: video.add(sim.render(depth=False, width=320, height=240).rgb, sim.time_s), 0.1)
 
@@ -215,7 +217,7 @@ def cmd_pick_place(args: argparse.Namespace) -> int:
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         doc = run_pick_place(session, args.pick, target,
-                             on_result=(lambda r: bag.write_json("/spacetools/action_result", r.to_dict())) if bag else None,
+                             on_result=(lambda r: bag.write_json(topics.ACTION_RESULT, r.to_dict())) if bag else None,
                              label=(lambda s: setattr(video, "label", s)) if video else None)
     except TargetError:
         if bag:
@@ -233,8 +235,6 @@ def cmd_pick_place(args: argparse.Namespace) -> int:
         video.add(session.sim.render(depth=False, width=320, height=240).rgb, session.sim.time_s)
         doc["video"] = str(video.write())
     if bag:
-        from ..ros import topics
-
         bag.write_json(topics.EPISODE_RESULT, {k: v for k, v in doc.items() if k != "actions"})
         bag.close()
         doc["bag"] = str(Path(args.record))

@@ -181,5 +181,5 @@ def run_pick_place(session: EmbeddedSession, pick: str, target: PlaceTarget,
         "actions": [r.to_dict() for r in results],
         "pick": pick,
         "place_target": {"point": [round(float(v), 4) for v in target.point], "support": target.support},
-        "topics": {"result": topics.EPISODE_RESULT},
+        "topics": {"result": topics.qualify(topics.EPISODE_RESULT)},
     }

@@ -24,7 +24,7 @@ class Job:
         on_start: called by the worker when it starts the job (or drops it, stopped before it ran).
         on_progress: the orchestrator's progress lines while it runs.
         stop_reason: ``cancelled`` | ``timeout`` | ``shutdown`` once something stopped it from outside.
-        doc: the result document (what /spacetools/episode_result carries), once finished.
+        doc: the result document (what spacetools/episode_result carries), once finished.
         done: set when ``doc`` is final.
     """
 

@@ -1,9 +1,10 @@
 """spacetools_agent: natural-language pick-and-place commands over ROS 2.
 
 Serves the spacetools/execute action (spacetools_interfaces/action/ExecuteCommand: feedback while it
-works, per-goal cancel) and subscribes /spacetools/command (std_msgs/String); publishes
-/spacetools/status (JSON progress), /spacetools/transcript (JSON, one per command) and
-/spacetools/episode_result (JSON); the ~/cancel service (std_srvs/Trigger) stops the motion.
+works, per-goal cancel) and subscribes spacetools/command (std_msgs/String); publishes
+spacetools/status (JSON progress), spacetools/transcript (JSON, one per command) and
+spacetools/episode_result (JSON); the ~/cancel service (std_srvs/Trigger) stops the motion. Every
+name is relative: under a namespace they all move with the node.
 Episodes run one at a time in a worker thread, never in an executor callback; the action's
 execute callback waits for the worker, so the node spins on a multi-threaded executor.
 
@@ -26,10 +27,11 @@ from ..core.paths import config_dir
 from ..core.scene import load_scene
 from . import topics
 from .agent_jobs import Job, JobBoard
+from .ros_arm import RosArmConfig
 
-COMMAND = "/spacetools/command"
-STATUS = "/spacetools/status"
-TRANSCRIPT = "/spacetools/transcript"
+COMMAND = topics.COMMAND
+STATUS = topics.STATUS
+TRANSCRIPT = topics.TRANSCRIPT
 
 
 class AgentNode(Node):
@@ -53,6 +55,7 @@ class AgentNode(Node):
         self.robot_call_timeout_s = float(d("robot_call_timeout_s", 120.0).value)
         self.spatial_frame = d("spatial_frame", "camera").value
         queue_goals = bool(d("queue_goals", False).value)
+        self.arm_config = RosArmConfig.declare(self)  # the robot's and the camera's topics (world=ros, tools=ros)
         if self.spatial_frame not in ("camera", "robot"):
             raise ValueError("parameter spatial_frame must be 'camera' or 'robot'")
         if self.world not in ("embedded", "ros"):
@@ -79,14 +82,14 @@ class AgentNode(Node):
             if not self.client.signs:
                 raise RuntimeError(f"tools=ros needs the session key in {KEY_ENV}: the replica that drives the robot "
                                    "serves robot tools only to signed requests (spacetools_bringup sets one)")
-            self.camera = CameraFrameBuffer(self, self.scene.camera.extrinsics())
+            self.camera = CameraFrameBuffer(self, self.scene.camera.extrinsics(), config=self.arm_config.camera)
             self.arm_joints = list(load_robot_spec().arm_joints)
-            self.pub_stop = self.create_publisher(JointTrajectory, topics.ARM_TRAJECTORY, 10)
+            self.pub_stop = self.create_publisher(JointTrajectory, self.arm_config.trajectory_topic, 10)
             self.world = "toolshed"
         elif self.world == "ros":
             from .robot_session import RobotSession
 
-            self._session = RobotSession.create(self, self.scene, motion, moveit_group)
+            self._session = RobotSession.create(self, self.scene, motion, moveit_group, arm_config=self.arm_config)
         else:
             ensure_headless_gl()
         self.pub_status = self.create_publisher(String, STATUS, 10)
@@ -236,7 +239,7 @@ class AgentNode(Node):
                 "spatial_frame": job.spatial_frame}
 
     def _publish_result(self, job: Job, doc: dict) -> None:
-        """The result document goes out on /spacetools/episode_result and becomes ``job.doc``."""
+        """The result document goes out on spacetools/episode_result and becomes ``job.doc``."""
         job.doc = doc
         self.pub_result.publish(String(data=json.dumps(doc, default=str)))
         self._status("done", command=job.command, success=bool(doc.get("success")), reason=doc.get("reason"))

@@ -1,4 +1,8 @@
-"""spacetools_recorder: writes chosen topics, serialised as received, into a rosbag2 (MCAP) bag."""
+"""spacetools_recorder: writes chosen topics, serialised as received, into a rosbag2 (MCAP) bag.
+
+Relative topic names resolve in the recorder's namespace (and through its remappings); the bag
+holds the fully qualified names it subscribed to.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from rclpy.node import Node
 from rclpy.qos import QoSProfile
 
 from ..backends.recording.bag import BagOptions, ThreadedBagWriter
+from . import topics as topic_names
 
 
 def packaged_params() -> dict:
@@ -61,7 +66,10 @@ class RecorderNode(Node):
         pairs = []
         for spec in specs:
             topic, _, msgtype = spec.partition(":")
-            pairs.append((topic, msgtype, message_class(msgtype)))
+            resolved = self.resolve_topic_name(topic_names.check_name(topic))
+            if any(resolved == other for other, _, _ in pairs):
+                continue  # named twice (relative and absolute): one subscription
+            pairs.append((resolved, msgtype, message_class(msgtype)))
         self.writer = ThreadedBagWriter(output, options)
         # reliable: best-effort readers lose most fragmented (image-sized) samples over DDS
         qos = QoSProfile(depth=50)

@@ -60,7 +60,8 @@ class RobotSession:
                 raise ValueError(f"unknown camera '{camera}' (this robot has: {cam})")
             frame = self.arm.capture()
             if frame is None:
-                raise RuntimeError("no camera frame received (colour, depth and camera info with equal stamps)")
+                raise RuntimeError("no camera frame received (colour, depth and camera info within "
+                                   f"{self.arm.config.camera.sync_tolerance_s} s of each other)")
             return frame
 
         return PerceivedToolWorld(self.manipulator, capture, [cam], self.cell.table)

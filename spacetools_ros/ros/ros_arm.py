@@ -30,14 +30,15 @@ from ..core.robot_spec import RobotSpec
 from ..core.trajectory import JointTrajectory
 from . import conversions as conv
 from . import topics
-from .camera_buffer import CameraFrameBuffer
+from .camera_buffer import CameraConfig, CameraFrameBuffer
 
 
 @dataclass(frozen=True)
 class RosArmConfig:
-    """Topics and timing of the ROS arm.
+    """Topics and timing of the ROS arm (topic names relative to the node's namespace).
 
     Attributes:
+        camera: the camera's topics, QoS and pairing tolerance.
         max_start_lag_s: a trajectory may start up to this long after it was sent (the monitor
             compares against the best start in that window).
         state_timeout_s: no joint state for this long (wall) = the robot is gone.
@@ -54,6 +55,24 @@ class RosArmConfig:
     frame_timeout_s: float = 2.0
     gripper_settle_s: float = 0.1
     gripper_timeout_s: float = 2.0
+    camera: CameraConfig = CameraConfig()
+
+    def __post_init__(self) -> None:
+        for name in ("joint_states_topic", "trajectory_topic", "gripper_topic"):
+            topics.check_name(getattr(self, name), name.replace("_", " "))
+
+    @staticmethod
+    def declare(node: Node) -> "RosArmConfig":
+        """Declare the robot's topic parameters (and the camera's) on ``node`` and read them.
+
+        Raises:
+            ValueError: an invalid topic name, camera QoS or tolerance.
+        """
+        d = node.declare_parameter
+        return RosArmConfig(joint_states_topic=d("joint_states_topic", topics.JOINT_STATES).value,
+                            trajectory_topic=d("arm_trajectory_topic", topics.ARM_TRAJECTORY).value,
+                            gripper_topic=d("gripper_command_topic", topics.GRIPPER_COMMAND).value,
+                            camera=CameraConfig.declare(node))
 
 
 class RosArm:
@@ -76,7 +95,7 @@ class RosArm:
         self.pub_traj = node.create_publisher(JointTrajectoryMsg, cfg.trajectory_topic, 10)
         self.pub_gripper = node.create_publisher(Float64MultiArray, cfg.gripper_topic, 10)
         node.create_subscription(JointState, cfg.joint_states_topic, self._on_joint_state, 50)
-        self.camera = CameraFrameBuffer(node, camera_extrinsics)
+        self.camera = CameraFrameBuffer(node, camera_extrinsics, config=cfg.camera)
 
     # ------------------------------------------------------------------ state
     def _on_joint_state(self, msg: JointState) -> None:
@@ -114,7 +133,9 @@ class RosArm:
         if not self.wait_ready(timeout_s):
             return f"no joint states on {self.config.joint_states_topic}"
         if self.camera.wait_for_frame(0.0, max(deadline - time.monotonic(), 0.1)) is None:
-            return "no camera frames (colour, depth and camera info with equal stamps)"
+            cam = self.config.camera
+            return (f"no camera frames (colour, depth and camera info within {cam.sync_tolerance_s} s on "
+                    f"{cam.color_topic}, {cam.depth_topic}, {cam.info_topic})")
         for pub, topic in ((self.pub_traj, self.config.trajectory_topic), (self.pub_gripper, self.config.gripper_topic)):
             while pub.get_subscription_count() == 0:
                 if time.monotonic() > deadline:

@@ -1,11 +1,12 @@
 """spacetools_sim: the embedded MuJoCo cell as a ROS 2 node.
 
-Publishes camera colour (rgb8) / depth (32FC1) / camera info, joint states, /clock and, while
-someone subscribes, a PointCloud2. Accepts trajectory_msgs/JointTrajectory on
-/arm_controller/joint_trajectory with joint_trajectory_controller semantics and gripper widths
-(std_msgs/Float64MultiArray, metres) on /gripper_controller/commands. An empty trajectory stops
-the arm. /spacetools/sim_status (JSON, 1 Hz) reports sim time, real-time factor and the true
-object positions.
+Publishes camera colour (rgb8) / depth (32FC1) / camera info on camera/..., joint_states, /clock
+and, while someone subscribes, a PointCloud2 (camera/depth/points). Accepts
+trajectory_msgs/JointTrajectory on arm_controller/joint_trajectory with joint_trajectory_controller
+semantics and gripper widths (std_msgs/Float64MultiArray, metres) on gripper_controller/commands.
+An empty trajectory stops the arm. spacetools/sim_status (JSON, 1 Hz) reports sim time, real-time
+factor and the true object positions. Names are relative (remap them with ``-r``): under a
+namespace they move with the node; /clock stays global.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """ToolClient: calls toolshed replicas over ROS 2 with replica choice, timeouts and retries.
 
-Reusable: it takes a node (and an optional callback group) instead of being one. With the
+Reusable: it takes a node (and an optional callback group) instead of being one; the toolshed's
+topics are relative, so it talks to the replicas in the node's namespace. With the
 agent's session key (``SPACETOOLS_SESSION_KEY`` in the environment, or given) every request is
 signed, which replicas require for robot tools. Responses and heartbeats go through the bounded
 wire decoder; a malformed one is dropped, never raised.
@@ -16,8 +17,9 @@ from std_msgs.msg import String
 
 from ..core.tools.auth import session_key as env_session_key
 from ..core.tools.auth import sign
-from ..core.tools.wire import (ANNOUNCE, MAX_REQUEST_CHARS, REQUEST, RESPONSE, LogLimiter, ReplicaTable, Request,
-                               WireError, decode_announcement, decode_response)
+from ..core.tools.wire import (MAX_REQUEST_CHARS, LogLimiter, ReplicaTable, Request, WireError, decode_announcement,
+                               decode_response)
+from . import topics
 
 
 class ToolClient:
@@ -47,9 +49,9 @@ class ToolClient:
         self._events: dict[str, tuple[threading.Event, str]] = {}  # id -> (answered, addressed replica)
         self._lock = threading.Lock()
         self._log = LogLimiter()
-        self.pub = node.create_publisher(String, REQUEST, 50)
-        node.create_subscription(String, RESPONSE, self._on_response, 50, callback_group=callback_group)
-        node.create_subscription(String, ANNOUNCE, self._on_announce, 50, callback_group=callback_group)
+        self.pub = node.create_publisher(String, topics.TOOLSHED_REQUEST, 50)
+        node.create_subscription(String, topics.TOOLSHED_RESPONSE, self._on_response, 50, callback_group=callback_group)
+        node.create_subscription(String, topics.TOOLSHED_ANNOUNCE, self._on_announce, 50, callback_group=callback_group)
 
     @property
     def signs(self) -> bool:

@@ -1,8 +1,11 @@
 """spacetools_tool_server: one toolshed replica serving tool calls over ROS 2.
 
-Frames come from the camera topics (colour + depth + camera info with equal stamps); requests
-name them by stamp or "latest". Heavy outputs are also published as standard messages and an
-annotated debug image. See core/tools/wire.py for the request/response protocol.
+Frames come from the camera topics (colour + depth + camera info within ``sync_tolerance_s``);
+requests name them by the colour stamp or "latest". Heavy outputs are also published as standard
+messages (toolshed/mask, toolshed/depth, toolshed/points) and an annotated debug image
+(toolshed/debug_image). See core/tools/wire.py for the request/response protocol; here its topics
+are relative (toolshed/request, toolshed/response, toolshed/announce), so a namespace holds its own
+toolshed.
 
 Robot tools (robot.*, view_selection.*, the end-of-episode put-back) are served only with
 ``robot_tools:=true``, which needs the agent's session key in the environment, and only to
@@ -34,10 +37,11 @@ from ..core.paths import config_dir
 from ..core.scene import CameraSpec, load_scene
 from ..core.tools.auth import KEY_ENV, AuthError, Verifier, is_robot_tool, session_key
 from ..core.tools.protocol import ToolCall
-from ..core.tools.wire import (ANNOUNCE, REQUEST, RESPONSE, Announcement, LogLimiter, Request, WireError,
-                               decode_request, encode_response, is_token)
+from ..core.tools.wire import Announcement, LogLimiter, Request, WireError, decode_request, encode_response, is_token
 from . import conversions as conv
+from . import topics
 from .camera_buffer import CameraFrameBuffer
+from .ros_arm import RosArmConfig
 
 
 class ToolServerNode(Node):
@@ -67,6 +71,7 @@ class ToolServerNode(Node):
         self.max_episodes = int(d("max_episodes", 16).value)
         self.publish_debug = bool(d("publish_debug", True).value)
         self.delay_s = float(d("processing_delay_s", 0.0).value)
+        arm_config = RosArmConfig.declare(self)  # the robot's and the camera's topics
         if world_kind not in ("none", "embedded", "ros"):
             raise ValueError("parameter world must be 'none', 'embedded' or 'ros'")
         if world_kind != "none" and not self.robot_tools:
@@ -92,7 +97,7 @@ class ToolServerNode(Node):
         elif world_kind == "ros":  # robot tools act on a robot through its topics
             from .robot_session import RobotSession
 
-            self.session = RobotSession.create(self, scene, motion_kind)
+            self.session = RobotSession.create(self, scene, motion_kind, arm_config=arm_config)
             world = self.session.tool_world()
         from ..core.safety import SafetyEnvelope
 
@@ -112,14 +117,14 @@ class ToolServerNode(Node):
         self._queue: queue.Queue = queue.Queue(maxsize=100)
         self._inflight = 0
         self._stop = threading.Event()
-        self.pub_resp = self.create_publisher(String, RESPONSE, 50)
-        self.pub_ann = self.create_publisher(String, ANNOUNCE, 10)
-        self.pub_mask = self.create_publisher(Image, "/toolshed/mask", 5)
-        self.pub_depth = self.create_publisher(Image, "/toolshed/depth", 5)
-        self.pub_points = self.create_publisher(PointCloud2, "/toolshed/points", 5)
-        self.pub_debug = self.create_publisher(Image, "/toolshed/debug_image", 5)
-        self.create_subscription(String, REQUEST, self._on_request, 50)
-        self.camera = CameraFrameBuffer(self, self.extrinsics, self.frame_buffer)
+        self.pub_resp = self.create_publisher(String, topics.TOOLSHED_RESPONSE, 50)
+        self.pub_ann = self.create_publisher(String, topics.TOOLSHED_ANNOUNCE, 10)
+        self.pub_mask = self.create_publisher(Image, topics.TOOLSHED_MASK, 5)
+        self.pub_depth = self.create_publisher(Image, topics.TOOLSHED_DEPTH, 5)
+        self.pub_points = self.create_publisher(PointCloud2, topics.TOOLSHED_POINTS, 5)
+        self.pub_debug = self.create_publisher(Image, topics.TOOLSHED_DEBUG_IMAGE, 5)
+        self.create_subscription(String, topics.TOOLSHED_REQUEST, self._on_request, 50)
+        self.camera = CameraFrameBuffer(self, self.extrinsics, self.frame_buffer, config=arm_config.camera)
         self.create_timer(self.announce_period, self._announce)
         self._worker = threading.Thread(target=self._work, name="tool-worker", daemon=True)
         self._worker.start()
