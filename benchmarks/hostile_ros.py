@@ -31,7 +31,8 @@ def ros_cases(case_type) -> list:
     from trajectory_msgs.msg import JointTrajectory
 
     from spacetools_ros.core.tools.auth import KEY_ENV, new_key, sign
-    from spacetools_ros.core.tools.wire import REQUEST, RESPONSE, Request, WireError, decode_response
+    from spacetools_ros.core.tools.wire import Request, WireError, decode_response
+    from spacetools_ros.ros.topics import TOOLSHED_REQUEST as REQUEST, TOOLSHED_RESPONSE as RESPONSE
     from spacetools_ros.ros import topics
     from spacetools_ros.ros.tool_client import ToolClient
 

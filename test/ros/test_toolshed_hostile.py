@@ -23,7 +23,7 @@ from std_msgs.msg import Float64MultiArray, String  # noqa: E402
 from trajectory_msgs.msg import JointTrajectory  # noqa: E402
 
 from spacetools_ros.core.tools.auth import KEY_ENV, new_key, sign  # noqa: E402
-from spacetools_ros.core.tools.wire import (REQUEST, RESPONSE, Request, WireError, decode_request,  # noqa: E402
+from spacetools_ros.core.tools.wire import (Request, WireError, decode_request,  # noqa: E402
                                             decode_response)
 from spacetools_ros.ros import topics  # noqa: E402
 from spacetools_ros.ros.tool_client import ToolClient  # noqa: E402
@@ -46,15 +46,15 @@ class Wire:
         rclpy.init()
         self.node = rclpy.create_node("toolshed_hostile_test")
         self.client = ToolClient(self.node, timeout_s=15.0, retries=0, session_key=KEY.encode())
-        self.raw = self.node.create_publisher(String, REQUEST, 50)
+        self.raw = self.node.create_publisher(String, topics.TOOLSHED_REQUEST, 50)
         self.sent: dict[str, str] = {}  # id -> request text as it went over the wire
         self.answers: dict[str, list[dict]] = {}
         self.trajectories: list = []
         self.gripper: list = []
         self.joints: list = [None]
         n = self.node
-        n.create_subscription(String, REQUEST, self._on_request, 100)
-        n.create_subscription(String, RESPONSE, self._on_response, 100)
+        n.create_subscription(String, topics.TOOLSHED_REQUEST, self._on_request, 100)
+        n.create_subscription(String, topics.TOOLSHED_RESPONSE, self._on_response, 100)
         n.create_subscription(JointTrajectory, topics.ARM_TRAJECTORY, self.trajectories.append, 50)
         n.create_subscription(Float64MultiArray, topics.GRIPPER_COMMAND, self.gripper.append, 50)
         n.create_subscription(JointState, topics.JOINT_STATES, self._on_joints, 10)

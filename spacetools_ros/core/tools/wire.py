@@ -1,10 +1,10 @@
 """The toolshed's wire protocol on ROS 2 (JSON in std_msgs/String), ROS-free.
 
-Topics:
-  /toolshed/announce  every replica, ~1 Hz: {"replica", "tools", "inflight", "version"}
-  /toolshed/request   {"id", "replica", "episode", "name", "arguments", "images": [stamp_ns | "latest"],
-                       "end_episode"?, "ts"?, "sig"?}
-  /toolshed/response  {"id", "replica", "name", "ok", "text", "data", "elapsed_s"}
+Topics (relative: they move with the nodes' namespace; names in ros/topics.py):
+  toolshed/announce  every replica, ~1 Hz: {"replica", "tools", "inflight", "version"}
+  toolshed/request   {"id", "replica", "episode", "name", "arguments", "images": [stamp_ns | "latest"],
+                      "end_episode"?, "ts"?, "sig"?}
+  toolshed/response  {"id", "replica", "name", "ok", "text", "data", "elapsed_s"}
 Only the addressed replica answers a request. Calls of one episode stick to one replica (its
 variables live there); a client retries on another replica after a timeout. ``ts``/``sig`` are the
 agent's credential (core/tools/auth.py); robot tools are served only to signed requests.
@@ -26,9 +26,6 @@ from typing import Any, Callable
 
 from .decode import DecodeError, Limits, loads, short
 
-ANNOUNCE = "/toolshed/announce"
-REQUEST = "/toolshed/request"
-RESPONSE = "/toolshed/response"
 WIRE_VERSION = 2
 
 MAX_REQUEST_CHARS = 256 * 1024
