@@ -3,8 +3,10 @@
 Serves the spacetools/execute action (spacetools_interfaces/action/ExecuteCommand: feedback while it
 works, per-goal cancel) and subscribes spacetools/command (std_msgs/String); publishes
 spacetools/status (JSON progress), spacetools/transcript (JSON, one per command) and
-spacetools/episode_result (JSON); the ~/cancel service (std_srvs/Trigger) stops the motion. Every
-name is relative: under a namespace they all move with the node.
+spacetools/episode_result (JSON), spacetools/markers (visualization_msgs/MarkerArray in the base
+frame: detections, mask boxes, grasps, place targets of the command running now) and its health
+on /diagnostics (1 Hz); the ~/cancel service (std_srvs/Trigger) stops the motion. Every name but
+/diagnostics is relative: under a namespace they all move with the node.
 Episodes run one at a time in a worker thread, never in an executor callback; the action's
 execute callback waits for the worker, so the node spins on a multi-threaded executor.
 
@@ -23,10 +25,14 @@ from rclpy.node import Node
 from std_msgs.msg import String
 from std_srvs.srv import Trigger
 
+from ..core.diagnostics import HealthReport, agent_health
 from ..core.paths import config_dir
 from ..core.scene import load_scene
 from . import topics
 from .agent_jobs import Job, JobBoard
+from .agent_markers import EpisodeMarkerStream
+from .diagnostics import DiagnosticsPublisher
+from .markers import MarkerPublisher
 from .ros_arm import RosArmConfig
 
 COMMAND = topics.COMMAND
@@ -55,6 +61,8 @@ class AgentNode(Node):
         self.robot_call_timeout_s = float(d("robot_call_timeout_s", 120.0).value)
         self.spatial_frame = d("spatial_frame", "camera").value
         queue_goals = bool(d("queue_goals", False).value)
+        marker_lifetime_s = float(d("marker_lifetime_s", 300.0).value)
+        diagnostics_period_s = float(d("diagnostics_period_s", 1.0).value)
         self.arm_config = RosArmConfig.declare(self)  # the robot's and the camera's topics (world=ros, tools=ros)
         if self.spatial_frame not in ("camera", "robot"):
             raise ValueError("parameter spatial_frame must be 'camera' or 'robot'")
@@ -62,6 +70,13 @@ class AgentNode(Node):
             raise ValueError("parameter world must be 'embedded' or 'ros'")
         if self.tools not in ("local", "ros"):
             raise ValueError("parameter tools must be 'local' or 'ros'")
+        if not (0.0 <= marker_lifetime_s <= 86400.0 and 0.0 <= diagnostics_period_s <= 3600.0):
+            raise ValueError("parameters marker_lifetime_s (0..86400, 0 = until the next command) and "
+                             "diagnostics_period_s (0..3600, 0 = off) are out of range")
+        if self.arm_config.camera.pose_source == "tf" and "ros" in (self.world, self.tools):
+            from .camera_pose import require_tf2
+
+            require_tf2()  # before anything slow starts
         self.policy = self._make_policy()  # built once (a bad name fails here); start() resets each episode
         from ..backends.pointing.referring import warm_up
 
@@ -95,6 +110,10 @@ class AgentNode(Node):
         self.pub_status = self.create_publisher(String, STATUS, 10)
         self.pub_transcript = self.create_publisher(String, TRANSCRIPT, 10)
         self.pub_result = self.create_publisher(String, topics.EPISODE_RESULT, 10)
+        self._markers = EpisodeMarkerStream(MarkerPublisher(self, lifetime_s=marker_lifetime_s),
+                                            self.scene.camera.extrinsics(), log=self.get_logger().warning)
+        self._last_doc: dict | None = None
+        self._counts = [0, 0]  # commands run, succeeded
         self.create_subscription(String, COMMAND, self._on_command, 10)
         self.create_service(Trigger, "~/cancel", self._on_cancel)
         self._board = JobBoard()
@@ -108,6 +127,7 @@ class AgentNode(Node):
             on_refused=lambda command, why: self._status("rejected", command=command, reason=why))
         self._worker = threading.Thread(target=self._work, name="agent-worker", daemon=True)
         self._worker.start()
+        self.diagnostics = DiagnosticsPublisher.create(self, "agent", self._health, period_s=diagnostics_period_s)
         where = {"ros": f"robot over ROS ({motion} motion, cell {scene_path})", "embedded": f"embedded scene {scene_path}",
                  "toolshed": "tools and robot on toolshed replicas"}[self.world]
         self.get_logger().info(f"agent ready ({self.policy_name} policy, {where})")
@@ -116,6 +136,13 @@ class AgentNode(Node):
         from ..compose.policy import make_policy
 
         return make_policy(self.policy_name, self.policy_url, self.model)
+
+    def _health(self) -> HealthReport:
+        job = self._board.current
+        return agent_health(alive=self._worker.is_alive(), busy=job is not None,
+                            command=job.command if job is not None else None, last=self._last_doc,
+                            policy=self.policy.name, world=self.world, commands_run=self._counts[0],
+                            commands_succeeded=self._counts[1])
 
     def _status(self, state: str, **extra) -> None:
         self.pub_status.publish(String(data=json.dumps({"state": state, **extra})))
@@ -186,6 +213,7 @@ class AgentNode(Node):
         """Run one command and publish its transcript and result document (``job.doc``)."""
         command = job.command
         self._begin(job)
+        self._markers.begin()  # the previous command's markers go
         if job.on_start is not None:
             job.on_start()
         if job.stop_reason is not None:  # stopped before it began: nothing moved
@@ -241,6 +269,9 @@ class AgentNode(Node):
     def _publish_result(self, job: Job, doc: dict) -> None:
         """The result document goes out on spacetools/episode_result and becomes ``job.doc``."""
         job.doc = doc
+        self._last_doc = {"command": job.command, "success": doc.get("success") is True, "reason": doc.get("reason")}
+        self._counts[0] += 1
+        self._counts[1] += doc.get("success") is True
         self.pub_result.publish(String(data=json.dumps(doc, default=str)))
         self._status("done", command=job.command, success=bool(doc.get("success")), reason=doc.get("reason"))
 
@@ -261,7 +292,9 @@ class AgentNode(Node):
         from ..compose.episode import run_command
 
         outcome, episode = run_command(self._session, job.command, self.policy, progress=progress,
-                                       spatial_frame=job.spatial_frame)
+                                       spatial_frame=job.spatial_frame, on_response=self._markers.on_response)
+        images = list(episode.images)
+        self._markers.finish(outcome.tool_calls, lambda i: images[i] if 0 <= i < len(images) else None)
         episode.close()
         return outcome
 
@@ -281,7 +314,8 @@ class AgentNode(Node):
         # last motion, or the newest one before anything moved
         verifier = PerceptionVerifier(lambda: remote.latest_frame() or self.camera.frame("latest"), self._perception,
                                       spatial_frame=job.spatial_frame)
-        orch = Orchestrator(self.policy, remote.execute, remote.schemas, progress=progress,
+        execute = self._markers.wrap(remote.execute, remote.frames.get)
+        orch = Orchestrator(self.policy, execute, remote.schemas, progress=progress,
                             images=remote.images, is_cancelled=self._cancel.is_set, verifier=verifier)
         try:
             return orch.run(job.command)

@@ -8,7 +8,8 @@ best-effort one appears: a best-effort reader of image-sized samples gets no rep
 fragments, and over DDS on a busy host most frames of a reliable 640x480 camera are then lost.
 Messages are kept serialised and decoded only when a frame is asked for, so an idle subscriber
 costs little. Used by the tool server (frames
-named by stamp or "latest"), the agent and the ROS arm (a fresh frame after a motion).
+named by stamp or "latest"), the agent and the ROS arm (a fresh frame after a motion). A frame's
+camera pose is the cell file's, or (camera_pose_source tf) TF's at the image's stamp (camera_pose.py).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from sensor_msgs.msg import CameraInfo, Image
 from ..core.camera import CameraFrame
 from . import conversions as conv
 from . import topics
+from .camera_pose import TfCameraPose, check_pose_source
 from .pairing import ApproximatePairer
 
 PARTS = ("rgb", "depth", "info")
@@ -60,9 +62,11 @@ class CameraConfig:
         qos: auto (sensor data; reliable while every publisher of a topic is) | sensor_data (best
             effort: any driver connects) | reliable (only reliable drivers connect).
         sync_tolerance_s: depth and info stamps may lie this far from the colour stamp (0: equal only).
+        pose_source: where the camera's pose in the base frame comes from: ``cell`` (the cell
+            file) | ``tf`` (TF at each image's stamp, for the image's frame_id; needs tf2_ros).
 
     Raises:
-        ValueError: an invalid topic name, QoS name or tolerance.
+        ValueError: an invalid topic name, QoS name, tolerance or pose source.
     """
 
     color_topic: str = topics.COLOR_IMAGE
@@ -70,6 +74,7 @@ class CameraConfig:
     info_topic: str = topics.COLOR_INFO
     qos: str = "auto"
     sync_tolerance_s: float = 0.02
+    pose_source: str = "cell"
 
     def __post_init__(self) -> None:
         for name in ("color_topic", "depth_topic", "info_topic"):
@@ -80,6 +85,7 @@ class CameraConfig:
         if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not math.isfinite(tol) \
                 or not 0.0 <= tol <= MAX_SYNC_TOLERANCE_S:
             raise ValueError(f"sync_tolerance_s must be within 0..{MAX_SYNC_TOLERANCE_S} s, got {tol!r}")
+        check_pose_source(self.pose_source)
 
     @staticmethod
     def declare(node: Node) -> "CameraConfig":
@@ -90,7 +96,8 @@ class CameraConfig:
             depth_topic=d("depth_image_topic", dflt.depth_topic).value,
             info_topic=d("camera_info_topic", dflt.info_topic).value,
             qos=d("camera_qos", dflt.qos).value,
-            sync_tolerance_s=float(d("sync_tolerance_s", dflt.sync_tolerance_s).value))
+            sync_tolerance_s=float(d("sync_tolerance_s", dflt.sync_tolerance_s).value),
+            pose_source=d("camera_pose_source", dflt.pose_source).value)
 
     def qos_profile(self, reliable: bool | None = None) -> QoSProfile:
         """The subscriptions' QoS (``reliable`` chooses for auto; default: sensor data)."""
@@ -104,10 +111,14 @@ class CameraFrameBuffer:
 
     Args:
         node: node to subscribe on.
-        extrinsics: 4x4 camera (optical) pose in the base frame (no tf here: from the cell file).
+        extrinsics: 4x4 camera (optical) pose in the base frame, from the cell file (used unless
+            ``config.pose_source`` is ``tf``).
         size: frames kept.
         callback_group: optional callback group of the subscriptions.
-        config: topics, QoS and pairing tolerance (default: CameraConfig()).
+        config: topics, QoS, pairing tolerance and pose source (default: CameraConfig()).
+
+    Raises:
+        ConfigError: ``tf`` as the pose source without tf2_ros.
     """
 
     def __init__(self, node: Node, extrinsics: np.ndarray, size: int = 10, callback_group=None,
@@ -115,6 +126,7 @@ class CameraFrameBuffer:
         self.extrinsics = np.asarray(extrinsics, dtype=float)
         self.size = max(1, int(size))
         self.config = cfg = config or CameraConfig()
+        self._pose = TfCameraPose(node) if cfg.pose_source == "tf" else None  # before subscribing to anything
         self._pairer = ApproximatePairer(PARTS, "rgb", round(cfg.sync_tolerance_s * 1e9), SYNC_QUEUE)
         self._frames: OrderedDict[int, dict] = OrderedDict()  # colour stamp -> parts, oldest first
         self._cond = threading.Condition()
@@ -175,8 +187,9 @@ class CameraFrameBuffer:
             depth = deserialize_message(e["depth"], Image)
             info = deserialize_message(e["info"], CameraInfo)
             k = np.array(info.k, dtype=float).reshape(3, 3)
+            pose = self.extrinsics if self._pose is None else self._pose(rgb.header.frame_id, stamp)
             e["frame"] = CameraFrame(rgb.header.frame_id, conv.image_to_numpy(rgb), conv.image_to_numpy(depth), k,
-                                     self.extrinsics, stamp * 1e-9)
+                                     pose, stamp * 1e-9)
         return e["frame"]
 
     def has_frame(self) -> bool:
@@ -188,7 +201,8 @@ class CameraFrameBuffer:
         """The newest complete frame, or the one whose colour header stamp is ``ref`` (ns).
 
         Raises:
-            RuntimeError: nothing received yet, or no buffered frame with that stamp.
+            RuntimeError: nothing received yet, no buffered frame with that stamp, or (pose source
+                ``tf``) no transform to the image's frame.
         """
         with self._cond:
             if not self._frames:
@@ -201,19 +215,25 @@ class CameraFrameBuffer:
                 stamp = min(self._frames, key=lambda s: abs(s - want))
                 if abs(stamp - want) > STAMP_SLACK_NS:
                     raise RuntimeError(f"no buffered frame with stamp {ref} (have {len(self._frames)} recent frames)")
-            return self._decode(stamp, self._frames[stamp])
+            entry = self._frames[stamp]
+        return self._decode(stamp, entry)  # outside the lock: a TF lookup may wait for the listener
 
     def wait_for_frame(self, after_s: float, timeout_s: float) -> CameraFrame | None:
         """The first complete frame stamped at or after ``after_s`` (waits up to ``timeout_s`` wall
-        seconds); None if none came."""
+        seconds); None if none came.
+
+        Raises:
+            RuntimeError: (pose source ``tf``) no transform to the image's frame.
+        """
         after_ns = int(after_s * 1e9)
         deadline = time.monotonic() + timeout_s
         with self._cond:
             while True:
                 newer = next(((s, e) for s, e in self._frames.items() if s >= after_ns), None)
                 if newer is not None:
-                    return self._decode(*newer)
+                    break
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return None
                 self._cond.wait(timeout=min(left, 0.2))
+        return self._decode(*newer)

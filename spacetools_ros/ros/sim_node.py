@@ -5,8 +5,11 @@ and, while someone subscribes, a PointCloud2 (camera/depth/points). Accepts
 trajectory_msgs/JointTrajectory on arm_controller/joint_trajectory with joint_trajectory_controller
 semantics and gripper widths (std_msgs/Float64MultiArray, metres) on gripper_controller/commands.
 An empty trajectory stops the arm. spacetools/sim_status (JSON, 1 Hz) reports sim time, real-time
-factor and the true object positions. Names are relative (remap them with ``-r``): under a
-namespace they move with the node; /clock stays global.
+factor and the true object positions. Where a ROS 2 install provides tf2_msgs, the scene camera's
+optical frame is published on /tf_static relative to the base frame (parameter publish_tf); joint
+frames are robot_state_publisher's, and the objects' true poses are not on TF. Its health (real-time
+factor, camera rate) goes to /diagnostics once a second. Names are relative (remap them with
+``-r``): under a namespace they move with the node; /clock, /tf_static and /diagnostics stay global.
 """
 
 from __future__ import annotations
@@ -27,11 +30,15 @@ from trajectory_msgs.msg import JointTrajectory as JointTrajectoryMsg
 
 from ..backends.sim.mujoco_sim import MujocoSim, ensure_headless_gl
 from ..core.camera import backproject
+from ..core.diagnostics import HealthReport, sim_health
 from ..core.paths import config_dir
 from ..core.robot_spec import load_robot_spec
 from ..core.scene import load_scene
+from ..core.transforms import transform_from_matrix
 from . import conversions as conv
 from . import topics
+from .diagnostics import DiagnosticsPublisher
+from .static_tf import StaticFrames
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,8 @@ class SimNodeConfig:
     clock_rate_hz: float
     publish_clock: bool
     pointcloud_stride: int
+    publish_tf: bool
+    diagnostics_period_s: float
 
 
 def declare_config(node: Node) -> SimNodeConfig:
@@ -58,12 +67,16 @@ def declare_config(node: Node) -> SimNodeConfig:
         clock_rate_hz=float(d("clock_rate_hz", 100.0).value),
         publish_clock=bool(d("publish_clock", True).value),
         pointcloud_stride=int(d("pointcloud_stride", 2).value),
+        publish_tf=bool(d("publish_tf", True).value),
+        diagnostics_period_s=float(d("diagnostics_period_s", 1.0).value),
     )
     for name in ("joint_state_rate_hz", "camera_rate_hz", "clock_rate_hz"):
         if not 0.1 <= getattr(cfg, name) <= 1000.0:
             raise ValueError(f"parameter {name} must be in 0.1..1000")
     if cfg.real_time_factor < 0 or cfg.pointcloud_stride < 1:
         raise ValueError("real_time_factor must be >= 0 and pointcloud_stride >= 1")
+    if not 0.0 <= cfg.diagnostics_period_s <= 3600.0:
+        raise ValueError("parameter diagnostics_period_s must be in 0..3600 (0 = off)")
     return cfg
 
 
@@ -95,8 +108,14 @@ class SimNode(Node):
         self._pending: list = []
         self._stop = threading.Event()
         self.steps_per_s = 0.0
+        self.camera_hz = 0.0  # camera frames per wall second, over the last measuring period
+        self._measured = False
+        camera_tf = transform_from_matrix(self.scene.camera.extrinsics(), topics.BASE_FRAME, self.frame)
+        self.static_tf = StaticFrames.create(self, [camera_tf], self.sim.time_s) if self.cfg.publish_tf else None
         self._worker = threading.Thread(target=self._loop, name="sim-physics", daemon=True)
         self._worker.start()
+        self.diagnostics = DiagnosticsPublisher.create(self, "simulation", self._health, hardware_id="mujoco",
+                                                       period_s=self.cfg.diagnostics_period_s)
         self.get_logger().info(f"simulating {scene_path} ({len(self.scene.objects)} objects), "
                                f"real-time factor {self.cfg.real_time_factor}")
 
@@ -157,7 +176,7 @@ class SimNode(Node):
         dt = sim.timestep_s
         next_js = next_cam = next_clock = 0.0
         wall0, sim0 = time.perf_counter(), sim.time_s
-        count, t_count = 0, time.perf_counter()
+        count, frames, t_count = 0, 0, time.perf_counter()
         try:
             while not self._stop.is_set():
                 if self._apply_pending():  # time restarts at 0: so do the publishing schedules and pacing
@@ -176,6 +195,7 @@ class SimNode(Node):
                 if t >= next_cam - eps:
                     next_cam = max(next_cam + 1.0 / cfg.camera_rate_hz, t)
                     self._publish_camera()
+                    frames += 1
                 if cfg.real_time_factor > 0:
                     ahead = (t - sim0) / cfg.real_time_factor - (time.perf_counter() - wall0)
                     if ahead > 0:
@@ -185,13 +205,21 @@ class SimNode(Node):
                 now = time.perf_counter()
                 if now - t_count > 1.0:
                     self.steps_per_s = count / (now - t_count)
+                    self.camera_hz = frames / (now - t_count)
+                    self._measured = True
                     rt = self.steps_per_s * dt
                     self._publish_status(t, rt)
-                    count, t_count = 0, now
+                    count, frames, t_count = 0, 0, now
         except Exception as exc:  # noqa: BLE001 - reported, never kills the process silently
             self.get_logger().error(f"simulation thread stopped: {exc!r}")
         finally:
             sim.close()
+
+    def _health(self) -> HealthReport:
+        return sim_health(running=self._worker.is_alive(), measured=self._measured,
+                          rtf=self.steps_per_s * self.sim.timestep_s, rtf_target=self.cfg.real_time_factor,
+                          camera_hz=self.camera_hz, camera_hz_target=self.cfg.camera_rate_hz,
+                          sim_time_s=self.sim.time_s)
 
     def _publish_status(self, t: float, rtf: float) -> None:
         # the simulator's true object positions: for observers and tests (a real cell has none)

@@ -23,6 +23,7 @@ TRANSCRIPT = "spacetools/transcript"
 ACTION_RESULT = "spacetools/action_result"
 EPISODE_RESULT = "spacetools/episode_result"
 SIM_STATUS = "spacetools/sim_status"
+MARKERS = "spacetools/markers"  # visualization_msgs/MarkerArray of what the agent found and did
 EXECUTE_ACTION = "spacetools/execute"
 # the toolshed's wire (core/tools/wire.py), relative so that a namespace holds its own toolshed
 TOOLSHED_ANNOUNCE = "toolshed/announce"

@@ -1,7 +1,8 @@
 """The agent's ExecuteCommand action (spacetools/execute) on an embedded-world agent node: feedback
 and a result for a goal, goals one after another, a goal while busy or with a bad frame refused, a
 cancel that stops the arm mid-motion, a goal's timeout, `spacetools command` as the action's client
-(Ctrl-C cancels), and queue_goals:=true under a namespace."""
+(Ctrl-C cancels), and queue_goals:=true under a namespace; the markers of what the agent found and
+did on spacetools/markers."""
 
 import json
 import signal
@@ -20,6 +21,7 @@ from action_msgs.msg import GoalStatus  # noqa: E402
 from action_msgs.srv import CancelGoal  # noqa: E402
 from rclpy.action import ActionClient  # noqa: E402
 from rclpy.executors import MultiThreadedExecutor  # noqa: E402
+from visualization_msgs.msg import Marker, MarkerArray  # noqa: E402
 
 from spacetools_interfaces.action import ExecuteCommand  # noqa: E402
 from spacetools_ros.ros.command_action import ProgressTracker, goal_refusal  # noqa: E402
@@ -57,12 +59,14 @@ def agent():
         node = AgentNode(context=ctx)
         probe = rclpy.create_node("agent_action_probe", context=ctx)
         client = ActionClient(probe, ExecuteCommand, "/spacetools/execute")
+        markers = []
+        probe.create_subscription(MarkerArray, "/spacetools/markers", markers.append, 50)
         ex.add_node(node)
         ex.add_node(probe)
         spinner = threading.Thread(target=ex.spin, daemon=True)
         spinner.start()
         assert client.wait_for_server(timeout_sec=20.0), "no /spacetools/execute action server"
-        yield SimpleNamespace(node=node, client=client)
+        yield SimpleNamespace(node=node, client=client, markers=markers)
     finally:
         if node is not None:
             node.shutdown()
@@ -153,6 +157,7 @@ def test_goals_with_a_bad_frame_or_dry_run_are_rejected(agent):
 
 def test_a_goal_gets_feedback_and_a_result_and_a_second_goal_meanwhile_is_rejected(agent):
     feedback = []
+    agent.markers.clear()
     handle = send(agent.client, INTO, feedback=lambda m: feedback.append(m.feedback))
     assert handle.accepted
     assert not send(agent.client, LEFT).accepted  # one command at a time
@@ -171,6 +176,19 @@ def test_a_goal_gets_feedback_and_a_result_and_a_second_goal_meanwhile_is_reject
     assert any(f.message.startswith("[agent] robot.execute_grasp") for f in feedback)
     assert {json.loads(f.latest_tool_call)["tool"] for f in feedback if f.latest_tool_call} >= {
         "robot.execute_grasp", "robot.place_object_at_2d_location"}
+    # the command's markers: the previous ones deleted first, then a grasp arrow into the block and a
+    # sphere where the block was put, in the base frame
+    assert wait_for(lambda: any(m.ns == "places" for a in agent.markers for m in a.markers), 10.0), "no place marker"
+    sent = [m for a in agent.markers for m in a.markers]
+    assert sent[0].action == Marker.DELETEALL
+    added = [m for m in sent if m.action == Marker.ADD]
+    assert added and all(m.header.frame_id == "panda_link0" for m in added)
+    arrow = next(m for m in reversed(added) if m.ns == "grasps")
+    place = next(m for m in reversed(added) if m.ns == "places")
+    assert arrow.type == Marker.ARROW and len(arrow.points) == 2 and arrow.points[0].z > arrow.points[1].z
+    assert place.type == Marker.SPHERE
+    assert abs(place.pose.position.x - bowl[0]) < 0.05 and abs(place.pose.position.y - bowl[1]) < 0.05
+    assert {m.ns for m in added} >= {"detections", "labels", "grasps", "grippers", "places"}
 
 
 def test_two_goals_in_a_row_both_complete(agent):

@@ -1,5 +1,6 @@
 """The agent node as a process on loopback: a command in, a result and a transcript out; a bad
-command is refused; the node keeps serving."""
+command is refused; the node keeps serving. Asked for the camera pose from TF where tf2_ros is
+missing, it refuses to start and says why."""
 
 import os
 import subprocess
@@ -37,3 +38,16 @@ def test_agent_node_runs_commands():
         probe.close()
         code, out = stop_process(proc)
     assert code == 0, out
+
+
+def test_camera_pose_from_tf_without_tf2_ros_stops_the_agent_at_start_up():
+    try:
+        import tf2_ros  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("tf2_ros is installed here: camera_pose_source tf is a working choice")
+    out = subprocess.run([sys.executable, "-m", "spacetools_ros.ros.agent_node", "--ros-args", "-p", "world:=ros",
+                          "-p", "camera_pose_source:=tf"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "camera_pose_source 'tf' needs tf2_ros" in out.stderr and "'cell'" in out.stderr

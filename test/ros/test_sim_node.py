@@ -1,4 +1,5 @@
-"""The sim node over real rclpy/DDS (loopback only): topics, encodings, rates, trajectories."""
+"""The sim node over real rclpy/DDS (loopback only): topics, encodings, rates, trajectories, its
+health on /diagnostics, and TF where tf2_msgs exists (said once where it does not)."""
 
 import os
 import signal
@@ -45,6 +46,10 @@ def graph():
     out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, out
     assert "stopped at sim time" in out
+    try:
+        import tf2_msgs  # noqa: F401
+    except ImportError:  # the pip world: said once, at info level
+        assert out.count("TF is not published: tf2_msgs is not installed") == 1, out
 
 
 def collect(probe, msg_type, topic, n, timeout_s=30.0):
@@ -204,3 +209,39 @@ def test_empty_trajectory_stops_and_reset_restarts_time(graph):
     stamps = [conv.from_time(m.header.stamp) for _, m in after]
     assert stamps[-1] < conv.from_time(before.header.stamp) and stamps[-1] < 3.0
     assert np.abs(np.array(after[-1][1].position[:7]) - ROBOT.home_rad).max() < 0.02
+
+
+def test_health_on_diagnostics(graph):
+    """Once a second, one status named after the node, with the measured rates; OK or WARN (a busy
+    machine may run the sim slower than real time), never ERROR while it runs."""
+    _, probe = graph
+    from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+
+    msgs = collect(probe, DiagnosticArray, topics.DIAGNOSTICS, 3, timeout_s=20.0)
+    ours = [(conv.from_time(m.header.stamp), st) for _, m in msgs for st in m.status
+            if st.name == "spacetools_sim: simulation"]
+    assert len(ours) >= 3
+    gaps = [b[0] - a[0] for a, b in zip(ours, ours[1:])]
+    assert all(0.3 < g < 3.0 for g in gaps), gaps  # ~1 Hz, by the stamps it was sent with
+    _, last = ours[-1]
+    values = {kv.key: kv.value for kv in last.values}
+    assert last.level in (DiagnosticStatus.OK, DiagnosticStatus.WARN), (last.level, last.message)
+    assert float(values["real_time_factor"]) > 0 and float(values["camera_rate_hz"]) > 0
+    assert last.hardware_id == "mujoco" and last.message
+
+
+def test_the_camera_transform_message_is_what_tf_static_carries():
+    """The conversion behind /tf_static (published where tf2_msgs exists): base -> optical frame."""
+    from rclpy.qos import DurabilityPolicy
+
+    from spacetools_ros.core.scene import CameraSpec
+    from spacetools_ros.core.transforms import transform_from_matrix
+    from spacetools_ros.ros.static_tf import STATIC_QOS, transform_msg
+
+    cam = CameraSpec()
+    msg = transform_msg(transform_from_matrix(cam.extrinsics(), topics.BASE_FRAME, topics.optical_frame(cam.name)), 0.0)
+    assert (msg.header.frame_id, msg.child_frame_id) == ("panda_link0", "scene_camera_optical_frame")
+    t, q = msg.transform.translation, msg.transform.rotation
+    assert (t.x, t.y, t.z) == pytest.approx(cam.position)
+    assert q.x ** 2 + q.y ** 2 + q.z ** 2 + q.w ** 2 == pytest.approx(1.0)
+    assert STATIC_QOS.durability == DurabilityPolicy.TRANSIENT_LOCAL and STATIC_QOS.depth == 1

@@ -1,4 +1,5 @@
-"""Launch files, setup.py, package.xml and the URDF checked statically (no ros2 launch here)."""
+"""Launch files, setup.py, package.xml, the RViz config and the URDF checked statically (no ros2
+launch, no rviz2 here)."""
 
 import ast
 import re
@@ -28,7 +29,7 @@ def test_launch_files_parse_and_name_existing_executables_and_files():
             if isinstance(kw["package"], ast.Constant) and kw["package"].value == "spacetools_ros":
                 assert kw["executable"].value in scripts
         for const in [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]:
-            if const.endswith((".yaml", ".urdf")):
+            if const.endswith((".yaml", ".urdf", ".rviz")):
                 hits = list(ROOT.glob(f"**/{const}"))
                 assert hits, f"{lf.name} names missing file {const}"
 
@@ -38,7 +39,40 @@ def test_package_xml_format3_ament_python():
     assert root.get("format") == "3"
     assert root.find("export/build_type").text == "ament_python"
     deps = {e.text for e in root.findall("exec_depend")}
-    assert {"rclpy", "sensor_msgs", "trajectory_msgs", "std_msgs"} <= deps
+    assert {"rclpy", "sensor_msgs", "trajectory_msgs", "std_msgs", "visualization_msgs", "diagnostic_msgs",
+            "tf2_msgs", "robot_state_publisher"} <= deps
+
+
+def _displays(displays):
+    for d in displays:
+        yield d
+        yield from _displays(d.get("Displays", []))
+
+
+def test_the_rviz_config_shows_the_package_topics_in_the_base_frame():
+    import yaml
+
+    from spacetools_ros.ros import topics
+
+    doc = yaml.safe_load((ROOT / "config" / "spacetools.rviz").read_text())
+    vm = doc["Visualization Manager"]
+    assert vm["Global Options"]["Fixed Frame"] == topics.BASE_FRAME
+    displays = {d["Class"]: d for d in _displays(vm["Displays"])}
+    assert {"rviz_default_plugins/RobotModel", "rviz_default_plugins/TF", "rviz_default_plugins/Image",
+            "rviz_default_plugins/PointCloud2", "rviz_default_plugins/MarkerArray"} <= set(displays)
+    assert displays["rviz_default_plugins/RobotModel"]["Description Topic"]["Value"] == "robot_description"
+    assert displays["rviz_default_plugins/Image"]["Topic"]["Value"] == topics.COLOR_IMAGE
+    assert displays["rviz_default_plugins/PointCloud2"]["Topic"]["Value"] == topics.POINTS
+    assert displays["rviz_default_plugins/MarkerArray"]["Topic"]["Value"] == topics.MARKERS
+    known = {v for k, v in vars(topics).items() if k.isupper() and isinstance(v, str)} | {"robot_description"}
+    named = {d[key]["Value"] for d in _displays(vm["Displays"]) for key in ("Topic", "Description Topic") if key in d}
+    assert named <= known, named - known  # relative names of topics.py: they follow rviz2's namespace
+    assert all(d.get("Enabled") is True for d in displays.values())
+
+
+def test_setup_installs_the_launch_files_and_the_rviz_config():
+    text = (ROOT / "setup.py").read_text()
+    assert 'glob("config/*.rviz")' in text and 'glob("launch/*.py")' in text
 
 
 def _rpy(r, p, y):
