@@ -45,6 +45,17 @@ def wait_future(future, timeout_s: float, what: str):
     return future.result()
 
 
+def stop(node, probe, ex, ctx) -> None:
+    """Stop an agent node (its worker first), the executor and the context."""
+    if node is not None:
+        node.shutdown()
+    ex.shutdown(timeout_sec=5)
+    for n in (probe, node):
+        if n is not None:
+            n.destroy_node()
+    rclpy.shutdown(context=ctx)
+
+
 @pytest.fixture(scope="module")
 def agent():
     """One embedded-world agent node (the packaged box_in_bowl scene, scripted policy) and an action
@@ -68,13 +79,7 @@ def agent():
         assert client.wait_for_server(timeout_sec=20.0), "no /spacetools/execute action server"
         yield SimpleNamespace(node=node, client=client, markers=markers)
     finally:
-        if node is not None:
-            node.shutdown()
-        ex.shutdown(timeout_sec=5)
-        for n in (probe, node):
-            if n is not None:
-                n.destroy_node()
-        rclpy.shutdown(context=ctx)
+        stop(node, probe, ex, ctx)
 
 
 def send(client, command: str, frame: str = "", feedback=None, dry_run: bool = False):
@@ -309,10 +314,4 @@ def test_with_queue_goals_goals_wait_in_order_and_a_waiting_one_can_be_cancelled
         docs = [json.loads(r.result.result_json) for r in results[2:]]
         assert all(d["command"] == unknown and not d["success"] and d["attempts"] == 0 for d in docs), docs
     finally:
-        if node is not None:
-            node.shutdown()
-        ex.shutdown(timeout_sec=5)
-        for n in (probe, node):
-            if n is not None:
-                n.destroy_node()
-        rclpy.shutdown(context=ctx)
+        stop(node, probe, ex, ctx)
