@@ -264,3 +264,18 @@ def test_an_object_on_a_hidden_block_stands_as_high_as_its_top_less_its_own_heig
     # standing on the table beside it: its top is its own height, the bottom stays on the table
     beside = Seen("purple", "box", Body(np.array([0.6, 0.1, 0.0]), 0.02, 0.02, 0.04), top_m=0.041)
     assert stacked_bottom(beside, first).body.position[2] == pytest.approx(0.0, abs=0.002)
+
+
+def test_a_plate_put_beside_another_but_resting_on_a_neighbour_is_not_on_the_table():
+    from spacetools_ros.backends.perception.verify import Seen, propped_up
+
+    first = Seen("cyan", "plate", Body(np.array([0.4, 0.0, 0.0]), 0.08, 0.075, 0.003), top_m=0.016)
+    # its far edge on a bowl: the near edge touches the table, the top is 6 cm up
+    tilted = Seen("cyan", "plate", Body(np.array([0.25, 0.3, 0.0]), 0.08, 0.075, 0.003), top_m=0.062)
+    got = propped_up(tilted, first)
+    assert got.body.position[2] > 0.03
+    ok, why = relation_holds("near", got.body, body(0.32, 0.16, 0.0, 0.08, 0.075, 0.003), CAM.intrinsics(),
+                             CAM.extrinsics())
+    assert not ok and "not resting on the table" in why
+    flat = Seen("cyan", "plate", Body(np.array([0.25, 0.3, 0.0]), 0.08, 0.075, 0.003), top_m=0.019)
+    assert propped_up(flat, first).body.position[2] == 0.0

@@ -26,6 +26,7 @@ INSIDE_MIN_FRACTION = 0.08  # of the picked object's area before it moved
 INSIDE_WALL_CLEAR_M = 0.015  # same colour: only what stands this far inside the container's wall counts
 BOTTOM_PERCENTILE = 2.0     # of the visible points' heights: an object's bottom
 INSIDE_BOTTOM_PERCENTILE = 10.0  # of the heights of its pixels inside the container: its bottom (edges smear)
+PROPPED_M = 0.02  # a top this much higher than the object's own height: it rests partly on something
 TOP_FACE_PERCENTILE = 95.0  # of a block's point heights: its top face
 FAR_FROM_PLACE_M = 0.10     # a look-alike further than this from where the object was put is another one
 
@@ -81,6 +82,16 @@ def stacked_bottom(now: Seen, first: Seen) -> Seen:
     if first.top_m <= 0.0 or stood <= now.body.position[2]:
         return now
     return replace(now, body=replace(now.body, position=np.array([*now.body.position[:2], stood])))
+
+
+def propped_up(now: Seen, first: Seen) -> Seen:
+    """An object put down beside something whose top now stands PROPPED_M or more above its own
+    height as first seen rests partly on something (a plate with its edge on a neighbour): some of
+    its lowest points touch the table, so its bottom is taken as the middle of what it rose by."""
+    rise = now.top_m - first.top_m
+    if first.top_m <= 0.0 or rise < PROPPED_M or now.body.position[2] >= rise:
+        return now
+    return replace(now, body=replace(now.body, position=np.array([*now.body.position[:2], rise])))
 
 
 def _outline_centre(xy: np.ndarray, radius: float) -> np.ndarray | None:
@@ -274,6 +285,8 @@ class PerceptionVerifier:
             used.add(i)
         if hidden and cmd.relation == "on":
             obj = stacked_bottom(obj, picked)
+        if cmd.relation not in ("in", "on"):
+            obj = propped_up(obj, picked)
         k, t = self._relation_frame or (frame.intrinsics, frame.extrinsics)
         ok, why = relation_holds(cmd.relation, obj.body, found["anchor"].body, k, t,
                                  found["anchor2"].body if "anchor2" in found else None, frame=self.spatial_frame)
