@@ -74,24 +74,27 @@ def seen_object(o: DetectedObject, scene: TableScene) -> Seen:
     return Seen(o.color, o.shape, Body(position, radius, support[0], support[1]), frozenset(o.maybe_colors), height)
 
 
+def _bottom_from_top(now: Seen, first: Seen, min_rise_m: float) -> Seen:
+    """``now`` with its bottom at its top less its own height as first seen, when that rise is at
+    least ``min_rise_m`` and above the bottom its lowest points give; else ``now`` unchanged."""
+    rise = now.top_m - first.top_m
+    if first.top_m <= 0.0 or rise < min_rise_m or now.body.position[2] >= rise:
+        return now
+    return replace(now, body=replace(now.body, position=np.array([*now.body.position[:2], rise])))
+
+
 def stacked_bottom(now: Seen, first: Seen) -> Seen:
     """An object put on a block that is now hidden: the block's visible sides may have joined this
     object's segment (a pink block under a purple one), whose lowest points then lie on the table.
     Its bottom is then its top less its own height as first seen, when that is higher."""
-    stood = now.top_m - first.top_m
-    if first.top_m <= 0.0 or stood <= now.body.position[2]:
-        return now
-    return replace(now, body=replace(now.body, position=np.array([*now.body.position[:2], stood])))
+    return _bottom_from_top(now, first, 0.0)
 
 
 def propped_up(now: Seen, first: Seen) -> Seen:
     """An object put down beside something whose top now stands PROPPED_M or more above its own
     height as first seen rests partly on something (a plate with its edge on a neighbour): some of
-    its lowest points touch the table, so its bottom is taken as the middle of what it rose by."""
-    rise = now.top_m - first.top_m
-    if first.top_m <= 0.0 or rise < PROPPED_M or now.body.position[2] >= rise:
-        return now
-    return replace(now, body=replace(now.body, position=np.array([*now.body.position[:2], rise])))
+    its lowest points touch the table, so its bottom is taken as its top less its own height."""
+    return _bottom_from_top(now, first, PROPPED_M)
 
 
 def _outline_centre(xy: np.ndarray, radius: float) -> np.ndarray | None:
