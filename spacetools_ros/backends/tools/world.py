@@ -11,7 +11,7 @@ import numpy as np
 from ...core.camera import CameraFrame
 from ...core.errors import MotionFailure
 from ...core.geometry import Pose
-from ...core.manipulation import Manipulator
+from ...core.manipulation import BOX_PADDING_M, Manipulator
 from ...core.planning_scene import CollisionObject, PlanningScene, footprint_radius
 from ...core.results import ActionResult
 from ...core.scene import Table
@@ -66,7 +66,7 @@ def planning_scene_from_perception(scene: TableScene, table) -> PlanningScene:
         if o.shape in ("cylinder", "sphere", "bowl", "plate"):  # round: a box would stick out at the corners
             prim = Primitive("cylinder", (max(l1, l2) / 2 + 0.002, height / 2), (0.0, 0.0, height / 2))
         else:
-            prim = Primitive("box", (l1 / 2 + 0.003, l2 / 2 + 0.003, height / 2), (0.0, 0.0, height / 2))
+            prim = Primitive("box", (l1 / 2 + BOX_PADDING_M, l2 / 2 + BOX_PADDING_M, height / 2), (0.0, 0.0, height / 2))
         objs.append(CollisionObject(f"seen{o.index}_{o.color}_{o.shape}", (prim,),
                                     Pose(np.array([centre[0], centre[1], 0.0]), rot), height))
     return PlanningScene(tuple(objs), table)
