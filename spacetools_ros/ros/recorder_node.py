@@ -10,7 +10,7 @@ import importlib
 import sys
 
 from rclpy.node import Node
-from rclpy.qos import QoSProfile
+from rclpy.qos import DurabilityPolicy, QoSProfile
 
 from ..backends.recording.bag import BagOptions, ThreadedBagWriter
 from . import topics as topic_names
@@ -63,18 +63,32 @@ class RecorderNode(Node):
                                  ("chunk_interval_s", BagOptions.chunk_interval_s), ("fsync", BagOptions.fsync))})
         if not output:
             raise ValueError("parameter 'output' (bag directory) is required")
+        drain = self.declare_parameter("close_drain_s", float(defaults.get("close_drain_s", 4.0))).value
+        if isinstance(drain, bool) or not isinstance(drain, (int, float)) or not 0.0 <= drain <= 600.0:
+            raise ValueError(f"close_drain_s must be a number of seconds in [0, 600], got {drain!r}")
+        self._drain_s = float(drain)
         pairs = []
+        packaged = set(defaults["topics"])
         for spec in specs:
             topic, _, msgtype = spec.partition(":")
             resolved = self.resolve_topic_name(topic_names.check_name(topic))
             if any(resolved == other for other, _, _ in pairs):
                 continue  # named twice (relative and absolute): one subscription
-            pairs.append((resolved, msgtype, message_class(msgtype)))
+            try:
+                pairs.append((resolved, msgtype, message_class(msgtype)))
+            except ValueError:
+                if spec not in packaged:
+                    raise
+                # a packaged topic whose message package this install lacks (tf2_msgs off a ROS install)
+                self.get_logger().warning(f"not recording {resolved}: {msgtype} is not installed")
         self.writer = ThreadedBagWriter(output, options)
         # reliable: best-effort readers lose most fragmented (image-sized) samples over DDS
         qos = QoSProfile(depth=50)
+        # latched topics (/tf_static): also what was sent before the recorder joined
+        latched = QoSProfile(depth=50, durability=DurabilityPolicy.TRANSIENT_LOCAL)
         for topic, msgtype, cls in pairs:
-            self.create_subscription(cls, topic, self._callback(topic, msgtype), qos, raw=True)
+            self.create_subscription(cls, topic, self._callback(topic, msgtype),
+                                     latched if topic == topic_names.TF_STATIC else qos, raw=True)
         self.get_logger().info(f"recording {len(pairs)} topics into {output}")
 
     def _callback(self, topic: str, msgtype: str):
@@ -89,11 +103,12 @@ class RecorderNode(Node):
             return
         self._closed = True
         try:
-            self.writer.close()
+            self.writer.close(drain_s=self._drain_s)
         except Exception as exc:  # noqa: BLE001 - reported; the flushed chunks stay readable
             self.get_logger().error(f"bag writer failed: {type(exc).__name__}: {exc}")
         if self.writer.dropped:
-            self.get_logger().warning(f"dropped {self.writer.dropped} messages (writer queue full)")
+            self.get_logger().warning(f"dropped {self.writer.dropped} messages (writer queue full, or still queued "
+                                      f"{self._drain_s:g} s after the stop)")
         if self.writer.cdr_counts.get("malformed"):
             self.get_logger().warning(f"{self.writer.cdr_counts['malformed']} messages did not decode as their type")
 

@@ -96,11 +96,12 @@ def arm_position(agent):
     return agent.node._session.sim.arm_state().position.copy()
 
 
-def wait_until_moving(agent, timeout_s: float = 120.0) -> bool:
-    """True once the joints change between two looks 50 ms apart (a motion is under way)."""
+def wait_until_moving(agent, timeout_s: float = 120.0, proc=None) -> bool:
+    """True once the joints change between two looks 50 ms apart (a motion is under way); False
+    after ``timeout_s`` or once ``proc`` (the client that sent the goal) has ended."""
     deadline = time.monotonic() + timeout_s
     prev = None
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and (proc is None or proc.poll() is None):
         if agent.node._session is not None:
             cur = arm_position(agent)
             if prev is not None and float(abs(cur - prev).max()) > 1e-3:
@@ -259,7 +260,12 @@ def test_ctrl_c_in_the_command_client_cancels_the_goal(agent):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         real_time(agent)
-        assert wait_until_moving(agent), "the arm never moved"
+        if not wait_until_moving(agent, proc=proc):
+            if proc.poll() is None:
+                proc.kill()
+            out, err = proc.communicate()
+            raise AssertionError(f"the arm never moved; the client ({proc.returncode}) said: {out[-1500:]} "
+                                 f"{err[-1500:]}")
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
         assert proc.returncode == 130, err[-3000:]

@@ -98,6 +98,20 @@ def readable_after_repair(bag: Path) -> tuple[dict, dict[str, int]]:
     return before, read_bag(bag)
 
 
+def stop(proc, kids: list[int]) -> None:
+    """Whatever the test's outcome: no process of it outlives it (a leftover would still hold the
+    pipe, and its topics would sit in the next test's graph)."""
+    if proc.poll() is None:
+        proc.kill()
+    for pid in kids + children_of(proc.pid):
+        if alive(pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    proc.communicate(timeout=30)
+
+
 def start_bringup(bag: Path):
     return subprocess.Popen([sys.executable, "-m", "spacetools_ros.ros.bringup", "--record", str(bag),
                              "--duration", "60"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -106,20 +120,20 @@ def start_bringup(bag: Path):
 def test_sigkilled_bringup_takes_its_recorder_along_and_the_bag_is_closed(tmp_path):
     bag = tmp_path / "bag"
     proc = start_bringup(bag)
+    kids: list[int] = []
     try:
         wait_for_data(proc, bag, 100, 90)
         kids = children_of(proc.pid)
         assert len(kids) == 1 and alive(kids[0])
         proc.kill()
         proc.wait(timeout=10)
-        deadline = time.monotonic() + 10
+        # the recorder writes its backlog for at most close_drain_s (4 s), then finishes the bag
+        deadline = time.monotonic() + 15
         while time.monotonic() < deadline and alive(kids[0]):
             time.sleep(0.1)
         assert not alive(kids[0]), "the recorder outlived the bringup"
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate(timeout=30)
+        stop(proc, kids)
     res = bag_cli("info", str(bag), "--json")
     doc = json.loads(res.stdout)
     # the recorder got SIGTERM and closed the bag: complete, indexed, nothing to repair
@@ -131,9 +145,11 @@ def test_sigkilled_bringup_takes_its_recorder_along_and_the_bag_is_closed(tmp_pa
 def test_sigkilled_recorder_leaves_a_bag_that_repairs(tmp_path):
     bag = tmp_path / "bag"
     proc = start_bringup(bag)
+    kids: list[int] = []
     try:
         wait_for_data(proc, bag, 100, 90)
-        (recorder,) = children_of(proc.pid)
+        kids = children_of(proc.pid)
+        (recorder,) = kids
         flushed = flushed_messages(bag)
         os.kill(recorder, signal.SIGKILL)
         time.sleep(0.5)
@@ -142,8 +158,7 @@ def test_sigkilled_recorder_leaves_a_bag_that_repairs(tmp_path):
         assert proc.returncode == 0, out
     finally:
         if proc.poll() is None:
-            proc.kill()
-            proc.communicate(timeout=30)
+            stop(proc, kids)
     before, counts = readable_after_repair(bag)
     assert before["state"] == "recording"
     assert sum(counts.values()) >= flushed and counts.get("/joint_states", 0) > 20, counts

@@ -317,6 +317,33 @@ def test_threaded_writer_flushes_by_age_without_more_messages(tmp_path):
     assert len(read_all(tmp_path / "bag")) == 1
 
 
+def test_a_stopped_writer_drains_for_a_bounded_time_then_finishes_the_bag(tmp_path):
+    """close(drain_s=0): the backlog is dropped and counted, and the bag is still finished (indexed,
+    closed) holding exactly what was written; without a drain limit nothing queued is lost."""
+    from rclpy.serialization import serialize_message
+    from std_msgs.msg import String
+
+    data = serialize_message(String(data="x" * 4000))
+    n = 4000
+    writer = ThreadedBagWriter(tmp_path / "cut", BagOptions(), max_queue_bytes=n * len(data) + 1)
+    for i in range(n):
+        assert writer.write("/spacetools/status", "std_msgs/msg/String", i, data)
+    start = time.monotonic()
+    writer.close(drain_s=0.0)
+    assert time.monotonic() - start < 5.0
+    kept = len(read_all(tmp_path / "cut"))
+    assert writer.dropped > 0 and kept + writer.dropped == n, (kept, writer.dropped)
+    res = bag_cli("info", str(tmp_path / "cut"), "--json")
+    doc = json.loads(res.stdout)
+    assert res.returncode == 0 and doc["state"] == "closed" and doc["indexed"] and doc["messages"] == kept
+
+    writer = ThreadedBagWriter(tmp_path / "all", BagOptions(), max_queue_bytes=n * len(data) + 1)
+    for i in range(n):
+        writer.write("/spacetools/status", "std_msgs/msg/String", i, data)
+    writer.close()
+    assert writer.dropped == 0 and len(read_all(tmp_path / "all")) == n
+
+
 def test_a_complete_bag_needs_no_repair(tmp_path):
     _closed_bag(tmp_path / "bag", 20)
     before = sorted(p.name for p in (tmp_path / "bag").iterdir())

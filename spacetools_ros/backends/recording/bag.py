@@ -286,6 +286,7 @@ class ThreadedBagWriter:
         self._items: deque = deque()
         self._bytes = 0
         self._closing = False
+        self._abandon = False  # closing past its drain time: what is still queued is dropped
         self._cond = threading.Condition()
         self._ready = threading.Event()
         self.error: Exception | None = None
@@ -309,6 +310,11 @@ class ThreadedBagWriter:
         try:
             while True:
                 with self._cond:
+                    if self._abandon and self._items:
+                        self.dropped += len(self._items)
+                        self._items.clear()
+                        self._bytes = 0
+                        self._cond.notify_all()
                     while not self._items and not self._closing:
                         due = writer.seconds_until_due()
                         if due is not None and due <= 0:
@@ -351,8 +357,14 @@ class ThreadedBagWriter:
             self._cond.notify_all()
         return True
 
-    def close(self, timeout_s: float = 60.0) -> None:
-        """Write what is queued, finish the bag; idempotent.
+    def close(self, drain_s: float | None = None, timeout_s: float = 60.0) -> None:
+        """Write what is queued, finish the bag (index and metadata); idempotent.
+
+        Args:
+            drain_s: write the backlog for at most this long, then drop what is still queued (counted
+                in ``dropped``) and finish the bag: a recorder told to stop ends in bounded time with
+                a complete bag instead of being killed with an unindexed one. None: write it all.
+            timeout_s: wait at most this long for the writer thread in all.
 
         Raises:
             Exception: the error that stopped the writer thread, if any.
@@ -360,6 +372,13 @@ class ThreadedBagWriter:
         with self._cond:
             self._closing = True
             self._cond.notify_all()
-        self._thread.join(timeout_s)
+        start = time.monotonic()
+        if drain_s is not None:
+            self._thread.join(max(0.0, min(drain_s, timeout_s)))
+            if self._thread.is_alive():
+                with self._cond:
+                    self._abandon = True
+                    self._cond.notify_all()
+        self._thread.join(max(0.0, timeout_s - (time.monotonic() - start)))
         if self.error is not None:
             raise self.error
