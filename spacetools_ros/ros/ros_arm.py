@@ -22,6 +22,7 @@ from std_msgs.msg import Float64MultiArray
 from trajectory_msgs.msg import JointTrajectory as JointTrajectoryMsg
 
 from ..backends.motion.base import ExecutionReport
+from ..core import gripper_command
 from ..core.camera import CameraFrame
 from ..core.errors import MotionFailure
 from ..core.monitor import MonitorConfig, TrajectoryMonitor
@@ -45,11 +46,14 @@ class RosArmConfig:
         frame_timeout_s: how long to wait for a camera frame newer than the last motion.
         gripper_settle_s: the fingers count as stopped after this long without moving (robot clock).
         gripper_timeout_s: longest gripper motion (robot clock).
+        gripper_unit: what a gripper command carries: ``width`` ([opening m]) or
+            ``finger_position`` (one position per finger joint, m).
     """
 
     joint_states_topic: str = topics.JOINT_STATES
     trajectory_topic: str = topics.ARM_TRAJECTORY
     gripper_topic: str = topics.GRIPPER_COMMAND
+    gripper_unit: str = "width"
     max_start_lag_s: float = 0.5
     state_timeout_s: float = 3.0
     frame_timeout_s: float = 2.0
@@ -60,6 +64,7 @@ class RosArmConfig:
     def __post_init__(self) -> None:
         for name in ("joint_states_topic", "trajectory_topic", "gripper_topic"):
             topics.check_name(getattr(self, name), name.replace("_", " "))
+        gripper_command.check_unit(self.gripper_unit)
 
     @staticmethod
     def declare(node: Node) -> "RosArmConfig":
@@ -72,6 +77,7 @@ class RosArmConfig:
         return RosArmConfig(joint_states_topic=d("joint_states_topic", topics.JOINT_STATES).value,
                             trajectory_topic=d("arm_trajectory_topic", topics.ARM_TRAJECTORY).value,
                             gripper_topic=d("gripper_command_topic", topics.GRIPPER_COMMAND).value,
+                            gripper_unit=d("gripper_command_unit", "width").value,
                             camera=CameraConfig.declare(node))
 
 
@@ -217,7 +223,8 @@ class RosArm:
         cfg = self.config
         width = float(np.clip(width_m, 0.0, self.robot.gripper_max_width_m))
         _, t0, seq = self._state()
-        self.pub_gripper.publish(Float64MultiArray(data=[width]))
+        self.pub_gripper.publish(Float64MultiArray(
+            data=gripper_command.encode(width, cfg.gripper_unit, len(self.robot.finger_joints))))
         last, still_since = self.gripper_width(), None
         while True:
             _, t, seq = self._next_state(seq)

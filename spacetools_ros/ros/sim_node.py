@@ -29,6 +29,7 @@ from std_srvs.srv import Trigger
 from trajectory_msgs.msg import JointTrajectory as JointTrajectoryMsg
 
 from ..backends.sim.mujoco_sim import MujocoSim, ensure_headless_gl
+from ..core import gripper_command
 from ..core.camera import backproject
 from ..core.diagnostics import HealthReport, sim_health
 from ..core.paths import config_dir
@@ -54,6 +55,7 @@ class SimNodeConfig:
     pointcloud_stride: int
     publish_tf: bool
     diagnostics_period_s: float
+    gripper_command_unit: str = "width"
 
 
 def declare_config(node: Node) -> SimNodeConfig:
@@ -69,6 +71,7 @@ def declare_config(node: Node) -> SimNodeConfig:
         pointcloud_stride=int(d("pointcloud_stride", 2).value),
         publish_tf=bool(d("publish_tf", True).value),
         diagnostics_period_s=float(d("diagnostics_period_s", 1.0).value),
+        gripper_command_unit=gripper_command.check_unit(d("gripper_command_unit", "width").value),
     )
     for name in ("joint_state_rate_hz", "camera_rate_hz", "clock_rate_hz"):
         if not 0.1 <= getattr(cfg, name) <= 1000.0:
@@ -139,12 +142,14 @@ class SimNode(Node):
             self._pending.append(("trajectory", traj, start))
 
     def _on_gripper(self, msg: Float64MultiArray) -> None:
-        if len(msg.data) != 1 or not np.isfinite(msg.data[0]) or not 0.0 <= msg.data[0] <= self.robot.gripper_max_width_m:
-            self.get_logger().error(f"rejected gripper command {list(msg.data)}: expected [width_m] "
-                                    f"in 0..{self.robot.gripper_max_width_m}")
+        try:
+            width = gripper_command.decode(msg.data, self.cfg.gripper_command_unit, len(self.robot.finger_joints),
+                                           self.robot.gripper_max_width_m)
+        except ValueError as exc:
+            self.get_logger().error(f"rejected gripper command ({self.cfg.gripper_command_unit}): {exc}")
             return
         with self._lock:
-            self._pending.append(("gripper", float(msg.data[0]), 0.0))
+            self._pending.append(("gripper", width, 0.0))
 
     def _on_reset(self, _req, resp):
         with self._lock:

@@ -245,3 +245,36 @@ def test_the_camera_transform_message_is_what_tf_static_carries():
     assert (t.x, t.y, t.z) == pytest.approx(cam.position)
     assert q.x ** 2 + q.y ** 2 + q.z ** 2 + q.w ** 2 == pytest.approx(1.0)
     assert STATIC_QOS.durability == DurabilityPolicy.TRANSIENT_LOCAL and STATIC_QOS.depth == 1
+
+
+def test_finger_position_commands_when_that_is_the_unit(graph):
+    """gripper_command_unit:=finger_position (a forward command controller over the fingers): one
+    position per finger moves them; a width-form command is refused and moves nothing."""
+    _, probe = graph
+    ns = "/fingers"
+    proc = subprocess.Popen([sys.executable, "-m", "spacetools_ros.ros.sim_node", "--ros-args", "-r", f"__ns:={ns}",
+                             "-p", "gripper_command_unit:=finger_position", "-p", "camera_rate_hz:=1.0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    fingers: list = []
+    sub = probe.create_subscription(JointState, f"{ns}/joint_states",
+                                     lambda m: fingers.append(m.position[7] + m.position[8]), 10)
+    pub = probe.create_publisher(Float64MultiArray, f"{ns}/{topics.GRIPPER_COMMAND}", 10)
+    try:
+        deadline = time.monotonic() + 60
+        while (pub.get_subscription_count() == 0 or not fingers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert fingers, "no joint states from the second sim node"
+        pub.publish(Float64MultiArray(data=[0.01, 0.01]))
+        deadline = time.monotonic() + 10
+        while abs(fingers[-1] - 0.02) > 0.003 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert abs(fingers[-1] - 0.02) < 0.003, fingers[-1]
+        pub.publish(Float64MultiArray(data=[0.06]))  # a width: the wrong unit here
+        time.sleep(1.5)
+        assert abs(fingers[-1] - 0.02) < 0.003, fingers[-1]
+    finally:
+        probe.destroy_subscription(sub)
+        probe.destroy_publisher(pub)
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    assert "rejected gripper command (finger_position): expected 2 finger positions" in out, out[-2000:]
