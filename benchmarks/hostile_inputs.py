@@ -2,7 +2,8 @@
 
 Boundaries: model output (a scripted OpenAI-compatible server on loopback drives the agent in the
 embedded cell), commands, scene files (the `spacetools run` command line, as a user runs it), and
-raw messages on /toolshed/request (a tool-server replica on a private ROS domain, loopback only).
+raw requests to a tool-server replica's services (CallTool, EndEpisode: malformed, unsigned, forged,
+replayed, a burst over its queue; the replica on a private ROS domain, loopback only).
 
 Per case: refused with a clear error / handled (ran inside the envelope) / crashed / hung (over 2x
 the configured deadline) / moved outside the envelope / lost the result. Bounded in count and time.

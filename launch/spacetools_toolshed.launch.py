@@ -8,7 +8,8 @@ Vision replicas never act on a robot (robot_tools false). With robot:=true one m
 robot0, drives the robot through its topics (world ros, robot_tools true); it serves robot tools
 only to requests signed with the agent's session key, so SPACETOOLS_SESSION_KEY must be set (to the
 key the agent uses) in the environment of this launch; without it that replica refuses to start.
-The toolshed's topics are relative: replicas serve the agent of their own ``namespace``.
+The toolshed's services are relative (toolshed/<replica_id>/...): replicas serve the agent of their own
+``namespace``.
 """
 
 import os

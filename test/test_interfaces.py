@@ -31,13 +31,15 @@ FIELDS = {
                             "result_json": "string"},
     ExecuteCommand.Feedback: {"phase": "string", "progress": "float", "latest_tool_call": "string",
                               "message": "string", "image_index": "int32"},
-    CallTool.Request: {"episode_id": "string", "tool": "string", "arguments_json": "string"},
-    CallTool.Response: {"ok": "boolean", "error": "string", "result_json": "string",
-                        "image_refs": "sequence<string>"},
+    CallTool.Request: {"request_id": "string", "episode_id": "string", "tool": "string", "arguments_json": "string",
+                       "image_stamps_ns": "sequence<int64>", "signed_at": "double", "signature": "string"},
+    CallTool.Response: {"ok": "boolean", "error": "string", "text": "string", "result_json": "string",
+                        "elapsed_s": "double", "replica_id": "string"},
     ListTools.Request: {},
     ListTools.Response: {"names": "sequence<string>", "schemas_json": "string", "replica_id": "string"},
-    EndEpisode.Request: {"episode_id": "string"},
-    EndEpisode.Response: {"ok": "boolean"},
+    EndEpisode.Request: {"request_id": "string", "episode_id": "string", "signed_at": "double",
+                         "signature": "string"},
+    EndEpisode.Response: {"ok": "boolean", "text": "string"},
 }
 
 
@@ -51,7 +53,7 @@ def test_feedback_without_an_image_says_so():
     assert ExecuteCommand.Feedback().image_index == -1
     goal = ExecuteCommand.Goal(command="pick up the cup", spatial_frame="robot", timeout_s=2.5, dry_run=True)
     assert (goal.command, goal.spatial_frame, goal.timeout_s, goal.dry_run) == ("pick up the cup", "robot", 2.5, True)
-    assert ExecuteCommand.Result().success is False and CallTool.Response().image_refs == []
+    assert ExecuteCommand.Result().success is False and list(CallTool.Request().image_stamps_ns) == []
 
 
 def wait_done(future, what: str):
@@ -146,7 +148,7 @@ def test_call_tool_round_trip(node):
         response.ok = request.tool == "sam2.segment_from_point"
         response.error = "" if response.ok else f"unknown tool {request.tool!r}"
         response.result_json = json.dumps({"mask_pixels": args.get("x", 0) * 10})
-        response.image_refs = ["image_0", f"{request.episode_id}/segmentation_mask"]
+        response.text = f"{len(request.image_stamps_ns)} image(s)"
         return response
 
     group = ReentrantCallbackGroup()
@@ -155,7 +157,8 @@ def test_call_tool_round_trip(node):
     try:
         assert client.wait_for_service(timeout_sec=WAIT_S), "service not discovered"
         ok = wait_done(client.call_async(CallTool.Request(
-            episode_id="e1", tool="sam2.segment_from_point", arguments_json=json.dumps({"x": 4, "y": 5}))), "a reply")
+            episode_id="e1", tool="sam2.segment_from_point", arguments_json=json.dumps({"x": 4, "y": 5}),
+            image_stamps_ns=[-1, 2**62])), "a reply")
         bad = wait_done(client.call_async(CallTool.Request(episode_id="e1", tool="nope", arguments_json="{}")),
                         "a reply")
     finally:
@@ -163,6 +166,6 @@ def test_call_tool_round_trip(node):
         node.destroy_service(service)
 
     assert (ok.ok, ok.error, json.loads(ok.result_json)) == (True, "", {"mask_pixels": 40})
-    assert list(ok.image_refs) == ["image_0", "e1/segmentation_mask"]
+    assert ok.text == "2 image(s)" and list(requests[0].image_stamps_ns) == [-1, 2**62]
     assert (bad.ok, bad.error) == (False, "unknown tool 'nope'")
     assert [(q.episode_id, q.tool) for q in requests] == [("e1", "sam2.segment_from_point"), ("e1", "nope")]

@@ -282,7 +282,7 @@ class AgentNode(Node):
         if self.tools == "ros":
             for tool in ("robot.execute_grasp", "roborefer.detect_all"):
                 if not self.client.wait_for_tool(tool, self.ready_timeout_s):
-                    return f"no tool server announces {tool}"
+                    return f"no tool server in the ROS graph offers {tool}"
             return None
         if self._session is None:
             self._session = EmbeddedSession.create(self.scene, real_time_factor=self.rtf)

@@ -34,13 +34,14 @@ def tune_malloc(arenas: int = 2) -> bool:
 
 
 def run_nodes(make_nodes: Callable[[], Sequence[Node]], args: list[str] | None = None,
-              duration_s: float | None = None) -> int:
+              duration_s: float | None = None, threads: int | Callable[[list[Node]], int] = 4) -> int:
     """Create nodes, spin them on a MultiThreadedExecutor, shut down cleanly.
 
     Args:
         make_nodes: factory called after ``rclpy.init``.
         args: ROS arguments (``--ros-args ...``); default ``sys.argv``.
         duration_s: stop by itself after this long (wall clock), or run until a signal.
+        threads: the executor's threads, or a function of the nodes that says how many.
 
     Returns:
         Process exit code.
@@ -58,7 +59,7 @@ def run_nodes(make_nodes: Callable[[], Sequence[Node]], args: list[str] | None =
     code = 0
     try:
         nodes = list(make_nodes())
-        ex = MultiThreadedExecutor(num_threads=4)
+        ex = MultiThreadedExecutor(num_threads=threads(nodes) if callable(threads) else threads)
         for n in nodes:
             ex.add_node(n)
         deadline = None if duration_s is None else time.monotonic() + duration_s

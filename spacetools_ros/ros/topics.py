@@ -25,10 +25,12 @@ EPISODE_RESULT = "spacetools/episode_result"
 SIM_STATUS = "spacetools/sim_status"
 MARKERS = "spacetools/markers"  # visualization_msgs/MarkerArray of what the agent found and did
 EXECUTE_ACTION = "spacetools/execute"
-# the toolshed's wire (core/tools/wire.py), relative so that a namespace holds its own toolshed
-TOOLSHED_ANNOUNCE = "toolshed/announce"
-TOOLSHED_REQUEST = "toolshed/request"
-TOOLSHED_RESPONSE = "toolshed/response"
+# the toolshed: each replica's services under toolshed/<replica>/ (relative, so that a namespace
+# holds its own toolshed); replica_services() makes the ROS name of a replica id
+TOOLSHED = "toolshed"
+CALL_TOOL = "call_tool"
+LIST_TOOLS = "list_tools"
+END_EPISODE = "end_episode"
 TOOLSHED_MASK = "toolshed/mask"
 TOOLSHED_DEPTH = "toolshed/depth"
 TOOLSHED_POINTS = "toolshed/points"
@@ -85,3 +87,13 @@ def qualify(name: str, namespace: str = "") -> str:
     if name.startswith("/"):
         return name
     return f"{normalize_namespace(namespace)}/{name}"
+
+
+def replica_services(replica: str) -> str:
+    """The relative name under which replica ``replica`` offers its services: ``toolshed/<name>``,
+    the id with every character a ROS name cannot hold made '_' (runs of '_' folded, 'r' before a
+    leading digit)."""
+    token = re.sub(r"_+", "_", re.sub(r"[^A-Za-z0-9_]", "_", replica)).strip("_") or "replica"
+    if token[0].isdigit():
+        token = "r" + token
+    return f"{TOOLSHED}/{token}"

@@ -1,8 +1,8 @@
-"""Hostile traffic on the toolshed topics (loopback): malformed, oversized and deep messages never
-end a replica; only requests signed with the agent's session key reach the robot tools, and the
-arm does not move for anyone else. The sim node is the robot; "arm" serves robot tools
-(world=ros, robot_tools=true, the key in its environment), "noarm" does not (robot_tools=false,
-no key)."""
+"""Hostile requests to the toolshed's services (loopback): malformed, oversized and deep requests are
+answered with an error and never end a replica; only requests signed with the agent's session key
+reach the robot tools, and the arm does not move for anyone else. The sim node is the robot; "arm"
+serves robot tools (world=ros, robot_tools=true, the key in its environment), "noarm" does not
+(robot_tools=false, no key). The attacks are raw CallTool/EndEpisode requests, made past ToolClient."""
 
 import json
 import os
@@ -19,17 +19,22 @@ rclpy = pytest.importorskip("rclpy")
 from ros_probe import stop_process, wait_for  # noqa: E402
 from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from sensor_msgs.msg import JointState  # noqa: E402
-from std_msgs.msg import Float64MultiArray, String  # noqa: E402
+from spacetools_interfaces.srv import CallTool, EndEpisode  # noqa: E402
+from std_msgs.msg import Float64MultiArray  # noqa: E402
 from trajectory_msgs.msg import JointTrajectory  # noqa: E402
 
 from spacetools_ros.core.tools.auth import KEY_ENV, new_key, sign  # noqa: E402
-from spacetools_ros.core.tools.wire import (Request, WireError, decode_request,  # noqa: E402
-                                            decode_response)
+from spacetools_ros.core.tools.wire import MAX_IMAGES, MAX_REQUEST_CHARS, Request  # noqa: E402
 from spacetools_ros.ros import topics  # noqa: E402
 from spacetools_ros.ros.tool_client import ToolClient  # noqa: E402
 
 KEY = new_key()
 DETECT = ("roborefer.detect_one", {"obj_name": "red block", "image_index": 0})
+MALFORMED = "Error: ValueError: malformed request: "
+REFUSED = "Error: PermissionError: "
+CLOSED = "Episode closed."
+ANSWER_S = 15.0  # every request is answered within this (services always answer)
+BURST = 10  # concurrent calls, more than the replicas' max_pending_calls (4) and within a service queue (10)
 
 
 def server(rid: str, env: dict, *params: str) -> subprocess.Popen:
@@ -38,23 +43,53 @@ def server(rid: str, env: dict, *params: str) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
 
 
+def service(replica: str, name: str) -> str:
+    """The absolute name of one of a replica's services (this test runs without a namespace)."""
+    return f"/{topics.replica_services(replica)}/{name}"
+
+
+def as_call(req: Request, **fields) -> CallTool.Request:
+    """The CallTool request of ``req`` as it stands (signed or not), ``fields`` replaced afterwards."""
+    msg = CallTool.Request(request_id=req.id, episode_id=req.episode, tool=req.name,
+                           arguments_json=json.dumps(req.arguments),
+                           image_stamps_ns=[-1 if i == "latest" else int(i) for i in req.images],
+                           signed_at=float(req.ts or 0.0), signature=req.sig or "")
+    for key, value in fields.items():
+        setattr(msg, key, value)
+    return msg
+
+
+def as_end(req: Request) -> EndEpisode.Request:
+    """The EndEpisode request of ``req`` (an ``end_episode`` Request, signed or not)."""
+    return EndEpisode.Request(request_id=req.id, episode_id=req.episode, signed_at=float(req.ts or 0.0),
+                              signature=req.sig or "")
+
+
 class Wire:
-    """This process's view of the toolshed topics: a signing client, a raw publisher, every
-    request (as sent) and response seen, and the robot's command and joint-state topics."""
+    """This process's side of the toolshed: a signing ToolClient (every CallTool request it makes
+    is kept, as sent, by id), raw service clients of both replicas, and the robot's command and
+    joint-state topics. Spun by an executor in a daemon thread; every wait is bounded."""
 
     def __init__(self) -> None:
         rclpy.init()
-        self.node = rclpy.create_node("toolshed_hostile_test")
-        self.client = ToolClient(self.node, timeout_s=15.0, retries=0, session_key=KEY.encode())
-        self.raw = self.node.create_publisher(String, topics.TOOLSHED_REQUEST, 50)
-        self.sent: dict[str, str] = {}  # id -> request text as it went over the wire
-        self.answers: dict[str, list[dict]] = {}
+        self.node = n = rclpy.create_node("toolshed_hostile_test")
+        self.client = ToolClient(n, timeout_s=15.0, retries=0, session_key=KEY.encode())
+        self.sent: dict[str, CallTool.Request] = {}  # request id -> the CallTool request the client sent
+        make = self.client._request
+
+        def keep(req: Request) -> CallTool.Request:
+            msg = make(req)
+            self.sent[msg.request_id] = msg
+            return msg
+
+        self.client._request = keep
+        self._raw = {(rid, srv): n.create_client(typ, service(rid, srv))
+                     for rid in ("arm", "noarm")
+                     for srv, typ in ((topics.CALL_TOOL, CallTool), (topics.END_EPISODE, EndEpisode))}
+        self.answers: list = []  # every answer to a raw request
         self.trajectories: list = []
         self.gripper: list = []
         self.joints: list = [None]
-        n = self.node
-        n.create_subscription(String, topics.TOOLSHED_REQUEST, self._on_request, 100)
-        n.create_subscription(String, topics.TOOLSHED_RESPONSE, self._on_response, 100)
         n.create_subscription(JointTrajectory, topics.ARM_TRAJECTORY, self.trajectories.append, 50)
         n.create_subscription(Float64MultiArray, topics.GRIPPER_COMMAND, self.gripper.append, 50)
         n.create_subscription(JointState, topics.JOINT_STATES, self._on_joints, 10)
@@ -62,24 +97,38 @@ class Wire:
         self._ex.add_node(n)
         threading.Thread(target=self._ex.spin, daemon=True).start()
 
-    def _on_request(self, msg: String) -> None:
-        try:
-            self.sent[decode_request(msg.data).id] = msg.data
-        except WireError:
-            pass  # the hostile ones
-
-    def _on_response(self, msg: String) -> None:
-        try:
-            doc = decode_response(msg.data)
-        except WireError:
-            return
-        self.answers.setdefault(doc["id"], []).append(doc)
-
     def _on_joints(self, msg: JointState) -> None:
         self.joints[0] = list(msg.position[:7])
 
-    def publish(self, text: str) -> None:
-        self.raw.publish(String(data=text))
+    def services_ready(self, timeout_s: float) -> bool:
+        end = time.monotonic() + timeout_s
+        return all(c.wait_for_service(timeout_sec=max(0.1, end - time.monotonic())) for c in self._raw.values())
+
+    def send_async(self, replica: str, request):
+        """Send a raw CallTool or EndEpisode request to ``replica``; returns what ``wait`` takes."""
+        srv = topics.END_EPISODE if isinstance(request, EndEpisode.Request) else topics.CALL_TOOL
+        client = self._raw[(replica, srv)]
+        done = threading.Event()
+        future = client.call_async(request)
+        future.add_done_callback(lambda _f: done.set())
+        return client, future, done
+
+    def wait(self, pending: list, timeout_s: float = ANSWER_S) -> list:
+        """The answers of sent requests, in order (None for one not answered within ``timeout_s``)."""
+        end = time.monotonic() + timeout_s
+        out = []
+        for client, future, done in pending:
+            if done.wait(max(0.0, end - time.monotonic())):
+                out.append(future.result())
+                self.answers.append(out[-1])
+            else:
+                client.remove_pending_request(future)
+                out.append(None)
+        return out
+
+    def send(self, replica: str, request, timeout_s: float = ANSWER_S):
+        """A raw request's answer, or None when none came within ``timeout_s``."""
+        return self.wait([self.send_async(replica, request)], timeout_s)[0]
 
     def close(self) -> None:
         self._ex.shutdown(timeout_sec=2)
@@ -114,8 +163,9 @@ def shed():
     wire = Wire()
     try:
         c = wire.client
-        assert c.wait_for_tool("robot.execute_grasp", 90), "the robot replica did not announce its tools"
+        assert c.wait_for_tool("robot.execute_grasp", 90), "the robot replica's services did not appear"
         assert wait_for(lambda: "noarm" in c.table.alive("roborefer.detect_one"), 60)
+        assert wire.services_ready(30), "a replica's services cannot be reached"
         assert wait_for(lambda: wire.joints[0] is not None, 60), "no joint states from the sim node"
         assert wait_for(lambda: c.call("robot.capture_image", {}, episode="warmup", images=(), prefer="arm")["ok"],
                         60, period_s=1.0), "the robot replica sees no camera"
@@ -134,59 +184,114 @@ def test_robot_replica_without_the_key_refuses_to_start(shed):
     assert f"robot_tools is true but {KEY_ENV} is not set" in out
 
 
-def _hostile(wire: Wire, grasp_pose: list) -> dict[str, str | None]:
-    """Publish the attacks; returns request id -> the text its answer must contain (None: no answer)."""
+def _hostile(grasp_pose: list) -> list[tuple[str, str, object, str, str]]:
+    """The attacks: (case, replica, raw request, the prefix its answer's text must have, the error
+    class a CallTool answer must name; "" for an EndEpisode answer). Only an unsigned end of an
+    episode is answered ok (it closes the unsigned episode of that name, not the agent's)."""
     deep = "[" * 5000 + "]" * 5000
-    addressed = {"replica": "arm", "episode": "agent-ep"}
+    deep_object = '{"a": ' * 5000 + "1" + "}" * 5000
+    garbage = bytes(range(1, 256)).decode("latin-1") * 50
     grasp = {"grasp_pose": grasp_pose}
-    expect: dict[str, str | None] = {}
+    detect_args = json.dumps(DETECT[1])
+    cases: list[tuple[str, str, object, str, str]] = []
 
-    def raw(text: str) -> None:
-        wire.publish(text)
+    def call(case: str, expected: str, kind: str, replica: str = "arm", **fields) -> None:
+        msg = CallTool.Request(request_id=case, episode_id="agent-ep", tool=DETECT[0], arguments_json=detect_args,
+                               image_stamps_ns=[])
+        for key, value in fields.items():
+            setattr(msg, key, value)
+        cases.append((case, replica, msg, expected, kind))
 
-    def req(rid: str, name: str, args, expected: str | None, **extra) -> None:
-        raw(json.dumps({"id": rid, "name": name, "arguments": args, **addressed, **extra}))
-        expect[rid] = expected
+    def malformed(case: str, why: str, **fields) -> None:
+        call(case, MALFORMED + why, "ValueError", **fields)
 
-    raw(deep)
-    raw('{"id": "deep1", "replica": "arm", "name": "roborefer.detect_one", "arguments": ' + deep + "}")
-    raw("x" * 2_000_000)
-    raw(json.dumps({"id": "big1", "name": "roborefer.detect_one", "arguments": {"blob": "x" * 2_000_000}, **addressed}))
-    raw(bytes(range(1, 256)).decode("latin-1") * 50)
-    raw('{"id": 5, "replica": "arm", "name": "roborefer.detect_one"}')
-    raw('{"id": "nan1", "replica": "arm", "name": "roborefer.detect_one", "arguments": {"x": NaN}}')
-    expect.update({"deep1": None, "big1": None, "nan1": None})
-    req("wtype", 7, {}, "Error: ValueError: malformed request")
-    req("wargs", "roborefer.detect_one", [1, 2], "Error: ValueError: malformed request")
-    req("wimgs", "roborefer.detect_one", {"obj_name": "x", "image_index": 0},
-        "Error: ValueError: malformed request", images=["latest"] * 10_000)
+    def signed(case: str, req: Request, expected: str, replica: str = "arm", **fields) -> None:
+        cases.append((case, replica, as_call(req, **fields), expected, "PermissionError"))
+
+    # the arguments: oversized, deep, not an object, not JSON, not finite
+    malformed("big", "request of 2000012 characters", arguments_json=json.dumps({"blob": "x" * 2_000_000}))
+    malformed("just-over", "request of", arguments_json=json.dumps({"blob": "x" * (MAX_REQUEST_CHARS - 256)}))
+    malformed("deep", "arguments_json refused: nested deeper", arguments_json=deep)
+    malformed("deep-object", "arguments_json refused: nested deeper", arguments_json=deep_object)
+    malformed("args-list", "arguments_json must be a JSON object", arguments_json="[1, 2]")
+    malformed("args-number", "arguments_json must be a JSON object", arguments_json="7")
+    malformed("args-null", "arguments_json must be a JSON object", arguments_json="null")
+    malformed("args-nan", "arguments_json refused", arguments_json='{"obj_name": "red block", "x": NaN}')
+    malformed("args-inf", "arguments_json refused", arguments_json='{"obj_name": "red block", "x": 1e999}')
+    malformed("args-long-int", "arguments_json refused", arguments_json='{"x": ' + "9" * 5000 + "}")
+    malformed("args-not-json", "arguments_json refused: not valid JSON", arguments_json="{'obj_name': 'red block'}")
+    malformed("args-binary", "arguments_json refused", arguments_json=garbage)
+    # tool names, ids and episode tokens
+    malformed("tool-empty", "request field 'name'", tool="")
+    malformed("tool-space", "request field 'name'", tool="roborefer.detect_one --all")
+    malformed("tool-long", "request field 'name'", tool="t" * 129)
+    malformed("tool-binary", "request field 'name'", tool=garbage)
+    malformed("tool-huge", "request of", tool="t" * 300_000)
+    malformed("id-empty", "request field 'id'", request_id="")
+    malformed("id-long", "request field 'id'", request_id="i" * 65)
+    malformed("id-newline", "request field 'id'", request_id="id\n[ERROR] forged log line")
+    malformed("id-binary", "request field 'id'", request_id=garbage)
+    malformed("episode-empty", "request field 'episode'", episode_id="")
+    malformed("episode-long", "request field 'episode'", episode_id="e" * 129)
+    malformed("episode-binary", "request field 'episode'", episode_id=garbage)
+    malformed("episode-huge", "request of", episode_id="e" * 300_000)
+    # image stamps: too many, below -1
+    malformed("stamps-10k", f"at most {MAX_IMAGES} image stamps", image_stamps_ns=[-1] * 10_000)
+    malformed("stamps-17", f"at most {MAX_IMAGES} image stamps", image_stamps_ns=[-1] * (MAX_IMAGES + 1))
+    malformed("stamp-minus-2", "request field 'images'", image_stamps_ns=[-2])
+    malformed("stamp-min", "request field 'images'", image_stamps_ns=[-1, -2**63])
+    call("stamp-unknown", "Error: RuntimeError: no buffered frame with stamp", "RuntimeError", image_stamps_ns=[123])
+    # signature fields that are not a signature
+    malformed("sig-binary", "request field 'sig'", signed_at=time.time(), signature=garbage)
+    malformed("sig-upper", "request field 'sig'", signed_at=time.time(), signature="AB" * 32)
+    malformed("sig-nan-time", "request field 'ts'", signed_at=float("nan"), signature="0" * 64)
+    malformed("sig-inf-time", "request field 'ts'", signed_at=float("inf"), signature="0" * 64)
+    call("sig-no-time", REFUSED + "the request's timestamp", "PermissionError", signature="0" * 64)
+    call("tool-unknown", "Error when executing tool: Unknown tool 'no_such.tool'", "Error", tool="no_such.tool")
     # robot calls without the credential
-    req("u-capture", "robot.capture_image", {}, "Error: PermissionError: robot tools are served only to requests "
-                                                 "signed")
-    req("u-grasp", "robot.execute_grasp", grasp, "Error: PermissionError")
-    req("u-select", "view_selection.select_view", {"target": "red block"}, "Error: PermissionError")
-    bad = sign(Request("arm", "robot.execute_grasp", grasp, "agent-ep", (), id="badkey"), new_key().encode())
-    raw(bad.encode())
-    expect["badkey"] = "Error: PermissionError: bad signature"
-    tampered = json.loads(sign(Request("arm", "robot.capture_image", {}, "agent-ep", (), id="tampered"),
-                               KEY.encode()).encode())
-    tampered.update(name="robot.execute_grasp", arguments=grasp)
-    raw(json.dumps(tampered))
-    expect["tampered"] = "Error: PermissionError: bad signature"
-    stale = sign(Request("arm", "robot.execute_grasp", grasp, "agent-ep", (), id="stale"), KEY.encode(),
-                 now=time.time() - 120)
-    raw(stale.encode())
-    expect["stale"] = "Error: PermissionError: the request's timestamp"
-    elsewhere = sign(Request("noarm", "robot.execute_grasp", grasp, "agent-ep", (), id="noarm-grasp"), KEY.encode())
-    raw(elsewhere.encode())
-    expect["noarm-grasp"] = "Error: PermissionError: robot tools are not enabled on replica noarm"
-    # unsigned calls stay in their own episode: closing "agent-ep" unsigned leaves the agent's alone
-    raw(Request("arm", "episode.end", {}, "agent-ep", (), id="u-end", end_episode=True).encode())
-    expect["u-end"] = "Episode closed."
-    return expect
+    call("u-capture", REFUSED + "robot tools are served only to requests signed", "PermissionError",
+         tool="robot.capture_image", arguments_json="{}")
+    call("u-grasp", REFUSED + "robot tools are served only to requests signed", "PermissionError",
+         tool="robot.execute_grasp", arguments_json=json.dumps(grasp))
+    call("u-grasp-var", REFUSED + "robot tools are served only to requests signed", "PermissionError",
+         tool="robot.execute_grasp", arguments_json='{"grasp_pose": "$grasp_pose"}')
+    call("u-select", REFUSED + "robot tools are served only to requests signed", "PermissionError",
+         tool="view_selection.select_view", arguments_json='{"target": "red block"}')
+    call("u-grasp-noarm", REFUSED + "robot tools are not enabled on replica noarm", "PermissionError",
+         replica="noarm", tool="robot.execute_grasp", arguments_json=json.dumps(grasp))
+    # signatures that do not verify, or verify where robot tools are not served
+    signed("badkey", sign(Request("arm", "robot.execute_grasp", grasp, "agent-ep", (), id="badkey"),
+                          new_key().encode()), REFUSED + "bad signature")
+    signed("tampered", sign(Request("arm", "robot.capture_image", {}, "agent-ep", (), id="tampered"), KEY.encode()),
+           REFUSED + "bad signature", tool="robot.execute_grasp", arguments_json=json.dumps(grasp))
+    signed("tampered-args", sign(Request("arm", "robot.execute_grasp", grasp, "agent-ep", (), id="tampered-args"),
+                                 KEY.encode()), REFUSED + "bad signature",
+           arguments_json=json.dumps({"grasp_pose": "$grasp_pose"}))
+    signed("tampered-episode", sign(Request("arm", "robot.execute_grasp", grasp, "other-ep", (),
+                                            id="tampered-episode"), KEY.encode()),
+           REFUSED + "bad signature", episode_id="agent-ep")
+    signed("other-replica", sign(Request("noarm", "robot.execute_grasp", grasp, "agent-ep", (), id="other-replica"),
+                                 KEY.encode()), REFUSED + "bad signature")
+    signed("stale", sign(Request("arm", "robot.execute_grasp", grasp, "agent-ep", (), id="stale"), KEY.encode(),
+                         now=time.time() - 120), REFUSED + "the request's timestamp")
+    signed("future", sign(Request("arm", "robot.execute_grasp", grasp, "agent-ep", (), id="future"), KEY.encode(),
+                          now=time.time() + 120), REFUSED + "the request's timestamp")
+    signed("noarm-grasp", sign(Request("noarm", "robot.execute_grasp", grasp, "agent-ep", (), id="noarm-grasp"),
+                               KEY.encode()), REFUSED + "robot tools are not enabled on replica noarm", replica="noarm")
+    # ends of the agent's episode: malformed, with the wrong key, and unsigned (which closes only the
+    # unsigned episode of that name)
+    cases.append(("end-malformed", "arm", EndEpisode.Request(request_id="end-malformed", episode_id=garbage),
+                  MALFORMED + "request field 'episode'", ""))
+    cases.append(("end-bad-id", "arm", EndEpisode.Request(request_id="", episode_id="agent-ep"),
+                  MALFORMED + "request field 'id'", ""))
+    cases.append(("end-badkey", "arm", as_end(sign(Request("arm", "episode.end", {}, "agent-ep", (), id="end-badkey",
+                                                           end_episode=True), new_key().encode())),
+                  REFUSED + "bad signature", ""))
+    cases.append(("u-end", "arm", EndEpisode.Request(request_id="u-end", episode_id="agent-ep"), CLOSED, ""))
+    return cases
 
 
-def test_hostile_messages_neither_kill_a_replica_nor_move_the_arm(shed):
+def test_hostile_requests_neither_kill_a_replica_nor_move_the_arm(shed):
     wire, procs = shed
     c = wire.client
     ep = dict(episode="agent-ep", images=(), prefer="arm")
@@ -200,33 +305,41 @@ def test_hostile_messages_neither_kill_a_replica_nor_move_the_arm(shed):
     g = c.call("grasp_generator.compute_grasp", {"point_cloud": "$point_cloud", "mask": "$segmentation_mask",
                                                  "focal_length_px": "$focal_length_px", "image_index": 0}, **ep)
     assert g["ok"], g
-    assert wait_for(lambda: g["id"] in wire.sent, 5)
     n_traj, n_grip, q0 = len(wire.trajectories), len(wire.gripper), wire.joints[0]
 
     t0 = time.monotonic()
-    expect = _hostile(wire, g["data"]["grasp_pose"])
-    wire.publish(wire.sent[g["id"]])  # the agent's own signed call, sniffed and sent again
-    answered = [rid for rid, text in expect.items() if text is not None]
-    assert wait_for(lambda: all(rid in wire.answers for rid in answered)
-                    and len(wire.answers.get(g["id"], [])) >= 2, 30), \
-        {rid: wire.answers.get(rid) for rid in answered}
-    replays = wire.answers[g["id"]]
-    assert len(replays) == 2 and replays[1]["text"].startswith("Error: PermissionError: request id"), replays
-    for rid, text in expect.items():
-        if text is None:
-            assert rid not in wire.answers, wire.answers[rid]
-            continue
-        got = wire.answers[rid]
-        assert len(got) == 1 and got[0]["text"].startswith(text) and got[0]["ok"] == (text == "Episode closed."), got
-    assert KEY not in json.dumps(wire.answers)
+    # the agent's own signed call, as it went to the replica, sent again
+    replay = wire.send("arm", wire.sent[g["id"]])
+    assert replay is not None and not replay.ok and replay.error == "PermissionError", replay
+    assert replay.text.startswith(f"{REFUSED}request id {g['id']} was already used"), replay.text
+    # every hostile request is answered, with the expected error and nothing else
+    wrong = {}
+    for case, replica, request, expected, kind in _hostile(g["data"]["grasp_pose"]):
+        got = wire.send(replica, request)
+        if got is None:
+            wrong[case] = "no answer"
+        elif got.ok != (expected == CLOSED) or not got.text.startswith(expected) or (
+                kind and (got.error != kind or got.replica_id != replica)):
+            wrong[case] = (got.ok, getattr(got, "error", None), got.text[:300])
+    assert not wrong, wrong
+    # more concurrent calls than a replica lets wait: the surplus is answered "overloaded" at once
+    burst = [CallTool.Request(request_id=f"burst-{i}", episode_id=f"burst-{i}", tool=DETECT[0],
+                              arguments_json=json.dumps(DETECT[1]), image_stamps_ns=[-1]) for i in range(BURST)]
+    answers = wire.wait([wire.send_async("arm", b) for b in burst], 60)
+    assert all(a is not None for a in answers), [a and a.text[:100] for a in answers]
+    overloaded = [a for a in answers if "is overloaded" in a.text]
+    served = [a for a in answers if a.ok and a.text.startswith("Detected 1")]
+    assert overloaded and served and len(overloaded) + len(served) == BURST, [a.text[:100] for a in answers]
+    assert all(not a.ok and a.text.startswith("Error: RuntimeError: tool server arm is overloaded")
+               and a.error == "RuntimeError" for a in overloaded), [a.text[:100] for a in overloaded]
+    assert KEY not in repr(wire.answers)
 
     # both replicas still serve vision calls, unsigned ones included
     assert procs["arm"].poll() is None and procs["noarm"].poll() is None
     for rid in ("arm", "noarm"):
-        probe = Request(rid, *DETECT, episode="after", id=f"after-{rid}")
-        wire.publish(probe.encode())
-        assert wait_for(lambda: probe.id in wire.answers, 15), f"{rid} does not answer any more"
-        assert wire.answers[probe.id][0]["ok"] and wire.answers[probe.id][0]["text"].startswith("Detected 1")
+        probe = wire.send(rid, as_call(Request(rid, *DETECT, episode="after", id=f"after-{rid}")))
+        assert probe is not None, f"{rid} does not answer any more"
+        assert probe.ok and probe.text.startswith("Detected 1") and probe.replica_id == rid, probe
     # nothing was sent to the robot, and it stood still
     time.sleep(max(0.0, 1.0 - (time.monotonic() - t0)))
     assert len(wire.trajectories) == n_traj and len(wire.gripper) == n_grip
@@ -236,13 +349,12 @@ def test_hostile_messages_neither_kill_a_replica_nor_move_the_arm(shed):
     r = c.call("robot.execute_grasp", {"grasp_pose": "$grasp_pose"}, timeout_s=180.0, **ep)
     assert r["ok"] and r["text"].startswith("Grasp execution"), r
     assert len(wire.trajectories) > n_traj
-    assert wait_for(lambda: r["id"] in wire.sent, 5)
-    n_traj = len(wire.trajectories)
-    wire.publish(wire.sent[r["id"]])
-    assert wait_for(lambda: len(wire.answers.get(r["id"], [])) >= 2, 15)
-    assert wire.answers[r["id"]][1]["text"].startswith("Error: PermissionError"), wire.answers[r["id"]]
+    n_traj, n_grip = len(wire.trajectories), len(wire.gripper)
+    again = wire.send("arm", wire.sent[r["id"]])  # refused as used (or, after a long grasp, as stale)
+    assert again is not None and not again.ok and again.text.startswith(REFUSED), again
     time.sleep(1.0)
-    assert len(wire.trajectories) == n_traj
+    assert len(wire.trajectories) == n_traj and len(wire.gripper) == n_grip
+    assert KEY not in repr(wire.answers)
 
 
 def test_logs_are_bounded_and_never_show_the_key(shed):
@@ -252,7 +364,8 @@ def test_logs_are_bounded_and_never_show_the_key(shed):
         assert KEY not in text
         about_input = [line for line in text.splitlines() if "[WARN]" in line or "[ERROR]" in line]
         assert about_input and all(len(line) < 400 for line in about_input), max(about_input, key=len)[:500]
-    assert "refused robot.execute_grasp" in arm_log and "ignored malformed request" in arm_log, arm_log[-3000:]
+    assert "refused robot.execute_grasp" in arm_log and "refused a malformed call" in arm_log, arm_log[-3000:]
+    assert "refused robot.execute_grasp" in log, log[-3000:]
     assert arm_code == 0 and code == 0, (arm_log[-2000:], log[-2000:])
 
 

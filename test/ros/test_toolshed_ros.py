@@ -104,3 +104,72 @@ def test_killed_replica_mid_call_is_retried_elsewhere_then_clear_error(shed):
     time.sleep(0.5)
     r = client.call("roborefer.detect_one", {"obj_name": "red block", "image_index": 0}, episode="k2")
     assert not r["ok"] and "no tool server answered 'roborefer.detect_one'" in r["text"]
+
+
+def test_a_replica_is_a_lifecycle_node_that_offers_its_services_only_while_active(shed):
+    """autostart:=false: nothing in the graph until a lifecycle manager configures (models loaded)
+    and activates it; deactivated, its services leave the graph and clients stop choosing it."""
+    from lifecycle_msgs.msg import State, Transition
+    from lifecycle_msgs.srv import ChangeState, GetState
+
+    client, procs = shed
+    node = client.node
+    proc = start("spacetools_ros.ros.tool_server_node", "--ros-args", "-r", "__node:=managed", "-p",
+                 "replica_id:=managed", "-p", f"scene:={SCENE}", "-p", "autostart:=false")
+    change = node.create_client(ChangeState, "/managed/change_state")
+    get = node.create_client(GetState, "/managed/get_state")
+
+    def ask(cli, request):
+        done = threading.Event()
+        fut = cli.call_async(request)
+        fut.add_done_callback(lambda _f: done.set())
+        assert done.wait(120), "no answer from the lifecycle service"
+        return fut.result()
+
+    def state() -> int:
+        return ask(get, GetState.Request()).current_state.id
+
+    def offered() -> bool:  # a server there (the graph also lists services that only have clients)
+        return node.count_services("/toolshed/managed/call_tool") > 0
+
+    try:
+        assert change.wait_for_service(timeout_sec=60) and get.wait_for_service(timeout_sec=10)
+        assert state() == State.PRIMARY_STATE_UNCONFIGURED
+        time.sleep(1.0)
+        assert not offered()
+        assert ask(change, ChangeState.Request(transition=Transition(id=Transition.TRANSITION_CONFIGURE))).success
+        assert state() == State.PRIMARY_STATE_INACTIVE and not offered()
+        assert ask(change, ChangeState.Request(transition=Transition(id=Transition.TRANSITION_ACTIVATE))).success
+        assert state() == State.PRIMARY_STATE_ACTIVE
+        assert client.wait_for_tool("roborefer.detect_one", 30) and wait_for_replica(client, "managed", 30)
+        deadline = time.monotonic() + 30
+        while True:  # the first frame may take a moment to reach it
+            r = client.call("roborefer.detect_one", {"obj_name": "red block", "image_index": 0}, episode="lc",
+                            prefer="managed")
+            if r["ok"] or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert r["ok"] and r["replica"] == "managed", r
+        assert ask(change, ChangeState.Request(transition=Transition(id=Transition.TRANSITION_DEACTIVATE))).success
+        deadline = time.monotonic() + 30
+        while offered() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not offered()
+        client.refresh(force=True)
+        assert "managed" not in client.table.alive("roborefer.detect_one")
+    finally:
+        node.destroy_client(change)
+        node.destroy_client(get)
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out[-2000:]
+
+
+def wait_for_replica(client, replica: str, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        client.refresh()
+        if replica in client.table.alive("roborefer.detect_one"):
+            return True
+        time.sleep(0.1)
+    return False

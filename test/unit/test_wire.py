@@ -8,9 +8,9 @@ import pytest
 
 from spacetools_ros.core.tools.auth import (KEY_ENV, AuthError, Verifier, is_robot_tool, new_key, session_key,
                                             sign)
-from spacetools_ros.core.tools.wire import (MAX_IMAGES, MAX_REQUEST_CHARS, MAX_RESPONSE_CHARS, Announcement,
-                                            LogLimiter, ReplicaTable, Request, WireError, decode_announcement,
-                                            decode_request, decode_response, encode_response)
+from spacetools_ros.core.tools.wire import (MAX_IMAGES, MAX_REQUEST_CHARS, MAX_RESPONSE_CHARS, LogLimiter,
+                                            ReplicaTable, Request, WireError, decode_request, request_from_call,
+                                            response_fields, response_from_fields)
 
 KEY = b"k" * 40
 DEEP = "[" * 5000 + "]" * 5000
@@ -31,8 +31,6 @@ def test_request_round_trip_and_malformed():
                 '{"id": "a", "replica": "r", "name": "x", "images": [true]}', "", "\x01\x02\xff\xfe"]:
         with pytest.raises(WireError):
             decode_request(bad)
-    assert decode_announcement("{") is None
-    assert decode_announcement(Announcement("r", ("a.b",), 2).encode()) == Announcement("r", ("a.b",), 2)
 
 
 def test_deep_json_is_refused_without_recursion():
@@ -42,9 +40,9 @@ def test_deep_json_is_refused_without_recursion():
     with pytest.raises(WireError, match="deeper"):
         decode_request(text)
     with pytest.raises(WireError):
-        decode_response(DEEP)
-    assert decode_announcement(DEEP) is None
-    assert decode_announcement('{"replica": "r", "tools": ' + DEEP + "}") is None
+        response_from_fields("a", "r", "x", True, "", DEEP, 0.0)
+    with pytest.raises(WireError, match="deeper"):
+        request_from_call("a", "r", "e", "x", '{"x": ' + DEEP + "}")
 
 
 def test_oversized_messages_are_refused_before_parsing():
@@ -54,8 +52,9 @@ def test_oversized_messages_are_refused_before_parsing():
     with pytest.raises(WireError, match="limit"):
         decode_request(doc(arguments={"blob": "x" * MAX_REQUEST_CHARS}))
     with pytest.raises(WireError, match=f"limit {MAX_RESPONSE_CHARS}"):
-        decode_response("x" * (MAX_RESPONSE_CHARS + 1))
-    assert decode_announcement('{"replica": "r", "tools": ["' + "a" * 20_000 + '"]}') is None
+        response_from_fields("a", "r", "x", True, "x" * (MAX_RESPONSE_CHARS + 1), "{}", 0.0)
+    with pytest.raises(WireError, match="limit"):
+        request_from_call("a", "r", "e", "x", '{"blob": "' + "x" * MAX_REQUEST_CHARS + '"}')
     assert time.perf_counter() - t0 < 1.0
 
 
@@ -87,24 +86,19 @@ def test_huge_images_list_and_non_object_arguments_name_the_request():
 def test_responses_are_encoded_finite_and_bounded():
     body = {"name": "vision_ops.index_at", "text": "Pixel value is nan", "ok": True,
             "data": {"value": float("nan"), "arr": np.arange(3, dtype=np.float32), "n": np.int64(4)}, "elapsed_s": 0.1}
-    back = decode_response(encode_response("id1", "r1", body))
+    f = response_fields(body)
+    back = response_from_fields("id1", "r1", body["name"], f["ok"], f["text"], f["result_json"], f["elapsed_s"])
     assert back["data"] == {"value": None, "arr": [0.0, 1.0, 2.0], "n": 4} and back["ok"] is True
-    huge = encode_response("id1", "r1", {**body, "data": {"blob": "x" * MAX_RESPONSE_CHARS}})
-    back = decode_response(huge)
-    assert not back["ok"] and "exceeds the wire limit" in back["text"] and back["id"] == "id1"
-    for bad in ['{"id": "a", "replica": "r", "ok": "yes", "text": "", "data": {}}',
-                '{"id": "a", "replica": "r", "ok": true, "text": "", "data": []}',
-                '{"replica": "r", "ok": true, "text": "", "data": {}}', "[]", "NaN",
-                '{"id": "a", "replica": "r", "ok": true, "text": "", "data": {"x": Infinity}}']:
+    huge = response_fields({**body, "data": {"blob": "x" * MAX_RESPONSE_CHARS}})
+    assert not huge["ok"] and "exceeds the limit" in huge["text"] and huge["error"] == "RuntimeError"
+    for fields in [("a", "r", "x", "yes", "", "{}", 0.0), ("a", "r", "x", True, "", "[]", 0.0),
+                   ("", "r", "x", True, "", "{}", 0.0), ("a", "r", "x", True, "", "NaN", 0.0),
+                   ("a", "r", "x", True, "", '{"x": Infinity}', 0.0), ("a", "r", "x", True, "", "{}", float("nan")),
+                   ("a", "bad name", "x", True, "", "{}", 0.0), ("a", "r", "x", True, b"", "{}", 0.0)]:
         with pytest.raises(WireError):
-            decode_response(bad)
-
-
-def test_announcements_are_checked():
-    assert decode_announcement('{"replica": "r", "tools": ["a.b"], "inflight": true}') is None
-    assert decode_announcement('{"replica": "r", "tools": "a.b"}') is None
-    assert decode_announcement('{"replica": "r", "tools": [' + ",".join(['"t"'] * 300) + "]}") is None
-    assert decode_announcement('{"replica": "bad name", "tools": []}') is None
+            response_from_fields(*fields)
+    err = response_fields({"name": "x", "text": "Error: ValueError: no", "ok": False, "data": {}})
+    assert err["error"] == "ValueError"
 
 
 def test_log_limiter_bounds_rate_and_length():
@@ -120,12 +114,11 @@ def test_log_limiter_bounds_rate_and_length():
 
 
 def test_replica_table_is_bounded():
-    t = ReplicaTable(stale_after_s=3.0, max_replicas=3)
-    for i in range(5):
-        t.update(Announcement(f"r{i}", ("tool.x",)), now=0.0)
-    assert t.alive("tool.x", now=0.0) == ["r0", "r1", "r2"]
-    t.update(Announcement("late", ("tool.x",)), now=10.0)  # the stale ones make room
-    assert t.alive("tool.x", now=10.0) == ["late"]
+    t = ReplicaTable(max_replicas=3)
+    assert [t.update(f"r{i}", ("tool.x",)) for i in range(5)] == [True, True, True, False, False]
+    assert t.alive("tool.x") == ["r0", "r1", "r2"]
+    t.retain({"r1"})  # the others left the graph and make room
+    assert t.update("late", ("tool.x",)) and t.alive("tool.x") == ["late", "r1"]
 
 
 def test_sign_and_verify_through_the_wire():
@@ -195,15 +188,55 @@ def test_session_key_from_the_environment():
 
 
 def test_episodes_spread_over_replicas_and_stick():
-    t = ReplicaTable(stale_after_s=3.0)
+    t = ReplicaTable()
     for r in ("a", "b"):
-        t.update(Announcement(r, ("tool.x",)), now=0.0)
-    first = t.pick("tool.x", "e1", now=1.0)
-    second = t.pick("tool.x", "e2", now=1.0)
+        t.update(r, ("tool.x",))
+    first = t.pick("tool.x", "e1")
+    second = t.pick("tool.x", "e2")
     assert {first, second} == {"a", "b"}
-    assert t.pick("tool.x", "e1", now=1.5) == first  # affinity
-    t.mark_failed(first, now=2.0)
-    assert t.pick("tool.x", "e1", now=2.0) == second  # failover
-    assert t.pick("tool.x", "e2", now=2.0) == second
-    assert t.pick("tool.y", "e1", now=2.0) is None  # nobody serves it
-    assert t.pick("tool.x", "e3", now=10.0) is None  # heartbeats went stale
+    assert t.pick("tool.x", "e1") == first  # affinity
+    t.started(second)
+    t.forget_episode("e2")
+    assert t.pick("tool.x", "e3") == first  # the one without a call under way
+    t.mark_failed(first)
+    assert t.pick("tool.x", "e1") == second  # failover
+    assert t.pick("tool.y", "e1") is None  # nobody serves it
+    t.recovered(first)
+    assert first in t.alive("tool.x")
+    t.retain(set())
+    assert t.pick("tool.x", "e4") is None  # gone from the graph
+
+
+def test_service_fields_become_the_same_request_as_the_json_form():
+    req = Request("r1", "sam2.segment_from_point", {"x": 0.5, "y": 0.5}, "ep", (123, "latest"), id="abc")
+    back = request_from_call("abc", "r1", "ep", "sam2.segment_from_point", json.dumps(req.arguments), [123, -1])
+    assert back == req == decode_request(req.encode())
+    signed = sign(req, KEY, now=1000.0)
+    back = request_from_call("abc", "r1", "ep", signed.name, json.dumps(signed.arguments), [123, -1], signed.ts,
+                             signed.sig)
+    Verifier(KEY, clock=lambda: 1000.0).verify(back)  # the signature covers what the fields carry
+    moved = request_from_call("abc", "r2", "ep", signed.name, json.dumps(signed.arguments), [123, -1], signed.ts,
+                              signed.sig)
+    with pytest.raises(AuthError, match="bad signature"):  # signed for another replica
+        Verifier(KEY, clock=lambda: 1000.0).verify(moved)
+    end = request_from_call("e1", "r1", "ep", "episode.end", "{}", (), end_episode=True)
+    assert end.end_episode and end.images == ()
+    bad = [("a b", "ep", "x", "{}", ()), ("a", "e p", "x", "{}", ()), ("a", "ep", "x y", "{}", ()),
+           ("a", "ep", "x", "[1]", ()), ("a", "ep", "x", "{", ()), ("a", "ep", "x", "{}", [-2]),
+           ("a", "ep", "x", "{}", [1] * (MAX_IMAGES + 1)), ("a", "ep", "x", 5, ())]
+    for rid, episode, tool, args, images in bad:
+        with pytest.raises(WireError):
+            request_from_call(rid, "r1", episode, tool, args, images)
+    with pytest.raises(WireError, match="sig"):
+        request_from_call("a", "r1", "ep", "x", "{}", (), 1000.0, "not hex")
+    with pytest.raises(WireError, match="ts"):
+        request_from_call("a", "r1", "ep", "x", "{}", (), float("inf"), "0" * 64)
+
+
+def test_replica_names_become_ros_names():
+    from spacetools_ros.ros import topics
+
+    assert topics.replica_services("robot0") == "toolshed/robot0"
+    assert topics.replica_services("host-12.x:3") == "toolshed/host_12_x_3"
+    assert topics.replica_services("9lives") == "toolshed/r9lives"
+    assert topics.replica_services("--") == "toolshed/replica"

@@ -1,17 +1,17 @@
-"""The toolshed's wire protocol on ROS 2 (JSON in std_msgs/String), ROS-free.
+"""The toolshed's calls, ROS-free: what a tool call and its answer hold, their bounds and checks,
+and which replica serves a call.
 
-Topics (relative: they move with the nodes' namespace; names in ros/topics.py):
-  toolshed/announce  every replica, ~1 Hz: {"replica", "tools", "inflight", "version"}
-  toolshed/request   {"id", "replica", "episode", "name", "arguments", "images": [stamp_ns | "latest"],
-                      "end_episode"?, "ts"?, "sig"?}
-  toolshed/response  {"id", "replica", "name", "ok", "text", "data", "elapsed_s"}
-Only the addressed replica answers a request. Calls of one episode stick to one replica (its
-variables live there); a client retries on another replica after a timeout. ``ts``/``sig`` are the
-agent's credential (core/tools/auth.py); robot tools are served only to signed requests.
+On ROS 2 a replica offers three services (spacetools_interfaces/srv, under the relative name
+``toolshed/<replica>/``: call_tool, list_tools, end_episode) that clients find in the ROS graph; a
+CallTool request's fields become a ``Request`` through ``request_from_call`` and its response's
+fields a response document through ``response_from_fields``. A request also has a JSON form
+({"id", "replica", "episode", "name", "arguments", "images": [stamp_ns | "latest"],
+"end_episode"?, "ts"?, "sig"?}), the one the signature covers (core/tools/auth.py).
+Calls of one episode stick to one replica (its variables live there); a client retries on another
+replica after a timeout. Robot tools are served only to signed requests.
 
-Every message is size-checked before it is parsed and parsed by the bounded decoder
-(core/tools/decode.py); decoding raises ``WireError`` (or returns None for a heartbeat), never
-anything else, whatever the text.
+Every field is size-checked before it is parsed and JSON is parsed by the bounded decoder
+(core/tools/decode.py); the checks raise ``WireError``, never anything else, whatever the input.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ WIRE_VERSION = 2
 
 MAX_REQUEST_CHARS = 256 * 1024
 MAX_RESPONSE_CHARS = 2 * 1024 * 1024
-MAX_ANNOUNCE_CHARS = 16 * 1024
 MAX_ID_CHARS = 64
 MAX_TOKEN_CHARS = 128  # replica, episode and tool names
 MAX_IMAGES = 16
@@ -42,11 +41,10 @@ REQUEST_LIMITS = Limits(max_chars=MAX_REQUEST_CHARS, max_depth=16, max_items=50_
                         max_string_chars=MAX_REQUEST_CHARS)
 RESPONSE_LIMITS = Limits(max_chars=MAX_RESPONSE_CHARS, max_depth=16, max_items=500_000,
                          max_string_chars=MAX_RESPONSE_CHARS)
-ANNOUNCE_LIMITS = Limits(max_chars=MAX_ANNOUNCE_CHARS, max_depth=3, max_items=MAX_TOOLS + 16,
-                         max_string_chars=MAX_TOKEN_CHARS)
 
 _TOKEN = re.compile(r"[A-Za-z0-9_.:@+/=-]+")
 _SIG = re.compile(r"[0-9a-f]{64}")
+_ERROR_KIND = re.compile(r"Error(?: when executing tool)?: ([A-Za-z]{1,64}Error)\b")
 _UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
 
 
@@ -120,13 +118,52 @@ class Request:
 
 
 def decode_request(text: str) -> Request:
-    """Parse a request within the wire limits.
+    """Parse a request's JSON form within the wire limits.
 
     Raises:
         WireError: too large, not JSON, too deep, fields missing, of the wrong type or too long;
             carries the id/replica/name when those were valid.
     """
-    d = _object(text, REQUEST_LIMITS, "request")
+    return request_from_dict(_object(text, REQUEST_LIMITS, "request"))
+
+
+def request_from_call(request_id: Any, replica: str, episode: Any, tool: Any, arguments_json: Any,
+                      image_stamps_ns: Any = (), signed_at: Any = 0.0, signature: Any = "",
+                      end_episode: bool = False) -> Request:
+    """The Request a CallTool (or EndEpisode) service request's fields describe, checked as the JSON
+    form is. ``image_stamps_ns``: -1 = the newest frame; ``signed_at`` 0 with an empty
+    ``signature`` = unsigned.
+
+    Raises:
+        WireError: as ``decode_request``.
+    """
+    named = {"id": request_id if is_token(request_id, MAX_ID_CHARS) else None, "replica": replica,
+             "name": tool if is_token(tool) else None}
+    stamps = list(image_stamps_ns)
+    if len(stamps) > MAX_IMAGES:
+        raise WireError(f"at most {MAX_IMAGES} image stamps, got {len(stamps)}", **named)
+    if not isinstance(arguments_json, str):
+        raise WireError("arguments_json must be text", **named)
+    if len(arguments_json) + len(str(tool)) + len(str(episode)) > MAX_REQUEST_CHARS - 256:
+        raise WireError(f"request of {len(arguments_json)} characters of arguments (limit {MAX_REQUEST_CHARS})",
+                        **named)
+    try:
+        args = _object(arguments_json or "{}", REQUEST_LIMITS, "arguments_json")
+    except WireError as exc:
+        raise WireError(str(exc), **named) from None
+    d: dict[str, Any] = {"id": request_id, "replica": replica, "episode": episode, "name": tool, "arguments": args,
+                         "images": ["latest" if s == -1 else s for s in stamps], "end_episode": bool(end_episode)}
+    if signature or signed_at:
+        d["ts"], d["sig"] = signed_at, signature
+    return request_from_dict(d)
+
+
+def request_from_dict(d: dict) -> Request:
+    """The Request in a decoded JSON object (the one check of every request field).
+
+    Raises:
+        WireError: as ``decode_request``.
+    """
     rid, replica, name = d.get("id"), d.get("replica"), d.get("name")
     named = {"id": rid if is_token(rid, MAX_ID_CHARS) else None,
              "replica": replica if is_token(replica) else None, "name": name if is_token(name) else None}
@@ -177,25 +214,51 @@ def _plain(o: Any) -> Any:
     return str(o)
 
 
-def encode_response(rid: str, replica: str, body: dict[str, Any]) -> str:
-    """JSON text of a response (``body``: name, text, ok, data, elapsed_s); one that would exceed
-    the wire limit becomes an error response."""
-    text = json.dumps(_plain({"id": rid, "replica": replica, **body}), allow_nan=False)
-    if len(text) <= MAX_RESPONSE_CHARS:
-        return text
-    return json.dumps({"id": rid, "replica": replica, "name": str(body.get("name", ""))[:MAX_TOKEN_CHARS],
-                       "ok": False, "data": {}, "elapsed_s": _plain(body.get("elapsed_s", 0.0)),
-                       "text": f"Error: RuntimeError: the response of {len(text)} characters exceeds the wire "
-                               f"limit of {MAX_RESPONSE_CHARS}"})
+def response_fields(body: dict[str, Any]) -> dict[str, Any]:
+    """A CallTool response's fields (ok, error, text, result_json, elapsed_s) from a tool's answer
+    (``body``: name, text, ok, data, elapsed_s); one over the size limit becomes an error answer."""
+    data = _plain(body.get("data", {}))
+    result = json.dumps(data if isinstance(data, dict) else {}, allow_nan=False)
+    text = str(body.get("text", ""))
+    ok = bool(body.get("ok"))
+    error = ""
+    if not ok:
+        error = str(data.get("error", "")) if isinstance(data, dict) else ""
+        if not is_token(error):
+            kind = _ERROR_KIND.match(text[:120])
+            error = kind.group(1) if kind else "Error"
+    elapsed = _plain(body.get("elapsed_s", 0.0))
+    elapsed = float(elapsed) if isinstance(elapsed, (int, float)) and not isinstance(elapsed, bool) else 0.0
+    if len(text) + len(result) > MAX_RESPONSE_CHARS:
+        return {"ok": False, "error": "RuntimeError", "result_json": "{}", "elapsed_s": elapsed,
+                "text": f"Error: RuntimeError: the answer of {len(text) + len(result)} characters exceeds the limit "
+                        f"of {MAX_RESPONSE_CHARS}"}
+    return {"ok": ok, "error": error, "text": text,
+            "result_json": result, "elapsed_s": elapsed}
 
 
-def decode_response(text: str) -> dict[str, Any]:
-    """Parse a response within the wire limits into {id, replica, name, ok, text, data, elapsed_s}.
+def response_from_fields(rid: str, replica: Any, name: str, ok: Any, text: Any, result_json: Any,
+                         elapsed_s: Any) -> dict[str, Any]:
+    """The response document {id, replica, name, ok, text, data, elapsed_s} of a CallTool answer.
 
     Raises:
-        WireError: too large, not JSON, or fields missing / of the wrong type.
+        WireError: fields too large, result_json not a bounded JSON object, or of the wrong type.
     """
-    d = _object(text, RESPONSE_LIMITS, "response")
+    if not isinstance(text, str) or not isinstance(result_json, str):
+        raise WireError("response fields 'text' and 'result_json' must be text")
+    if len(text) + len(result_json) > MAX_RESPONSE_CHARS:
+        raise WireError(f"response of {len(text) + len(result_json)} characters (limit {MAX_RESPONSE_CHARS})")
+    data = _object(result_json or "{}", RESPONSE_LIMITS, "result_json")
+    return response_from_dict({"id": rid, "replica": replica, "name": name, "ok": ok, "text": text, "data": data,
+                               "elapsed_s": elapsed_s})
+
+
+def response_from_dict(d: dict) -> dict[str, Any]:
+    """The checked response document in a decoded object.
+
+    Raises:
+        WireError: fields missing or of the wrong type.
+    """
     rid, replica, name = d.get("id"), d.get("replica"), d.get("name", "")
     if not is_token(rid, MAX_ID_CHARS) or not is_token(replica):
         raise WireError("response fields 'id' and 'replica' must be identifiers")
@@ -204,39 +267,10 @@ def decode_response(text: str) -> dict[str, Any]:
     ok, body, data, elapsed = d.get("ok"), d.get("text", ""), d.get("data", {}), d.get("elapsed_s", 0.0)
     if not isinstance(ok, bool) or not isinstance(body, str) or not isinstance(data, dict):
         raise WireError("response fields 'ok' (bool), 'text' (string) and 'data' (object) are required")
-    if isinstance(elapsed, bool) or not isinstance(elapsed, (int, float)):
-        raise WireError("response field 'elapsed_s' must be a number")
+    if isinstance(elapsed, bool) or not isinstance(elapsed, (int, float)) or not math.isfinite(elapsed):
+        raise WireError("response field 'elapsed_s' must be a finite number")
     return {"id": rid, "replica": replica, "name": name, "ok": ok, "text": body, "data": data,
             "elapsed_s": float(elapsed)}
-
-
-@dataclass(frozen=True)
-class Announcement:
-    """A replica's heartbeat."""
-
-    replica: str
-    tools: tuple[str, ...]
-    inflight: int = 0
-
-    def encode(self) -> str:
-        """JSON text."""
-        return json.dumps({"replica": self.replica, "tools": list(self.tools), "inflight": self.inflight,
-                           "version": WIRE_VERSION})
-
-
-def decode_announcement(text: str) -> Announcement | None:
-    """Parse a heartbeat within the wire limits (None when malformed)."""
-    try:
-        d = _object(text, ANNOUNCE_LIMITS, "announcement")
-    except WireError:
-        return None
-    replica, tools, inflight = d.get("replica"), d.get("tools"), d.get("inflight", 0)
-    if not is_token(replica) or not isinstance(tools, list) or len(tools) > MAX_TOOLS \
-            or not all(is_token(t) for t in tools):
-        return None
-    if isinstance(inflight, bool) or not isinstance(inflight, int) or not 0 <= inflight <= 1_000_000:
-        return None
-    return Announcement(replica, tuple(tools), inflight)
 
 
 class LogLimiter:
@@ -267,44 +301,53 @@ class LogLimiter:
 
 
 class ReplicaTable:
-    """Which replicas serve which tools; picks one per call (episode affinity, then least loaded).
-    Holds at most ``max_replicas`` (stale ones are dropped first; beyond that, new ones are ignored)."""
+    """Which replicas serve which tools (as found in the ROS graph); picks one per call (episode
+    affinity, then the fewest calls and episodes this client has on it). Holds at most
+    ``max_replicas``; a replica that failed a call is skipped until it answers again."""
 
-    def __init__(self, stale_after_s: float = 3.0, max_replicas: int = 256) -> None:
-        self.stale_after_s = stale_after_s
+    def __init__(self, max_replicas: int = 256) -> None:
         self.max_replicas = max_replicas
-        self._seen: dict[str, tuple[float, Announcement]] = {}
+        self._tools: dict[str, tuple[str, ...]] = {}
         self._sticky: dict[str, str] = {}
-        self._failed: dict[str, float] = {}
+        self._failed: set[str] = set()
+        self._inflight: dict[str, int] = {}
 
-    def update(self, ann: Announcement, now: float | None = None) -> None:
-        """Record a heartbeat."""
-        t = time.monotonic() if now is None else now
-        if ann.replica not in self._seen and len(self._seen) >= self.max_replicas:
-            for r in [r for r, (seen, _) in self._seen.items() if t - seen > self.stale_after_s]:
-                del self._seen[r]
-            if len(self._seen) >= self.max_replicas:
-                return
-        self._seen[ann.replica] = (t, ann)
-        self._failed.pop(ann.replica, None)
+    def update(self, replica: str, tools: tuple[str, ...] | list[str]) -> bool:
+        """Record a replica's tools; False when the table is full and it is new."""
+        if replica not in self._tools and len(self._tools) >= self.max_replicas:
+            return False
+        self._tools[replica] = tuple(tools)
+        return True
 
-    def alive(self, tool: str, now: float | None = None) -> list[str]:
-        """Replicas serving ``tool`` that announced recently and have not just failed."""
-        t = time.monotonic() if now is None else now
-        out = [r for r, (seen, ann) in self._seen.items()
-               if tool in ann.tools and t - seen <= self.stale_after_s and r not in self._failed]
+    def retain(self, present: set[str]) -> None:
+        """Forget replicas that are no longer in the graph (and their failures)."""
+        for r in [r for r in self._tools if r not in present]:
+            del self._tools[r]
+            self._failed.discard(r)
+
+    def known(self) -> set[str]:
+        """Replicas whose tools are known."""
+        return set(self._tools)
+
+    def alive(self, tool: str) -> list[str]:
+        """Replicas serving ``tool`` that have not just failed, least busy first."""
+        out = [r for r, tools in self._tools.items() if tool in tools and r not in self._failed]
         episodes = {r: list(self._sticky.values()).count(r) for r in out}
-        return sorted(out, key=lambda r: (self._seen[r][1].inflight + episodes[r], r))
+        return sorted(out, key=lambda r: (self._inflight.get(r, 0) + episodes[r], r))
 
-    def pick(self, tool: str, episode: str, exclude: set[str] = frozenset(), now: float | None = None) -> str | None:
+    def pick(self, tool: str, episode: str, exclude: set[str] = frozenset()) -> str | None:
         """The replica for this call, or None when no live replica serves the tool."""
-        live = [r for r in self.alive(tool, now) if r not in exclude]
+        live = [r for r in self.alive(tool) if r not in exclude]
         if not live:
             return None
         sticky = self._sticky.get(episode)
         choice = sticky if sticky in live else live[0]
         self._sticky[episode] = choice
         return choice
+
+    def started(self, replica: str, delta: int = 1) -> None:
+        """Count a call this client has under way on ``replica`` (``delta`` -1 when it ends)."""
+        self._inflight[replica] = max(0, self._inflight.get(replica, 0) + delta)
 
     def stick(self, episode: str, replica: str) -> None:
         """Pin an episode to a replica (e.g. a caller's preference)."""
@@ -314,10 +357,17 @@ class ReplicaTable:
         """The replica an episode is pinned to, if any."""
         return self._sticky.get(episode)
 
-    def mark_failed(self, replica: str, now: float | None = None) -> None:
-        """A replica did not answer in time: skip it until it announces again."""
-        self._failed[replica] = time.monotonic() if now is None else now
-        self._seen.pop(replica, None)
+    def mark_failed(self, replica: str) -> None:
+        """A replica did not answer in time: skip it until ``recovered``."""
+        self._failed.add(replica)
+
+    def recovered(self, replica: str) -> None:
+        """A failed replica answered again."""
+        self._failed.discard(replica)
+
+    def failed(self) -> set[str]:
+        """Replicas skipped after a failure."""
+        return set(self._failed)
 
     def forget_episode(self, episode: str) -> None:
         """Drop an episode's affinity."""
