@@ -60,9 +60,9 @@ def test_bringup_refuses_a_bad_namespace(capsys):
     assert "not a valid ROS 2 namespace" in capsys.readouterr().err
 
 
-def test_packaged_topic_lists_are_relative_but_clock():
+def test_packaged_topic_lists_are_relative_but_clock_and_tf():
     topics = [spec.split(":", 1)[0] for spec in load_params(config_dir() / "recorder.yaml", "spacetools_recorder")["topics"]]
-    assert [t for t in topics if t.startswith("/")] == ["/clock"]
+    assert [t for t in topics if t.startswith("/")] == ["/clock", "/tf", "/tf_static"]  # global by ROS convention
     for name, node in (("agent.yaml", "spacetools_agent"), ("tool_server.yaml", "spacetools_tool_server")):
         params = load_params(config_dir() / name, node)
         for key in ("joint_states_topic", "arm_trajectory_topic", "gripper_command_topic", "color_image_topic",
