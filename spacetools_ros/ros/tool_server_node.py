@@ -414,6 +414,9 @@ def main(args: list[str] | None = None) -> None:
     """Run one replica until SIGINT/SIGTERM."""
     from .spin import run_nodes
 
+    # calls hop between threads (executor -> worker -> executor): a shorter switch interval than
+    # Python's 5 ms lets a woken thread take the interpreter sooner (measured: ~8 -> ~6 ms a call)
+    sys.setswitchinterval(0.0005)
     sys.exit(run_nodes(lambda: [ToolServerNode().started()], args, threads=lambda nodes: nodes[0].executor_threads))
 
 
