@@ -74,10 +74,16 @@ def format_tool_responses(texts: list[str]) -> str:
     return "\n".join(f"<tool_response>\n{t}\n</tool_response>" for t in texts)
 
 
-def system_prompt(schemas: dict[str, ToolSchema], names: list[str] | None = None) -> str:
-    """System prompt + the Qwen2.5 tools block (one JSON schema per line)."""
-    base = (config_dir() / "prompts" / "system.txt").read_text().strip()
-    lines = [json.dumps(schemas[n].openai()) for n in (names or list(schemas))]
+def system_prompt(schemas: dict[str, ToolSchema], names: list[str] | None = None, base: str | None = None,
+                  tool_lines: tuple[str, ...] | None = None) -> str:
+    """System prompt + the Qwen2.5 tools block (one JSON schema per line).
+
+    ``base``: the text before the tools block (default: config/prompts/system.txt); ``tool_lines``:
+    the block's lines verbatim (default: ``schemas`` as OpenAI function descriptions)."""
+    if base is None:
+        base = (config_dir() / "prompts" / "system.txt").read_text().strip()
+    lines = list(tool_lines) if tool_lines is not None else \
+        [json.dumps(schemas[n].openai()) for n in (names or list(schemas))]
     return (f"{base}\n\n# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
             "You are provided with function signatures within <tools></tools> XML tags:\n<tools>\n"
             + "\n".join(lines) + "\n</tools>\n\nFor each function call, return a json object with function name and "

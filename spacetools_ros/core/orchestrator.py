@@ -162,7 +162,10 @@ class Orchestrator:
                     answer = f"{answer} {question[0].upper()}{question[1:]}"
                     answer = answer if answer.endswith((".", "?")) else answer + "."
                 return self._refused("not_found", answer, what, command, t0, missing)
-        messages = [Message("system", system_prompt(self.schemas)), Message("user", command)]
+        prompt = getattr(self.policy, "prompt", None)  # a model's own prompt text (core/prompts.py), if it has one
+        system = system_prompt(self.schemas, base=prompt.system_text, tool_lines=prompt.tool_lines) \
+            if prompt is not None else system_prompt(self.schemas)
+        messages = [Message("system", system), Message("user", command)]
         try:
             self.policy.start(command)
         except Exception as exc:  # noqa: BLE001 - a policy that cannot start ends the episode, nothing moved

@@ -113,6 +113,9 @@ class OpenAIPolicy:
         send_images: send the conversation's images as PNG data URLs.
         max_body_bytes: largest reply body accepted.
         max_text_chars: the returned turn is cut to this many characters.
+        system_prompt_file: the system prompt the served model was trained with (empty: the packaged one).
+        tool_descriptions_file: the tools block it was trained with (core/prompts.py; empty: this
+            package's schemas).
     """
 
     name = "openai"
@@ -121,7 +124,8 @@ class OpenAIPolicy:
                  api_key_env: str = "OPENAI_API_KEY", timeout_s: float = 60.0, max_retries: int = 2,
                  max_tokens: int = 1024, token_budget: int = 4096, temperature: float = 0.0,
                  send_images: bool = True, max_body_bytes: int = MAX_BODY_BYTES,
-                 max_text_chars: int = MAX_TEXT_CHARS) -> None:
+                 max_text_chars: int = MAX_TEXT_CHARS, system_prompt_file: str = "",
+                 tool_descriptions_file: str = "") -> None:
         if not isinstance(base_url, str) or not isinstance(model, str) or not model:
             raise ConfigError("policy base_url and model must be non-empty strings")
         self._endpoint = _endpoint(base_url)
@@ -150,6 +154,11 @@ class OpenAIPolicy:
             self._headers["Authorization"] = "Bearer " + key
         self._ssl = ssl.create_default_context() if self._endpoint.https else None
         self.tokens_used = 0
+        from ...core.prompts import load_prompt_set
+        from ...core.tools.protocol import load_schemas
+
+        self.prompt = load_prompt_set(str(system_prompt_file or ""), str(tool_descriptions_file or ""),
+                                      known=set(load_schemas()))
 
     @classmethod
     def from_config(cls, path: str | Path | None = None, **overrides: Any) -> OpenAIPolicy:
