@@ -12,6 +12,7 @@ from pathlib import Path
 from ..core.errors import ConfigError, SceneError, SpacetoolsError, TargetError
 from .bag import add_bag_arguments, cmd_bag
 from .command_client import add_command_arguments, cmd_command
+from .data import add_data_arguments, cmd_data
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -64,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     tl.add_argument("--image-out", help="write the camera image with the results drawn in (PNG/JPG)")
     tl.add_argument("calls", nargs="+", metavar="NAME [JSON_ARGS]", help="tool name and its JSON arguments")
     add_bag_arguments(sub.add_parser("bag", help="inspect a recorded bag, or repair one whose recorder was killed"))
+    add_data_arguments(sub.add_parser("data", help="generate spatial tasks with exact ground truth (data gen)"))
     return p
 
 
@@ -251,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     safe_ros_environment()
     args = build_parser().parse_args(argv)
     handlers = {"pick-place": cmd_pick_place, "tool": cmd_tool, "run": cmd_run, "command": cmd_command,
-                "bag": cmd_bag}
+                "bag": cmd_bag, "data": cmd_data}
     try:
         code = handlers[args.subcommand](args)
     except (SceneError, TargetError, ConfigError) as exc:
