@@ -2,6 +2,7 @@
 
 Replicas are found in the ROS graph: every ``toolshed/<name>/list_tools`` service (in the node's
 namespace) is a replica, asked once for its id and tools; one that leaves the graph is forgotten.
+The graph is looked at before calls and on a timer of the node (so the table stays current between calls).
 Reusable: it takes a node (and an optional callback group) instead of being one. With the agent's
 session key (``SPACETOOLS_SESSION_KEY`` in the environment, or given) every request is signed,
 which replicas require for robot tools. Every answer goes through the bounded checks of
@@ -75,6 +76,14 @@ class ToolClient:
         self._log = LogLimiter()
         self._prefix = node.resolve_service_name(topics.TOOLSHED).rstrip("/") + "/"
         self._refreshed = -float("inf")
+        # the table follows the graph by itself too (replicas coming and going between calls)
+        self._timer = node.create_timer(max(0.2, 2.0 * refresh_s), self._tick, callback_group=self._group)
+
+    def _tick(self) -> None:
+        try:
+            self.refresh()
+        except Exception as exc:  # noqa: BLE001 - a timer callback must not end the node
+            self._log(self.node.get_logger().warning, f"toolshed refresh failed: {type(exc).__name__}: {exc}")
 
     @property
     def signs(self) -> bool:
