@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..core.errors import ConfigError, SceneError, SpacetoolsError, TargetError
 from .bag import add_bag_arguments, cmd_bag
+from .bench import add_bench_arguments, cmd_bench
 from .command_client import add_command_arguments, cmd_command
 from .data import add_data_arguments, cmd_data
 
@@ -66,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     tl.add_argument("calls", nargs="+", metavar="NAME [JSON_ARGS]", help="tool name and its JSON arguments")
     add_bag_arguments(sub.add_parser("bag", help="inspect a recorded bag, or repair one whose recorder was killed"))
     add_data_arguments(sub.add_parser("data", help="generate spatial tasks with exact ground truth (data gen)"))
+    add_bench_arguments(sub.add_parser("bench", help="score a policy on spatial tasks, per category (data gen output)"))
     return p
 
 
@@ -253,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     safe_ros_environment()
     args = build_parser().parse_args(argv)
     handlers = {"pick-place": cmd_pick_place, "tool": cmd_tool, "run": cmd_run, "command": cmd_command,
-                "bag": cmd_bag, "data": cmd_data}
+                "bag": cmd_bag, "data": cmd_data, "bench": cmd_bench}
     try:
         code = handlers[args.subcommand](args)
     except (SceneError, TargetError, ConfigError) as exc:
