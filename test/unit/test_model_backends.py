@@ -4,6 +4,7 @@ backends whose packages are absent (SAM2 needs torchvision, GraspGen a GPU insta
 chosen by name without its weights, checkpoint or endpoint refuses to start; random weights are built
 only through the explicit test option ``allow_random_weights=True``."""
 
+import importlib.machinery
 import importlib.util
 
 import numpy as np
@@ -141,7 +142,7 @@ def test_unknown_backend_name_is_refused():
         build_toolshed(pointing="magic")
 
 
-def _torchvision_transforms_stand_in():
+def _torchvision_transforms_stand_in(monkeypatch):
     """PyPI's torchvision has no CPU build that loads here; SAM2's predictor only needs three of its
     transforms, so this stands in for them (torchvision is not the library under test)."""
     import sys
@@ -172,20 +173,24 @@ def _torchvision_transforms_stand_in():
             return (x - self.mean) / self.std
 
     for name in [m for m in sys.modules if m == "torchvision" or m.startswith("torchvision.")]:
-        del sys.modules[name]
+        monkeypatch.delitem(sys.modules, name)
     tv = types.ModuleType("torchvision")
     tr = types.ModuleType("torchvision.transforms")
+    for mod in (tv, tr):  # a spec like a real module's, so importlib.util.find_spec works on them
+        mod.__spec__ = importlib.machinery.ModuleSpec(mod.__name__, None)
     tr.ToTensor, tr.Resize, tr.Normalize = ToTensor, Resize, Normalize
     tv.transforms = tr
-    sys.modules["torchvision"], sys.modules["torchvision.transforms"] = tv, tr
+    # for this test only: later tests (and libraries that probe for torchvision) see the real state
+    monkeypatch.setitem(sys.modules, "torchvision", tv)
+    monkeypatch.setitem(sys.modules, "torchvision.transforms", tr)
 
 
 @pytest.mark.skipif(importlib.util.find_spec("sam2") is None or not HAVE_TORCH, reason="sam2 not installed")
-def test_sam2_backend_runs_the_real_model_with_random_weights():
+def test_sam2_backend_runs_the_real_model_with_random_weights(monkeypatch):
     try:
         import torchvision  # noqa: F401
     except Exception:  # noqa: BLE001 - the CUDA-linked wheel fails to load on this CPU machine
-        _torchvision_transforms_stand_in()
+        _torchvision_transforms_stand_in(monkeypatch)
     from spacetools_ros.backends.sim.mujoco_sim import MujocoSim
     from spacetools_ros.backends.tools.factory import build_toolshed
     from spacetools_ros.backends.tools.sam2_backend import Sam2Segmentation
