@@ -106,8 +106,10 @@ class ToolClient:
                 if "/" not in base[len(self._prefix):]:
                     found.append(base)
         # the graph lists a service while anyone has a client for it (this one included): a replica
-        # counts while a server answers there
-        found = [b for b in found[: self.table.max_replicas] if self.node.count_services(f"{b}/{topics.LIST_TOOLS}")]
+        # counts while servers answer at its list_tools and call_tool
+        found = [b for b in found[: self.table.max_replicas]
+                 if self.node.count_services(f"{b}/{topics.LIST_TOOLS}") and self.node.count_services(
+                     f"{b}/{topics.CALL_TOOL}")]
         with self._lock:
             for base in [b for b in self._bases if b not in found]:
                 rep = self._bases.pop(base)

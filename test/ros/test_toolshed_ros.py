@@ -119,11 +119,11 @@ def test_a_replica_is_a_lifecycle_node_that_offers_its_services_only_while_activ
     change = node.create_client(ChangeState, "/managed/change_state")
     get = node.create_client(GetState, "/managed/get_state")
 
-    def ask(cli, request):
+    def ask(cli, request, timeout_s: float = 30.0):
         done = threading.Event()
         fut = cli.call_async(request)
         fut.add_done_callback(lambda _f: done.set())
-        assert done.wait(120), "no answer from the lifecycle service"
+        assert done.wait(timeout_s), "no answer from the lifecycle service"
         return fut.result()
 
     def state() -> int:
@@ -137,7 +137,8 @@ def test_a_replica_is_a_lifecycle_node_that_offers_its_services_only_while_activ
         assert state() == State.PRIMARY_STATE_UNCONFIGURED
         time.sleep(1.0)
         assert not offered()
-        assert ask(change, ChangeState.Request(transition=Transition(id=Transition.TRANSITION_CONFIGURE))).success
+        # configure loads the models (torch, the word model): minutes on a loaded 2-core machine
+        assert ask(change, ChangeState.Request(transition=Transition(id=Transition.TRANSITION_CONFIGURE)), 300).success
         assert state() == State.PRIMARY_STATE_INACTIVE and not offered()
         assert ask(change, ChangeState.Request(transition=Transition(id=Transition.TRANSITION_ACTIVATE))).success
         assert state() == State.PRIMARY_STATE_ACTIVE
@@ -155,13 +156,20 @@ def test_a_replica_is_a_lifecycle_node_that_offers_its_services_only_while_activ
         while offered() and time.monotonic() < deadline:
             time.sleep(0.2)
         assert not offered()
-        client.refresh(force=True)
+        deadline = time.monotonic() + 30  # the client's table follows the graph by itself
+        while "managed" in client.table.alive("roborefer.detect_one") and time.monotonic() < deadline:
+            time.sleep(0.2)
         assert "managed" not in client.table.alive("roborefer.detect_one")
-    finally:
+    except AssertionError as exc:
         node.destroy_client(change)
         node.destroy_client(get)
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=60)
+        raise AssertionError(f"{exc}; the replica said: {out[-3000:]}") from None
+    node.destroy_client(change)
+    node.destroy_client(get)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, out[-2000:]
 
 
