@@ -66,19 +66,16 @@ def _answer(text: str, thought: str) -> str:
     return f"<think>{thought}</think>\n<answer>{text}</answer>"
 
 
-class ScriptedPolicy:
-    """Deterministic, tool-using pick-and-place reasoner."""
+class ScriptDriver:
+    """A policy whose turns come from a generator script (``_script(first user message)``): the
+    first turn starts it, every later turn sends it what ``_feed`` makes of the latest tool
+    responses, and a finished script answers ``_finished()``."""
 
-    name = "scripted"
-
-    def __init__(self, max_grasp_attempts: int = 3, max_place_attempts: int = 3) -> None:
-        self.max_grasp_attempts = max_grasp_attempts
-        self.max_place_attempts = max_place_attempts
-        self._gen: Generator[str, str, None] | None = None
-        self._last_response = ""
+    _gen: Generator | None = None
+    _primed = False
 
     def start(self, command: str) -> None:
-        """Begin a new episode."""
+        """Begin a new episode (a command or a question)."""
         self._gen = self._script(command)
         self._primed = False
 
@@ -87,15 +84,37 @@ class ScriptedPolicy:
         if self._gen is None:
             self.start(next((m.content for m in messages if m.role == "user"), ""))
         last = messages[-1].content if messages and messages[-1].role == "user" else ""
-        blocks = _RESPONSE.findall(last)
-        last = blocks[-1] if blocks else last
         try:
             if not self._primed:
                 self._primed = True
                 return next(self._gen)
-            return self._gen.send(last)
+            return self._gen.send(self._feed(_RESPONSE.findall(last), last))
         except StopIteration:
-            return _answer("Stopped.", "The task has already ended.")
+            return self._finished()
+
+    def _script(self, text: str) -> Generator:
+        raise NotImplementedError
+
+    def _feed(self, blocks: list[str], last: str):
+        """What the script is sent: the tool responses of the last user turn (default: all of them)."""
+        return blocks
+
+    def _finished(self) -> str:
+        return _answer("Stopped.", "The task has already ended.")
+
+
+class ScriptedPolicy(ScriptDriver):
+    """Deterministic, tool-using pick-and-place reasoner."""
+
+    name = "scripted"
+
+    def __init__(self, max_grasp_attempts: int = 3, max_place_attempts: int = 3) -> None:
+        self.max_grasp_attempts = max_grasp_attempts
+        self.max_place_attempts = max_place_attempts
+        self._last_response = ""
+
+    def _feed(self, blocks: list[str], last: str) -> str:
+        return blocks[-1] if blocks else last  # one call a turn: its response
 
     # ------------------------------------------------------------------ the script
     def _script(self, text: str) -> Generator[str, str, None]:

@@ -24,10 +24,9 @@ from collections.abc import Generator
 
 import numpy as np
 
-from ...core.conversation import Message
 from ...core.shapes import BOWL_WALL_THICKNESS_M
+from .scripted import ScriptDriver, _answer
 
-_RESPONSE = re.compile(r"<tool_response>\n(.*?)\n</tool_response>", re.S)
 _PAIR = re.compile(r"[(\[]\s*(-?\d+(?:\.\d+)?(?:e-?\d+)?)\s*,\s*(-?\d+(?:\.\d+)?(?:e-?\d+)?)\s*[)\]]")
 _TRIPLE = re.compile(r"\[\s*(-?\d+(?:\.\d+)?(?:e-?\d+)?)\s*,\s*(-?\d+(?:\.\d+)?(?:e-?\d+)?)\s*,\s*"
                      r"(-?\d+(?:\.\d+)?(?:e-?\d+)?)\s*\]")
@@ -67,10 +66,6 @@ def _floats(text: str, pattern: re.Pattern = _PAIR) -> list[tuple[float, ...]]:
 def _call(calls: list[tuple[str, dict]], thought: str) -> str:
     blocks = "\n".join(f"<tool_call>\n{json.dumps({'name': n, 'arguments': a})}\n</tool_call>" for n, a in calls)
     return f"<think>{thought}</think>\n{blocks}"
-
-
-def _answer(text: str, thought: str) -> str:
-    return f"<think>{thought}</think>\n<answer>{text}</answer>"
 
 
 def _unknown(why: str) -> str:
@@ -117,32 +112,14 @@ class _Box:
         return 0.0 <= s <= 1.0 and 0.0 <= t <= 1.0 and d @ up >= 0.0
 
 
-class ScriptedQAPolicy:
-    """Deterministic tool-using teacher for the spatial questions of ``spacetools data gen``."""
+class ScriptedQAPolicy(ScriptDriver):
+    """Deterministic tool-using teacher for the spatial questions of ``spacetools data gen``; its
+    script is sent every tool response of the last turn (several calls a turn)."""
 
     name = "scripted_qa"
 
-    def __init__(self) -> None:
-        self._gen: Script | None = None
-        self._primed = False
-
-    def start(self, command: str) -> None:
-        """A new question."""
-        self._gen = self._script(command)
-        self._primed = False
-
-    def next_turn(self, messages: list[Message], images: list[np.ndarray]) -> str:
-        """The next message of the script, given the latest tool responses."""
-        if self._gen is None:
-            self.start(next((m.content for m in messages if m.role == "user"), ""))
-        last = messages[-1].content if messages and messages[-1].role == "user" else ""
-        try:
-            if not self._primed:
-                self._primed = True
-                return next(self._gen)
-            return self._gen.send(_RESPONSE.findall(last))
-        except StopIteration:
-            return _unknown("The question has already been answered.")
+    def _finished(self) -> str:
+        return _unknown("The question has already been answered.")
 
     # ------------------------------------------------------------------ dispatch
     def _script(self, q: str) -> Script:
