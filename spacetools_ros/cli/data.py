@@ -26,6 +26,21 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
                      help=f"comma-separated subset of: {', '.join(CATEGORIES)} (default: all)")
     gen.add_argument("--workers", type=int, default=1,
                      help="processes making scenes (default 1; the rows do not depend on it)")
+    from ..compose.bench import BENCH_POLICIES
+    from ..learning.teach import VARIANTS
+
+    teach = sub.add_parser("teach", help="a teacher answers data gen tasks with the tools; conversations whose reward "
+                                         "passes the category's threshold become an SFT dataset (chat markup)")
+    teach.add_argument("--teacher", required=True, help=f"{' | '.join(BENCH_POLICIES)} (scripted = the offline "
+                                                        "spatial-question teacher)")
+    teach.add_argument("--policy-url", help="OpenAI-compatible endpoint for --teacher openai")
+    teach.add_argument("--model", help="model name (--teacher openai) or checkpoint folder (--teacher local)")
+    teach.add_argument("--tasks", required=True, help="a spacetools data gen output folder")
+    teach.add_argument("--out", required=True, help="output folder (new or empty)")
+    teach.add_argument("--variant", default="all", choices=tuple(VARIANTS),
+                       help="all: every vision tool and category; pointing: only the pointing tool on the pointing "
+                            "categories (single-tool demos)")
+    teach.add_argument("--limit", type=int, help="only the first N tasks (by id)")
 
 
 def _categories(text: str) -> tuple[str, ...]:
@@ -41,12 +56,49 @@ def _categories(text: str) -> tuple[str, ...]:
     return cats
 
 
+def cmd_teach(args: argparse.Namespace) -> int:
+    """Run ``data teach``; prints the statistics JSON; exit 0 when every task was asked.
+
+    Raises:
+        ConfigError: bad arguments, an unknown teacher, an unusable task dataset or an output folder
+            that is not empty (exit 2).
+    """
+    from ..compose.bench import BENCH_POLICIES, load_tasks, make_bench_policy
+    from ..learning.dataset import check_output_dir
+    from ..learning.teach import teach
+
+    if args.teacher not in BENCH_POLICIES:
+        raise ConfigError(f"--teacher: unknown teacher {args.teacher!r} (one of: {', '.join(BENCH_POLICIES)})")
+    if args.limit is not None and args.limit < 1:
+        raise ConfigError(f"--limit must be at least 1, got {args.limit}")
+    out = Path(args.out)
+    try:
+        check_output_dir(out)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    if not out.resolve().parent.is_dir():
+        raise ConfigError(f"--out: parent folder {out.resolve().parent} does not exist")
+    load_tasks(args.tasks, 1)  # an unusable dataset is refused before any teacher starts
+    policy = make_bench_policy(args.teacher, args.policy_url, args.model)
+
+    from ..backends.sim.mujoco_sim import ensure_headless_gl
+
+    ensure_headless_gl()
+    stats = teach(policy, args.tasks, out, variant=args.variant, limit=args.limit)
+    print(json.dumps(stats, indent=2))
+    print(f"[data] kept {stats['kept']} of {stats['tasks']} conversations ({args.variant}); dataset in {out}",
+          file=sys.stderr)
+    return 0
+
+
 def cmd_data(args: argparse.Namespace) -> int:
-    """Run ``data gen``; prints the summary JSON; exit 0 when every task was written.
+    """Run ``data gen`` or ``data teach``; prints the summary JSON; exit 0 when every task was written.
 
     Raises:
         ConfigError: bad arguments or an output folder that is not empty (exit 2).
     """
+    if args.data_command == "teach":
+        return cmd_teach(args)
     from ..learning.dataset import MAX_SEED, MAX_TASKS, MAX_WORKERS, check_output_dir
 
     if not 1 <= args.n <= MAX_TASKS:

@@ -181,38 +181,67 @@ def _vision_tools(shed) -> list[str]:
     return [n for n in shed.tool_names if not n.startswith(("robot.", "view_selection."))]
 
 
+def _offered_only(execute: Callable, names: list[str]) -> Callable:
+    """``execute`` for the tools in ``names``; a call to another tool gets the unknown-tool error text."""
+    from ..core.tools.protocol import ToolCallError
+
+    def run(call) -> ToolResult:
+        if call.name not in names:
+            err = ToolCallError("ValueError", f"Unknown tool '{str(call.name)[:100]}'. Available tools: "
+                                f"{', '.join(sorted(names))}", unknown_tool=True)
+            return ToolResult(err.text, False, {})
+        return execute(call)
+
+    return run
+
+
 def run_bench(policy, tasks_dir: str | Path, *, tools: bool = True, limit: int | None = None,
               config: QAConfig | None = None, on_task: Callable[[TaskResult, dict], None] | None = None,
-              progress: Callable[[str], None] = lambda s: print(s, file=sys.stderr)) -> dict:
+              progress: Callable[[str], None] = lambda s: print(s, file=sys.stderr),
+              categories: tuple[str, ...] | None = None, tool_names: list[str] | None = None) -> dict:
     """Ask a policy every task of a dataset and score the answers.
 
     Args:
         policy: a ``PolicyBackend``.
         tasks_dir: a ``data gen`` output folder.
         tools: offer and execute the vision tools (False: answer from the images alone).
-        limit: the first N tasks (by id) only.
+        limit: the first N tasks (by id) only (counted before ``categories`` selects).
+        categories: only the tasks of these categories (None: all).
+        tool_names: offer and execute only these tools (None: every vision tool).
         config: the loop's limits (``tools`` is taken from the argument above).
         on_task: sees every scored task with its row (for transcripts).
         progress: a line every ``PROGRESS_EVERY`` tasks.
 
     Returns:
-        ``{"policy", "tools", "tasks", "n", "wall_s", "categories": {name: stats}, "overall": stats}``,
-        stats = n, success_rate, mean_reward, tool_calls_per_task, seconds_per_task, threshold (categories).
+        ``{"policy", "tools", "tasks", "n", "wall_s", "time_split_s", "categories": {name: stats},
+        "overall": stats}``, stats = n, success_rate, mean_reward, tool_calls_per_task,
+        seconds_per_task, threshold (categories); ``time_split_s``: seconds rendering the scenes, in
+        the policy, in the tools, and the rest (scoring, bookkeeping).
 
     Raises:
-        ConfigError: an unusable dataset.
+        ConfigError: an unusable dataset or a tool name that is not a vision tool.
     """
     from ..backends.tools.toolshed import Episode
     from ..learning.frames import scene_frames
 
     rows = load_tasks(tasks_dir, limit)
+    if categories is not None:
+        rows = [r for r in rows if r["category"] in categories]
     cfg = QAConfig(**{**(config.__dict__ if config else {}), "tools": tools})
     sheds = _toolsheds()
     names = _vision_tools(sheds["camera"])
+    if tool_names is not None:
+        unknown = [n for n in tool_names if n not in names]
+        if unknown:
+            raise ConfigError(f"not vision tools of the toolshed: {', '.join(unknown)[:200]}")
+        names = list(tool_names)
     results: list[TaskResult] = []
+    split = {"render": 0.0, "policy": 0.0, "tools": 0.0}
     t_start = time.perf_counter()
     for _scene_id, scene_rows in _by_scene(rows):
+        t_render = time.perf_counter()
         frames = scene_frames(scene_rows[0]["truth"])
+        split["render"] += time.perf_counter() - t_render
         for row in scene_rows:
             t0 = time.perf_counter()
             episode = Episode()
@@ -226,9 +255,12 @@ def run_bench(policy, tasks_dir: str | Path, *, tools: bool = True, limit: int |
                 r = shed.execute(call, episode)
                 return ToolResult(r.text, r.ok, r.data)
 
-            outcome = run_question(policy, row["question"], len(episode.images), execute, shed.schemas, names,
-                                   images=lambda episode=episode: [f.rgb for f in episode.images], config=cfg)
+            outcome = run_question(policy, row["question"], len(episode.images), _offered_only(execute, names),
+                                   shed.schemas, names, images=lambda episode=episode: [f.rgb for f in episode.images],
+                                   config=cfg)
             episode.close()
+            split["policy"] += outcome.seconds.get("policy", 0.0)
+            split["tools"] += outcome.seconds.get("tools", 0.0)
             reward = score_task(row["category"], outcome.final_text if outcome.answer is not None else None, row["truth"])
             res = TaskResult(row["id"], row["category"], reward, reward > KEEP_THRESHOLDS[row["category"]],
                              len(outcome.tool_calls), time.perf_counter() - t0, outcome)
@@ -239,8 +271,12 @@ def run_bench(policy, tasks_dir: str | Path, *, tools: bool = True, limit: int |
                 rate = sum(r.success for r in results) / len(results)
                 progress(f"[bench] {len(results)}/{len(rows)} tasks, success {rate:.1%}, "
                          f"{time.perf_counter() - t_start:.0f} s")
-    return summarise(results, getattr(policy, "name", type(policy).__name__), tools, str(tasks_dir),
-                     time.perf_counter() - t_start)
+    wall = time.perf_counter() - t_start
+    doc = summarise(results, getattr(policy, "name", type(policy).__name__), tools, str(tasks_dir), wall)
+    doc["time_split_s"] = {**{k: round(v, 3) for k, v in split.items()},
+                           "other": round(max(wall - sum(split.values()), 0.0), 3)}
+    doc["tasks_per_min"] = round(len(results) / max(wall, 1e-9) * 60, 2)
+    return doc
 
 
 def _stats(results: list[TaskResult]) -> dict[str, Any]:

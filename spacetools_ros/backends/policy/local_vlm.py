@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...core.chat_markup import CONTROL_TOKENS as _CONTROL
+from ...core.chat_markup import MARKERS
 from ...core.conversation import Message
 from ...core.errors import ConfigError
 from .openai_policy import MAX_TEXT_CHARS, PolicyError
 
 MAX_NEW_TOKENS = 4096
-MARKERS = ("<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>")
-_CONTROL = MARKERS + ("<|video_pad|>", "<|endoftext|>")
 
 
 class LocalVLMPolicy:
