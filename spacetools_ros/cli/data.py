@@ -35,12 +35,14 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
                                                         "spatial-question teacher)")
     teach.add_argument("--policy-url", help="OpenAI-compatible endpoint for --teacher openai")
     teach.add_argument("--model", help="model name (--teacher openai) or checkpoint folder (--teacher local)")
-    teach.add_argument("--tasks", required=True, help="a spacetools data gen output folder")
+    teach.add_argument("--tasks", help="a spacetools data gen output folder (variants all and pointing)")
     teach.add_argument("--out", required=True, help="output folder (new or empty)")
     teach.add_argument("--variant", default="all", choices=tuple(VARIANTS),
                        help="all: every vision tool and category; pointing: only the pointing tool on the pointing "
-                            "categories (single-tool demos)")
+                            "categories (single-tool demos); agent: pick-and-place episodes in the embedded world, "
+                            "kept when the world shows success")
     teach.add_argument("--limit", type=int, help="only the first N tasks (by id)")
+    teach.add_argument("--episodes", type=int, default=0, help="agent episodes to run (variant agent)")
 
 
 def _categories(text: str) -> tuple[str, ...]:
@@ -78,13 +80,28 @@ def cmd_teach(args: argparse.Namespace) -> int:
         raise ConfigError(str(exc)) from None
     if not out.resolve().parent.is_dir():
         raise ConfigError(f"--out: parent folder {out.resolve().parent} does not exist")
-    load_tasks(args.tasks, 1)  # an unusable dataset is refused before any teacher starts
-    policy = make_bench_policy(args.teacher, args.policy_url, args.model)
+    from ..learning.teach import MAX_EPISODES
+
+    if args.variant == "agent":
+        if not 1 <= args.episodes <= MAX_EPISODES:
+            raise ConfigError(f"--variant agent needs --episodes between 1 and {MAX_EPISODES}, got {args.episodes}")
+        if args.teacher == "scripted":
+            from ..backends.policy.scripted import ScriptedPolicy as policy
+        else:
+            from ..compose.policy import make_policy
+
+            shared = make_policy(args.teacher, args.policy_url, args.model)
+            policy = lambda: shared  # noqa: E731 - one served model; start() begins each episode afresh
+    else:
+        if not args.tasks:
+            raise ConfigError(f"--variant {args.variant} needs --tasks (a spacetools data gen output folder)")
+        load_tasks(args.tasks, 1)  # an unusable dataset is refused before any teacher starts
+        policy = make_bench_policy(args.teacher, args.policy_url, args.model)
 
     from ..backends.sim.mujoco_sim import ensure_headless_gl
 
     ensure_headless_gl()
-    stats = teach(policy, args.tasks, out, variant=args.variant, limit=args.limit)
+    stats = teach(policy, args.tasks, out, variant=args.variant, limit=args.limit, episodes=args.episodes)
     print(json.dumps(stats, indent=2))
     print(f"[data] kept {stats['kept']} of {stats['tasks']} conversations ({args.variant}); dataset in {out}",
           file=sys.stderr)

@@ -99,9 +99,11 @@ def fault_spot(scene: Scene, task: Task) -> np.ndarray:
     return np.array([a.position[0], a.position[1] + side * r])
 
 
-def run_task(scene: Scene, task: Task, progress=lambda s: None, policy=None, spatial_frame: str = "camera") -> dict:
+def run_task(scene: Scene, task: Task, progress=lambda s: None, policy=None, spatial_frame: str = "camera",
+             on_episode=None) -> dict:
     """Run one task in a fresh embedded session and judge it (the offline policy unless ``policy``;
-    side words in ``spatial_frame`` for the agent and the judge alike)."""
+    side words in ``spatial_frame`` for the agent and the judge alike). ``on_episode(outcome, episode,
+    success)`` sees the episode (its images still open) with the world's verdict."""
     from ..backends.policy.scripted import ScriptedPolicy
     from ..compose.session import EmbeddedSession
     from .faults import FaultInjector
@@ -124,6 +126,8 @@ def run_task(scene: Scene, task: Task, progress=lambda s: None, policy=None, spa
     ok, why = judge(scene, task, poses, held, spatial_frame)
     knocked = [n for n in collateral(scene, task, before, poses) if n != blocker]  # the fault moved that one
     fired = all(p.fired for p in session.arm.perturbations)
+    if on_episode is not None:
+        on_episode(outcome, episode, ok)
     episode.close()
     session.close()
     return {"seed": task.seed, "kind": task.kind, "fault": task.fault, "command": task.command, "success": ok,

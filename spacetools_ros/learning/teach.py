@@ -27,8 +27,11 @@ from ..core.rewards import KEEP_THRESHOLDS
 VARIANTS = {
     "all": (None, None),
     "pointing": (("pointing_object", "pointing_free_space"), ["roborefer.detect_one"]),
+    "agent": (None, None),  # pick-and-place episodes in the embedded world, kept when the world shows success
 }
-SOURCE = {"all": "teacher", "pointing": "pointing"}
+SOURCE = {"all": "teacher", "pointing": "pointing", "agent": "agent"}
+AGENT_SPLIT = "dev"  # the open-world cases' tuning split: the held-out split stays unseen by training
+MAX_EPISODES = 10_000
 
 
 def features():
@@ -61,10 +64,77 @@ def trace_row(result, row: dict, source: str, teacher: str) -> dict[str, Any]:
             "tools_used": sorted({c["name"] for c in calls}), "answer": result.outcome.answer or ""}
 
 
-def teach(policy, tasks_dir: str | Path, out: str | Path, *, variant: str = "all", limit: int | None = None,
-          progress: Callable[[str], None] = lambda s: print(s, file=sys.stderr)) -> dict[str, Any]:
-    """Run ``policy`` over the tasks and write the kept conversations to ``out``
-    (``data/train-00000-of-00001.parquet``, ``images/``, ``README.md``, ``stats.json``).
+def _write_png(path: Path, rgb) -> None:
+    from .dataset import _write_png as write
+
+    write(path, rgb)
+
+
+def agent_episodes(policy, n: int, out: Path, source: str, teacher: str,
+                   progress: Callable[[str], None]) -> tuple[list[dict], dict[str, Counter], dict]:
+    """``n`` pick-and-place episodes of the agent in the embedded world (open-world cases of the
+    ``dev`` split, round robin over the categories that ask for an action); an episode is kept when
+    the simulator judges the command done and the agent said so too. Its images (every frame the
+    conversation shows) are written to ``out/images``.
+
+    Returns:
+        (rows, per-category counters, time split).
+    """
+    import time
+
+    from ..cli.suite import run_task
+    from ..evaluation.openworld import CATEGORIES, make_case
+
+    cats = [c for c in CATEGORIES if c != "refusals"]
+    rows: list[dict] = []
+    per_cat: dict[str, Counter] = {}
+    t0 = time.perf_counter()
+    for i in range(n):
+        cat, index = cats[i % len(cats)], i // len(cats)
+        case = make_case(AGENT_SPLIT, cat, index)
+        name = f"pick_place:{cat}"
+        c = per_cat.setdefault(name, Counter())
+        c["tasks"] += 1
+
+        def keep(outcome, episode, world_ok, cat=cat, index=index, name=name, c=c, case=case) -> None:
+            if not world_ok or not outcome.success:
+                c["dropped_" + ("world_says_not_done" if not world_ok else "agent_says_not_done")] += 1
+                return
+            messages = outcome.messages
+            try:
+                render(messages)
+            except MarkupError:
+                c["dropped_unsafe_text"] += 1
+                return
+            shown = [k for m in messages for k in m.images]
+            if any(not 0 <= k < len(episode.images) for k in shown):
+                c["dropped_missing_image"] += 1
+                return
+            paths = []
+            for k in shown:
+                path = f"images/agent-{AGENT_SPLIT}-{cat}-{index}-{k}.png"
+                if not (out / path).exists():
+                    _write_png(out / path, episode.images[k].rgb)
+                paths.append(path)
+            calls = outcome.tool_calls
+            rows.append({"id": f"{source}-{AGENT_SPLIT}-{cat}-{index}", "task_id": f"{AGENT_SPLIT}/{cat}/{index}",
+                         "category": name, "source": source, "teacher": teacher, "messages": to_structured(messages),
+                         "images": paths, "reward": 1.0, "turns": sum(m.role == "assistant" for m in messages),
+                         "tool_calls": len(calls), "tools_used": sorted({x["name"] for x in calls}),
+                         "answer": outcome.answer or ""})
+            c["kept"] += 1
+
+        run_task(case.scene, case.task(), policy=policy(), on_episode=keep)
+        progress(f"[teach] {i + 1}/{n} agent episodes, {len(rows)} kept, {time.perf_counter() - t0:.0f} s")
+    return rows, per_cat, {"wall_s": round(time.perf_counter() - t0, 3)}
+
+
+def teach(policy, tasks_dir: str | Path | None, out: str | Path, *, variant: str = "all", limit: int | None = None,
+          episodes: int = 0, progress: Callable[[str], None] = lambda s: print(s, file=sys.stderr)) -> dict[str, Any]:
+    """Run ``policy`` over the tasks (or, for the ``agent`` variant, ``episodes`` pick-and-place
+    episodes; ``policy`` is then a factory of pick-and-place policies) and write the kept
+    conversations to ``out`` (``data/train-00000-of-00001.parquet``, ``images/``, ``README.md``,
+    ``stats.json``).
 
     Returns:
         Statistics: per category tasks, kept, dropped by reason; tools used (calls per tool in kept
@@ -79,14 +149,21 @@ def teach(policy, tasks_dir: str | Path, out: str | Path, *, variant: str = "all
 
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {', '.join(VARIANTS)}, got {variant!r}")
+    if variant == "agent" and not 1 <= episodes <= MAX_EPISODES:
+        raise ValueError(f"the agent variant needs 1..{MAX_EPISODES} episodes, got {episodes}")
     out = Path(out)
     check_output_dir(out)
     categories, tool_names = VARIANTS[variant]
-    source, teacher = SOURCE[variant], getattr(policy, "name", type(policy).__name__)
+    source = SOURCE[variant]
+    if variant == "agent":
+        teacher = getattr(policy(), "name", "policy")
+        (out / "images").mkdir(parents=True, exist_ok=True)
+        kept, per_cat, timing = agent_episodes(policy, episodes, out, source, teacher, progress)
+        return _finish(out, kept, per_cat, variant, source, teacher, "embedded world (open-world dev cases)",
+                       {"n": episodes, **timing})
+    teacher = getattr(policy, "name", type(policy).__name__)
     kept: list[dict] = []
     per_cat: dict[str, Counter] = {}
-    tools_used: Counter = Counter()
-    turns: Counter = Counter()
 
     def on_task(result, row) -> None:
         c = per_cat.setdefault(row["category"], Counter())
@@ -101,25 +178,40 @@ def teach(policy, tasks_dir: str | Path, out: str | Path, *, variant: str = "all
             c["dropped_unsafe_text"] += 1
             return
         c["kept"] += 1
-        tools_used.update(call["name"] for call in result.outcome.tool_calls)
-        turns[result.outcome.turns] += 1
 
     bench = run_bench(policy, tasks_dir, limit=limit, on_task=on_task, progress=progress,
                       categories=categories, tool_names=tool_names)
-    (out / "data").mkdir(parents=True, exist_ok=True)
-    (out / "images").mkdir(exist_ok=True)
+    (out / "images").mkdir(parents=True, exist_ok=True)
     src = Path(tasks_dir)
     for path in sorted({p for r in kept for p in r["images"]}):
         shutil.copyfile(src / path, out / path)
+    return _finish(out, kept, per_cat, variant, source, teacher, str(tasks_dir),
+                   {k: bench[k] for k in ("n", "overall", "wall_s", "time_split_s", "tasks_per_min")})
+
+
+def _finish(out: Path, kept: list[dict], per_cat: dict[str, Counter], variant: str, source: str, teacher: str,
+            origin: str, run: dict) -> dict[str, Any]:
+    """Write the rows, ``stats.json`` and the card; the statistics."""
+    (out / "data").mkdir(parents=True, exist_ok=True)
     _write(kept, out / "data" / "train-00000-of-00001.parquet")
-    stats = {"variant": variant, "source": source, "teacher": teacher, "tasks": bench["n"], "kept": len(kept),
-             "thresholds": {c: KEEP_THRESHOLDS[c] for c in per_cat},
+    tools_used = Counter(name for r in kept for name in _call_names(r))
+    turns = Counter(r["turns"] for r in kept)
+    stats = {"variant": variant, "source": source, "teacher": teacher, "tasks": run["n"], "kept": len(kept),
+             "thresholds": {c: KEEP_THRESHOLDS.get(c, "world-judged success") for c in per_cat},
              "categories": {c: dict(sorted(v.items())) for c, v in sorted(per_cat.items())},
              "tools_used": dict(tools_used.most_common()), "turns": {str(k): v for k, v in sorted(turns.items())},
-             "bench": {k: bench[k] for k in ("overall", "wall_s", "time_split_s", "tasks_per_min")}}
+             "run": run}
     (out / "stats.json").write_text(json.dumps(stats, indent=2))
-    _write_card(out, stats, str(tasks_dir))
+    _write_card(out, stats, origin)
     return stats
+
+
+def _call_names(row: dict) -> list[str]:
+    """The tool names of every call in a row's assistant turns."""
+    from ..core.conversation import parse_assistant
+
+    return [c.name for m in row["messages"] if m["role"] == "assistant"
+            for c in parse_assistant(m["content"][-1]["text"]).calls]
 
 
 def _write(rows: list[dict], path: Path) -> None:
@@ -155,11 +247,8 @@ configs:
 
 # Teaching conversations: {stats['variant']}
 
-Conversations of the `{stats['teacher']}` teacher on the tasks in `{tasks}`, kept when the task's
-reward (`core/rewards.py`, scored as `spacetools bench` does) is above the category's threshold.
-Each row is the conversation the question loop held: the system prompt with the tools block, the user
-turn with the task's images, assistant turns with `<think>`/`<tool_call>`/`<answer>`, tool results as
-`<tool_response>` user turns. `messages` holds them structured (image parts, then the text);
+{_ORIGIN[stats['variant'] == 'agent'].format(teacher=stats['teacher'], tasks=tasks)}
+Tool results are `<tool_response>` user turns. `messages` holds them structured (image parts, then the text);
 `images` lists the image files in the order they are shown. Render a row with the package's chat
 template (`spacetools_ros.core.chat_markup.CHAT_TEMPLATE`, the layout the policy sees at inference).
 
@@ -180,6 +269,18 @@ Columns: `id`, `task_id`, `category`, `source` ({stats['source']}), `teacher`, `
 
 Assistant turns per kept conversation: {turns}.
 """)
+
+
+_ORIGIN = (
+    "Conversations of the `{teacher}` teacher on the tasks in `{tasks}`, kept when the task's reward\n"
+    "(`core/rewards.py`, scored as `spacetools bench` does) is above the category's threshold. Each row is\n"
+    "the conversation the question loop held: the system prompt with the tools block, the user turn with\n"
+    "the task's images, assistant turns with `<think>`/`<tool_call>`/`<answer>`.",
+    "Pick-and-place episodes of the agent with the `{teacher}` policy in the {tasks}, kept when the\n"
+    "simulator judges the command carried out and the agent said so. Each row is the conversation the\n"
+    "orchestrator held: the system prompt with the tools block (vision and robot tools), the command,\n"
+    "assistant turns with `<think>`/`<tool_call>`/`<answer>`, captured images shown where they were taken.",
+)
 
 
 def load(out: str | Path):

@@ -50,15 +50,22 @@ def test_kept_rows_pass_their_threshold_and_the_card_counts_them(taught):
     assert f"({stats['kept']} of {N_TASKS} kept)" in card and "roborefer.detect_one" in card
 
 
-def test_rows_are_the_loops_conversation_and_round_trip_through_the_chat_template(taught, tmp_path):
+@pytest.fixture(scope="module")
+def processor(tmp_path_factory):
     sys.path.insert(0, str(Path(__file__).parent))
     import tiny_vlm
-    from PIL import Image
 
     from spacetools_ros.learning.processor import load_processor
 
-    proc = load_processor(tiny_vlm.build(tmp_path / "vlm"), max_pixels=112 * 112)
-    ds = load(taught)
+    return load_processor(tiny_vlm.build(tmp_path_factory.mktemp("vlm")), max_pixels=112 * 112)
+
+
+def check_round_trip(folder: Path, proc) -> int:
+    """Every row: the loop's conversation, rendered by the processor's template into the layout, read
+    back to the same messages, its images expanded to the image tokens of their grids; the row count."""
+    from PIL import Image
+
+    ds = load(folder)
     for row in ds:
         msgs = from_structured(row["messages"])
         assert [m.role for m in msgs[:2]] == ["system", "user"] and msgs[-1].role == "assistant"
@@ -68,12 +75,31 @@ def test_rows_are_the_loops_conversation_and_round_trip_through_the_chat_templat
         assert sum(m.content.count("<tool_response>") for m in msgs) == row["tool_calls"]
         text = proc.apply_chat_template(row["messages"], tokenize=False)
         assert text == render(msgs) and parse(text) == msgs
-        assert text.count(IMAGE_BLOCK) == len(row["images"]) == len(msgs[1].images)
+        assert text.count(IMAGE_BLOCK) == len(row["images"]) == sum(len(m.images) for m in msgs)
         pics = [Image.open(p).convert("RGB") for p in row["images"]]
         enc = proc(text=[text], images=pics)
         pad = proc.tokenizer.convert_tokens_to_ids("<|image_pad|>")
         grid = enc["image_grid_thw"]
+        assert len(grid) == len(pics)
         assert list(enc["input_ids"][0]).count(pad) == int(sum(int(g.prod()) for g in grid)) // 4
+    return len(ds)
+
+
+def test_rows_are_the_loops_conversation_and_round_trip_through_the_chat_template(taught, processor):
+    assert check_round_trip(taught, processor) > 0
+
+
+def test_agent_variant_keeps_world_judged_pick_and_place_episodes(tmp_path, processor):
+    out = tmp_path / "agent"
+    assert main(["data", "teach", "--teacher", "scripted", "--variant", "agent", "--episodes", "2",
+                 "--out", str(out)]) == 0
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["tasks"] == 2 and check_round_trip(out, processor) == stats["kept"] > 0
+    ds = load(out)
+    for row in ds:
+        assert row["source"] == "agent" and row["category"].startswith("pick_place:")
+        assert "robot.execute_grasp" in row["tools_used"] and len(row["images"]) >= 1
+    assert main(["data", "teach", "--teacher", "scripted", "--variant", "agent", "--out", str(tmp_path / "x")]) == 2
 
 
 def test_pointing_variant_offers_and_uses_only_the_pointing_tool(tasks, tmp_path):
@@ -96,3 +122,4 @@ def test_bad_arguments_exit_2(tasks, taught, tmp_path):
     assert main(["data", "teach", "--teacher", "scripted", "--tasks", str(tasks), "--out", str(taught)]) == 2
     assert main(["data", "teach", "--teacher", "scripted", "--tasks", str(tasks), "--out", str(tmp_path / "c"),
                  "--limit", "0"]) == 2
+    assert main(["data", "teach", "--teacher", "scripted", "--out", str(tmp_path / "d")]) == 2  # no --tasks
