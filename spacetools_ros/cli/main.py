@@ -14,6 +14,7 @@ from .bag import add_bag_arguments, cmd_bag
 from .bench import add_bench_arguments, cmd_bench
 from .command_client import add_command_arguments, cmd_command
 from .data import add_data_arguments, cmd_data
+from .train import add_train_arguments, cmd_train
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -68,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_bag_arguments(sub.add_parser("bag", help="inspect a recorded bag, or repair one whose recorder was killed"))
     add_data_arguments(sub.add_parser("data", help="generate spatial tasks with exact ground truth (data gen)"))
     add_bench_arguments(sub.add_parser("bench", help="score a policy on spatial tasks, per category (data gen output)"))
+    add_train_arguments(sub.add_parser("train", help="train a tool-using policy (sft; TRL on CPU or GPU)"))
     return p
 
 
@@ -255,7 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     safe_ros_environment()
     args = build_parser().parse_args(argv)
     handlers = {"pick-place": cmd_pick_place, "tool": cmd_tool, "run": cmd_run, "command": cmd_command,
-                "bag": cmd_bag, "data": cmd_data, "bench": cmd_bench}
+                "bag": cmd_bag, "data": cmd_data, "bench": cmd_bench,
+                "train": cmd_train}
     try:
         code = handlers[args.subcommand](args)
     except (SceneError, TargetError, ConfigError) as exc:

@@ -1,0 +1,51 @@
+"""``spacetools train sft|grpo|dirl --config C``: train a policy (TRL, transformers, peft)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ..core.errors import ConfigError
+
+STAGES = ("sft",)
+
+
+def add_train_arguments(p: argparse.ArgumentParser) -> None:
+    """The ``train`` subcommand's own subcommands and options."""
+    sub = p.add_subparsers(dest="train_command", required=True)
+    sft = sub.add_parser("sft", help="supervised fine-tuning on teaching conversations (spacetools data teach output), "
+                                     "loss on the assistant's tokens only, vision tower frozen")
+    for q in (sft,):
+        q.add_argument("--config", required=True, help="training YAML (see config/train/)")
+        q.add_argument("--output-dir", help="override the config's output_dir")
+        q.add_argument("--max-steps", type=int, help="override the config's max_steps")
+
+
+def _overrides(args: argparse.Namespace) -> dict:
+    out = {}
+    if args.output_dir:
+        out["output_dir"] = str(Path(args.output_dir).resolve())
+    if args.max_steps is not None:
+        out["max_steps"] = args.max_steps
+    return out
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Run one training stage; prints its summary JSON; exit 0 when it finished.
+
+    Raises:
+        ConfigError: an unreadable or invalid config, a missing model or dataset (exit 2).
+    """
+    from ..learning.train_config import read_yaml, sft_settings
+
+    doc = read_yaml(args.config)
+    base = Path(args.config).resolve().parent
+    if args.train_command == "sft":
+        from ..learning.sft import run_sft
+
+        summary = run_sft(sft_settings(doc, base, _overrides(args)))
+    else:  # argparse allows only the stages above
+        raise ConfigError(f"unknown training stage {args.train_command!r}")
+    print(json.dumps({k: v for k, v in summary.items() if k != "settings"}, indent=2, default=str))
+    return 0
