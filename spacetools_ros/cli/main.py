@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_bag_arguments(sub.add_parser("bag", help="inspect a recorded bag, or repair one whose recorder was killed"))
     add_data_arguments(sub.add_parser("data", help="generate spatial tasks with exact ground truth (data gen)"))
     add_bench_arguments(sub.add_parser("bench", help="score a policy on spatial tasks, per category (data gen output)"))
-    add_train_arguments(sub.add_parser("train", help="train a tool-using policy (sft; TRL on CPU or GPU)"))
+    add_train_arguments(sub.add_parser("train", help="train a tool-using policy (sft, grpo; TRL on CPU or GPU)"))
     return p
 
 

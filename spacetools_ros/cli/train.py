@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..core.errors import ConfigError
 
-STAGES = ("sft",)
+STAGES = ("sft", "grpo")
 
 
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
@@ -16,7 +16,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="train_command", required=True)
     sft = sub.add_parser("sft", help="supervised fine-tuning on teaching conversations (spacetools data teach output), "
                                      "loss on the assistant's tokens only, vision tower frozen")
-    for q in (sft,):
+    grpo = sub.add_parser("grpo", help="GRPO with live tools on data gen tasks (multi-turn rollouts through the "
+                                       "toolshed, tool tokens masked; rollout workers in process or as Ray actors)")
+    for q in (sft, grpo):
         q.add_argument("--config", required=True, help="training YAML (see config/train/)")
         q.add_argument("--output-dir", help="override the config's output_dir")
         q.add_argument("--max-steps", type=int, help="override the config's max_steps")
@@ -45,6 +47,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         from ..learning.sft import run_sft
 
         summary = run_sft(sft_settings(doc, base, _overrides(args)))
+    elif args.train_command == "grpo":
+        from ..learning.grpo import run_grpo
+        from ..learning.train_config import grpo_settings
+
+        summary = run_grpo(grpo_settings(doc, base, _overrides(args)))
     else:  # argparse allows only the stages above
         raise ConfigError(f"unknown training stage {args.train_command!r}")
     print(json.dumps({k: v for k, v in summary.items() if k != "settings"}, indent=2, default=str))

@@ -54,14 +54,65 @@ class SFTSettings:
     lora_r: int = 0  # > 0: train a LoRA adapter (peft) on the language model instead of all of it
 
 
+@dataclass(frozen=True)
+class GRPOSettings:
+    """``spacetools train grpo``: GRPO with live tools (TRL ``GRPOTrainer`` with this package's
+    multi-turn rollouts, ``learning.rollout``).
+
+    Defaults are SpaceTools' RL settings: group size 5, lr 1e-6, KL loss 0.01 (TRL's KL term is the
+    low-variance k3 estimator), entropy 0, vision frozen, 8 assistant turns, tool responses cut to
+    2048 characters, 8192 tokens.
+    """
+
+    model: str
+    output_dir: str
+    tasks: str
+    categories: tuple[str, ...] | None = None
+    tools: tuple[str, ...] | None = None
+    limit: int | None = None
+    learning_rate: float = 1e-6
+    lr_scheduler_type: str = "constant"
+    warmup_ratio: float = 0.0
+    num_generations: int = 5
+    per_device_train_batch_size: int = 5
+    gradient_accumulation_steps: int = 1
+    max_steps: int = 100
+    num_train_epochs: float = 1.0
+    beta: float = 0.01
+    loss_type: str = "grpo"
+    temperature: float = 1.0
+    top_p: float = 1.0
+    max_turns: int = 8
+    max_new_tokens: int = 256
+    max_tool_response_chars: int = 2048
+    max_tool_calls: int = 16
+    max_total_tokens: int = 8192
+    reward: str = "spacetools"
+    reward_by_category: tuple[tuple[str, str], ...] = ()
+    freeze_vision: bool = True
+    min_pixels: int = 56 * 56
+    max_pixels: int = 512 * 512
+    workers: int = 0
+    ray_address: str | None = None
+    seed: int = 0
+    logging_steps: int = 1
+    device: str = "auto"
+    bf16: bool = False
+    lora_r: int = 0
+
+
 _BOUNDS: dict[str, tuple[float, float]] = {
     "learning_rate": (1e-9, 1.0), "warmup_ratio": (0.0, 1.0), "per_device_train_batch_size": (1, 1024),
     "gradient_accumulation_steps": (1, 4096), "max_steps": (-1, 10_000_000), "num_train_epochs": (0.0, 10_000.0),
     "max_length": (16, 1_000_000), "min_pixels": (28 * 28, 16_000_000), "max_pixels": (28 * 28, 16_000_000),
     "seed": (0, 2**31 - 1), "logging_steps": (1, 1_000_000), "lora_r": (0, 1024), "repeat": (1, 1000),
+    "limit": (1, 10_000_000), "num_generations": (2, 256), "beta": (0.0, 10.0), "temperature": (0.0, 10.0),
+    "top_p": (0.01, 1.0), "max_turns": (1, 64), "max_new_tokens": (1, 32768), "max_tool_response_chars": (16, 1_000_000),
+    "max_tool_calls": (1, 1024), "max_total_tokens": (64, 1_000_000), "workers": (0, 1024),
 }
 _CHOICES = {"lr_scheduler_type": ("cosine", "linear", "constant", "constant_with_warmup"),
-            "device": ("auto", "cpu", "cuda")}
+            "device": ("auto", "cpu", "cuda"), "loss_type": ("grpo", "dapo", "dr_grpo", "bnpo"),
+            "reward": ("spacetools", "r1")}
 
 
 def _check_value(name: str, value: Any, kind: Any) -> Any:
@@ -119,6 +170,61 @@ def read_yaml(path: str | Path) -> dict:
     return doc
 
 
+def _names(name: str, value: Any, allowed: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    if not isinstance(value, list) or not 1 <= len(value) <= 64 or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{name} must be a list of 1..64 names")
+    bad = [v for v in value if allowed is not None and v not in allowed]
+    if bad:
+        raise ConfigError(f"{name}: unknown {', '.join(bad)[:200]} (known: {', '.join(allowed or ())})")
+    return tuple(value)
+
+
+def grpo_settings(doc: dict, base: Path, overrides: dict | None = None) -> GRPOSettings:
+    """``GRPOSettings`` from a mapping (paths relative to ``base``).
+
+    Raises:
+        ConfigError: an unknown or missing key, a value of the wrong type or out of bounds, a batch
+            that does not hold whole groups.
+    """
+    from ..core.rewards import REWARDS
+
+    doc = {**doc, **(overrides or {})}
+    fields = {f.name: f for f in dataclasses.fields(GRPOSettings)}
+    unknown = sorted(set(doc) - set(fields))
+    if unknown:
+        raise ConfigError(f"unknown GRPO settings: {', '.join(unknown)[:200]} (known: {', '.join(fields)})")
+    missing = [n for n in ("model", "output_dir", "tasks") if n not in doc]
+    if missing:
+        raise ConfigError(f"GRPO settings need {', '.join(missing)}")
+    values: dict[str, Any] = {}
+    for name, value in doc.items():
+        if name == "categories":
+            values[name] = None if value is None else _names(name, value, tuple(REWARDS))
+        elif name == "tools":
+            values[name] = None if value is None else _names(name, value)
+        elif name == "reward_by_category":
+            if not isinstance(value, dict) or len(value) > 64:
+                raise ConfigError("reward_by_category maps categories to spacetools | r1")
+            for cat, mode in value.items():
+                if cat not in REWARDS or mode not in _CHOICES["reward"]:
+                    raise ConfigError(f"reward_by_category: {cat!r:.40} -> {mode!r:.40} (categories: "
+                                      f"{', '.join(REWARDS)}; rewards: spacetools, r1)")
+            values[name] = tuple(sorted(value.items()))
+        elif name == "ray_address":
+            values[name] = None if value is None else _check_value(name, value, "str")
+        else:
+            values[name] = _check_value(name, value, fields[name].type)
+    for name in ("model", "output_dir", "tasks"):
+        values[name] = _resolve(base, values[name])
+    g = values.get("num_generations", GRPOSettings.num_generations)
+    batch = values.get("per_device_train_batch_size", GRPOSettings.per_device_train_batch_size) * \
+        values.get("gradient_accumulation_steps", GRPOSettings.gradient_accumulation_steps)
+    if batch % g:
+        raise ConfigError(f"per_device_train_batch_size x gradient_accumulation_steps ({batch}) must be a multiple "
+                          f"of num_generations ({g}): a batch holds whole groups")
+    return GRPOSettings(**values)
+
+
 def sft_settings(doc: dict, base: Path, overrides: dict | None = None) -> SFTSettings:
     """``SFTSettings`` from a mapping (paths relative to ``base``).
 
@@ -160,4 +266,4 @@ def as_dict(settings: Any) -> dict[str, Any]:
     return dataclasses.asdict(settings)
 
 
-__all__ = ["DataSource", "SFTSettings", "as_dict", "read_yaml", "sft_settings"]
+__all__ = ["DataSource", "GRPOSettings", "SFTSettings", "as_dict", "grpo_settings", "read_yaml", "sft_settings"]

@@ -20,6 +20,68 @@ from .openai_policy import MAX_TEXT_CHARS, PolicyError
 MAX_NEW_TOKENS = 4096
 
 
+class ChatTokens:
+    """The chat markup as token ids for one tokenizer (control tokens only from the layout itself).
+
+    Raises:
+        ConfigError: the tokenizer lacks a marker token.
+    """
+
+    def __init__(self, tok, where: str = "the tokenizer") -> None:
+        self.tok = tok
+        vocab = tok.get_vocab()
+        missing = [m for m in MARKERS if m not in vocab]
+        if missing:
+            raise ConfigError(f"{where} has no {', '.join(missing)} token")
+        self.ids = {m: vocab[m] for m in _CONTROL if m in vocab}
+        self.im_end = self.ids["<|im_end|>"]
+
+    def text_ids(self, text: str) -> list[int]:
+        """Token ids of plain text: anything that spells a special token is split into ordinary tokens.
+
+        Raises:
+            PolicyError: the tokenizer still produced a control token (it ignores ``split_special_tokens``).
+        """
+        ids = list(self.tok(text, add_special_tokens=False, split_special_tokens=True)["input_ids"])
+        if set(ids) & set(self.ids.values()):
+            raise PolicyError("the tokenizer turned message text into chat control tokens")
+        return ids
+
+    def message_ids(self, role: str, content: str, pads: list[int]) -> list[int]:
+        """One message: ``<|im_start|>role\n`` + an image block per entry of ``pads`` (that many
+        <|image_pad|>) + the text + ``<|im_end|>\n``."""
+        t = self.ids
+        ids = [t["<|im_start|>"]]
+        if not pads:
+            ids += self.text_ids(f"{role}\n{content}")
+        else:
+            ids += self.text_ids(f"{role}\n")
+            for n in pads:
+                ids += [t["<|vision_start|>"]] + [t["<|image_pad|>"]] * n + [t["<|vision_end|>"]]
+            ids += self.text_ids(content)
+        return ids + [t["<|im_end|>"]] + self.text_ids("\n")
+
+    def assistant_header(self) -> list[int]:
+        """``<|im_start|>assistant\n``: where the model's turn begins."""
+        return [self.ids["<|im_start|>"]] + self.text_ids("assistant\n")
+
+    def prompt_ids(self, messages: list[Message], image_tokens: list[int]) -> list[int]:
+        """The conversation in Qwen2.5 chat markup, ending with the assistant's header.
+
+        Args:
+            messages: the conversation.
+            image_tokens: the number of <|image_pad|> tokens of each image block, in prompt order: one
+                per entry of the messages' ``images`` (entries beyond this list get no block).
+        """
+        ids: list[int] = []
+        pos = 0
+        for m in messages:
+            pads = image_tokens[pos:pos + len(m.images)]
+            pos += len(m.images)
+            ids += self.message_ids(m.role, m.content, pads)
+        return ids + self.assistant_header()
+
+
 class LocalVLMPolicy:
     """Local transformers Qwen2.5-VL policy.
 
@@ -50,52 +112,20 @@ class LocalVLMPolicy:
         self.max_new_tokens = max_new_tokens
         self.max_text_chars = max_text_chars
         self.merge = int(getattr(self.model.config.vision_config, "spatial_merge_size", 2)) ** 2
-        vocab = self.tok.get_vocab()
-        missing = [m for m in MARKERS if m not in vocab]
-        if missing:
-            raise ConfigError(f"the tokenizer in {model_dir!r:.80} has no {', '.join(missing)} token")
-        self.ids = {m: vocab[m] for m in _CONTROL if m in vocab}
-        self.im_end = self.ids["<|im_end|>"]
+        self.layout = ChatTokens(self.tok, f"the tokenizer in {model_dir!r:.80}")
+        self.ids = self.layout.ids
+        self.im_end = self.layout.im_end
 
     def start(self, command: str) -> None:
         """Nothing to reset."""
 
     def text_ids(self, text: str) -> list[int]:
-        """Token ids of plain text: anything that spells a special token is split into ordinary tokens.
-
-        Raises:
-            PolicyError: the tokenizer still produced a control token (it ignores ``split_special_tokens``).
-        """
-        ids = list(self.tok(text, add_special_tokens=False, split_special_tokens=True)["input_ids"])
-        if set(ids) & set(self.ids.values()):
-            raise PolicyError("the tokenizer turned message text into chat control tokens")
-        return ids
+        """Token ids of plain text (``ChatTokens.text_ids``)."""
+        return self.layout.text_ids(text)
 
     def prompt_ids(self, messages: list[Message], image_tokens: list[int]) -> list[int]:
-        """The conversation in Qwen2.5 chat markup, ending with the assistant's header.
-
-        Args:
-            messages: the conversation.
-            image_tokens: the number of <|image_pad|> tokens of each image block, in prompt order: one
-                per entry of the messages' ``images`` (entries beyond this list get no block).
-        """
-        t = self.ids
-        ids: list[int] = []
-        pos = 0
-        for m in messages:
-            pads = image_tokens[pos:pos + len(m.images)]
-            pos += len(m.images)
-            ids.append(t["<|im_start|>"])
-            if not pads:
-                ids += self.text_ids(f"{m.role}\n{m.content}")
-            else:
-                ids += self.text_ids(f"{m.role}\n")
-                for n in pads:
-                    ids += [t["<|vision_start|>"]] + [t["<|image_pad|>"]] * n + [t["<|vision_end|>"]]
-                ids += self.text_ids(m.content)
-            ids.append(t["<|im_end|>"])
-            ids += self.text_ids("\n")
-        return ids + [t["<|im_start|>"]] + self.text_ids("assistant\n")
+        """The conversation as prompt token ids (``ChatTokens.prompt_ids``)."""
+        return self.layout.prompt_ids(messages, image_tokens)
 
     def next_turn(self, messages: list[Message], images: list[np.ndarray]) -> str:
         """Greedy continuation of the conversation as the assistant (at most ``max_text_chars`` characters)."""
