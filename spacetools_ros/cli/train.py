@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..core.errors import ConfigError
 
-STAGES = ("sft", "grpo")
+STAGES = ("sft", "grpo", "dirl")
 
 
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
@@ -18,18 +18,24 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                                      "loss on the assistant's tokens only, vision tower frozen")
     grpo = sub.add_parser("grpo", help="GRPO with live tools on data gen tasks (multi-turn rollouts through the "
                                        "toolshed, tool tokens masked; rollout workers in process or as Ray actors)")
-    for q in (sft, grpo):
+    dirl = sub.add_parser("dirl", help="the whole recipe as resumable stages: base, pointing-only RL, teacher demos, "
+                                       "SFT on the mix, GRPO with all tools; held-out evaluation after each")
+    for q in (sft, grpo, dirl):
         q.add_argument("--config", required=True, help="training YAML (see config/train/)")
         q.add_argument("--output-dir", help="override the config's output_dir")
+    for q in (sft, grpo):
         q.add_argument("--max-steps", type=int, help="override the config's max_steps")
+    dirl.add_argument("--seed", type=int, help="override the config's seed (model init, sampling, training)")
 
 
 def _overrides(args: argparse.Namespace) -> dict:
     out = {}
     if args.output_dir:
         out["output_dir"] = str(Path(args.output_dir).resolve())
-    if args.max_steps is not None:
+    if getattr(args, "max_steps", None) is not None:
         out["max_steps"] = args.max_steps
+    if getattr(args, "seed", None) is not None:
+        out["seed"] = args.seed
     return out
 
 
@@ -41,6 +47,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     """
     from ..learning.train_config import read_yaml, sft_settings
 
+    if args.train_command == "dirl":
+        from ..learning.dirl import run_dirl
+
+        results = run_dirl(args.config, _overrides(args))
+        print(json.dumps({s: r.get("eval", {}).get("overall") for s, r in results.items()}, indent=2))
+        return 0
     doc = read_yaml(args.config)
     base = Path(args.config).resolve().parent
     if args.train_command == "sft":

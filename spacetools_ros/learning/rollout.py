@@ -178,6 +178,8 @@ class Sampler:
         self.processor = processor
         self.layout = ChatTokens(processor.tokenizer)
         self.merge = int(getattr(model.config.vision_config, "spatial_merge_size", 2)) ** 2
+        # the model writes text and ends its turn: it never opens a message or an image block
+        self.suppress = [i for t, i in self.layout.ids.items() if t != "<|im_end|>"]
 
     def images(self, rgbs: list[np.ndarray]) -> tuple[dict, list[int]]:
         """Model inputs of the images and the <|image_pad|> count of each."""
@@ -204,7 +206,7 @@ class Sampler:
             out = self.model.generate(input_ids=x, attention_mask=torch.ones_like(x), **kw,
                                       max_new_tokens=max_new_tokens, do_sample=not greedy,
                                       temperature=None if greedy else temperature, top_p=None if greedy else top_p,
-                                      top_k=None, eos_token_id=self.layout.im_end,
+                                      top_k=None, eos_token_id=self.layout.im_end, suppress_tokens=self.suppress,
                                       pad_token_id=self.processor.tokenizer.pad_token_id,
                                       return_dict_in_generate=True, output_logits=True)
         new = out.sequences[0, x.shape[1]:].tolist()

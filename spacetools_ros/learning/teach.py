@@ -130,7 +130,8 @@ def agent_episodes(policy, n: int, out: Path, source: str, teacher: str,
 
 
 def teach(policy, tasks_dir: str | Path | None, out: str | Path, *, variant: str = "all", limit: int | None = None,
-          episodes: int = 0, progress: Callable[[str], None] = lambda s: print(s, file=sys.stderr)) -> dict[str, Any]:
+          episodes: int = 0, progress: Callable[[str], None] = lambda s: print(s, file=sys.stderr),
+          categories: tuple[str, ...] | None = None, tools: list[str] | None = None) -> dict[str, Any]:
     """Run ``policy`` over the tasks (or, for the ``agent`` variant, ``episodes`` pick-and-place
     episodes; ``policy`` is then a factory of pick-and-place policies) and write the kept
     conversations to ``out`` (``data/train-00000-of-00001.parquet``, ``images/``, ``README.md``,
@@ -153,7 +154,12 @@ def teach(policy, tasks_dir: str | Path | None, out: str | Path, *, variant: str
         raise ValueError(f"the agent variant needs 1..{MAX_EPISODES} episodes, got {episodes}")
     out = Path(out)
     check_output_dir(out)
-    categories, tool_names = VARIANTS[variant]
+    categories_v, tool_names = VARIANTS[variant]
+    if categories is not None:  # a subset of the variant's categories (all of them when it names none)
+        categories = tuple(c for c in categories if categories_v is None or c in categories_v)
+    else:
+        categories = categories_v
+    tool_names = list(tools) if tools is not None and tool_names is None else tool_names
     source = SOURCE[variant]
     if variant == "agent":
         teacher = getattr(policy(), "name", "policy")
@@ -219,7 +225,9 @@ def _write(rows: list[dict], path: Path) -> None:
     from datasets.utils.logging import disable_progress_bar
 
     disable_progress_bar()
-    Dataset.from_list(rows, features=features()).to_parquet(str(path))
+    feats = features()
+    data = Dataset.from_list(rows, features=feats) if rows else Dataset.from_dict({k: [] for k in feats}, features=feats)
+    data.to_parquet(str(path))
 
 
 def _write_card(out: Path, stats: dict, tasks: str) -> None:

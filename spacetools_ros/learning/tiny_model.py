@@ -56,11 +56,16 @@ def build(out_dir: str | Path, corpus: list[str] | None = None, vocab_size: int 
     fast.save_pretrained(out)
     Qwen2VLImageProcessorPil(min_pixels=56 * 56, max_pixels=448 * 448).save_pretrained(out)
     ids = {t: fast.convert_tokens_to_ids(t) for t in SPECIALS}
+    if hidden_size % 32:
+        raise ValueError(f"hidden_size must be a multiple of 32, got {hidden_size}")
+    heads = max(hidden_size // 64, 1)
+    head_dim = hidden_size // heads
+    section = [head_dim // 8, 3 * head_dim // 16, 3 * head_dim // 16]  # sums to head_dim / 2
     cfg = Qwen2_5_VLConfig(
         text_config=dict(vocab_size=len(fast), hidden_size=hidden_size, intermediate_size=2 * hidden_size,
-                         num_hidden_layers=layers, num_attention_heads=2, num_key_value_heads=1,
+                         num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=1,
                          max_position_embeddings=32768,
-                         rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [8, 12, 12]},
+                         rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": section},
                          tie_word_embeddings=False, bos_token_id=None, eos_token_id=ids["<|im_end|>"]),
         vision_config=dict(depth=1, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=hidden_size,
                            patch_size=14, spatial_merge_size=2, temporal_patch_size=2, fullatt_block_indexes=[0],

@@ -145,6 +145,7 @@ class LocalVLMPolicy:
         input_ids = self.torch.tensor([ids], dtype=self.torch.long, device=self.device)
         with self.torch.no_grad():
             out = self.model.generate(input_ids=input_ids, attention_mask=self.torch.ones_like(input_ids), **kwargs,
-                                      max_new_tokens=self.max_new_tokens, do_sample=False, eos_token_id=self.im_end)
+                                      max_new_tokens=self.max_new_tokens, do_sample=False, eos_token_id=self.im_end,
+                                      suppress_tokens=[i for t, i in self.ids.items() if t != "<|im_end|>"])
         new = out[0, input_ids.shape[1]:]
         return self.tok.decode(new, skip_special_tokens=True)[: self.max_text_chars]
