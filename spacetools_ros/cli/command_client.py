@@ -7,6 +7,7 @@ import argparse
 import json
 import math
 import os
+import signal
 import sys
 import threading
 import time
@@ -148,6 +149,10 @@ def send_command(text: str, timeout_s: float, wait_agent_s: float = 30.0, *, spa
 
     from spacetools_interfaces.action import ExecuteCommand
 
+    if threading.current_thread() is threading.main_thread():
+        # a process started in the background by a shell inherits SIGINT ignored, and Python then leaves
+        # it so: Ctrl-C (or a launcher's SIGINT) must still cancel the goal
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     rclpy.init(args=[], signal_handler_options=SignalHandlerOptions.NO)  # Ctrl-C stays a KeyboardInterrupt here
     node = rclpy.create_node(f"spacetools_command_{os.getpid()}")
     client = ActionClient(node, ExecuteCommand, name)
