@@ -80,11 +80,14 @@ def freeze_vision(model) -> int:
 
 def save_checkpoint(model, processor, out: Path) -> Path:
     """A plain transformers checkpoint: model weights and config, tokenizer with the chat template,
-    image processor settings."""
+    image processor settings (and the images-only processor for servers without torchvision)."""
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
     processor.tokenizer.save_pretrained(out)
     processor.image_processor.save_pretrained(out)
+    from .processor import write_remote_processor
+
+    write_remote_processor(out)
     return out
 
 

@@ -55,6 +55,9 @@ def build(out_dir: str | Path, corpus: list[str] | None = None, vocab_size: int 
     fast.chat_template = CHAT_TEMPLATE
     fast.save_pretrained(out)
     Qwen2VLImageProcessorPil(min_pixels=56 * 56, max_pixels=448 * 448).save_pretrained(out)
+    from .processor import write_remote_processor
+
+    write_remote_processor(out)
     ids = {t: fast.convert_tokens_to_ids(t) for t in SPECIALS}
     if hidden_size % 32:
         raise ValueError(f"hidden_size must be a multiple of 32, got {hidden_size}")
