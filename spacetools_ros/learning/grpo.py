@@ -124,41 +124,24 @@ def run_grpo(settings: GRPOSettings, progress: Callable[[str], None] = lambda s:
     """
     import os
 
-    import torch
-    from transformers import AutoModelForImageTextToText
-
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
     from trl import GRPOConfig, GRPOTrainer
 
     from ..core.qa_loop import qa_system_prompt
     from .curves import plot_curves
-    from .processor import load_processor
     from .rollout import TaskWorld
-    from .sft import freeze_vision, save_checkpoint, write_metrics
+    from .sft import load_for_training, save_checkpoint, write_metrics
     from .workers import make_pool
 
     out = Path(settings.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    if not (Path(settings.model) / "config.json").is_file():
-        raise ConfigError(f"model: {settings.model} is not a checkpoint folder (no config.json)")
     t0 = time.perf_counter()
-    torch.manual_seed(settings.seed)
-    use_cpu = settings.device == "cpu" or (settings.device == "auto" and not torch.cuda.is_available())
     rows = task_rows(settings)
-    model = AutoModelForImageTextToText.from_pretrained(settings.model, local_files_only=True,
-                                                        dtype=torch.bfloat16 if settings.bf16 else torch.float32)
-    processor = load_processor(settings.model, settings.min_pixels, settings.max_pixels)
-    frozen = freeze_vision(model) if settings.freeze_vision else 0
+    model, processor, frozen, peft_config, use_cpu = load_for_training(settings)
     world = TaskWorld(settings.tools)
     schemas = {n: world.sheds["camera"].schemas[n] for n in world.names}
     system = qa_system_prompt(schemas, list(schemas), None, True)
     data = prompt_dataset(rows, settings.tasks, system)
-    peft_config = None
-    if settings.lora_r:
-        from peft import LoraConfig
-
-        peft_config = LoraConfig(r=settings.lora_r, lora_alpha=2 * settings.lora_r, lora_dropout=0.0,
-                                 target_modules=r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj)")
     args = GRPOConfig(
         output_dir=str(out / "trainer"), learning_rate=settings.learning_rate,
         lr_scheduler_type=settings.lr_scheduler_type, warmup_steps=settings.warmup_ratio,

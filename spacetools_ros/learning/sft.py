@@ -111,30 +111,14 @@ def run_sft(settings: SFTSettings, progress: Callable[[str], None] = lambda s: p
     Raises:
         ConfigError: an unusable model folder or dataset.
     """
-    import torch
-    from transformers import AutoModelForImageTextToText
     from trl import SFTConfig, SFTTrainer
 
     from .curves import plot_curves
-    from .processor import load_processor
 
     out = Path(settings.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    if not (Path(settings.model) / "config.json").is_file():
-        raise ConfigError(f"model: {settings.model} is not a checkpoint folder (no config.json)")
     t0 = time.perf_counter()
-    torch.manual_seed(settings.seed)
-    use_cpu = settings.device == "cpu" or (settings.device == "auto" and not torch.cuda.is_available())
-    model = AutoModelForImageTextToText.from_pretrained(settings.model, local_files_only=True,
-                                                        dtype=torch.bfloat16 if settings.bf16 else torch.float32)
-    processor = load_processor(settings.model, settings.min_pixels, settings.max_pixels)
-    frozen = freeze_vision(model) if settings.freeze_vision else 0
-    peft_config = None
-    if settings.lora_r:
-        from peft import LoraConfig
-
-        peft_config = LoraConfig(r=settings.lora_r, lora_alpha=2 * settings.lora_r, lora_dropout=0.0,
-                                 target_modules=r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj)")
+    model, processor, frozen, peft_config, use_cpu = load_for_training(settings)
     data = mixed_dataset(settings)
     if settings.max_length is not None:
         data, dropped = drop_too_long(data, processor, settings.max_length)
@@ -177,3 +161,33 @@ def run_sft(settings: SFTSettings, progress: Callable[[str], None] = lambda s: p
 def sft_collator_batch(trainer, rows: list[dict[str, Any]]) -> dict:
     """The trainer's own collator on ``rows`` (what one training step sees: ids, labels, pixels)."""
     return trainer.data_collator([dict(r) for r in rows])
+
+
+def load_for_training(settings) -> tuple[Any, Any, int, Any, bool]:
+    """(model, processor, frozen parameters, LoRA config or None, use the CPU) for a training stage's
+    settings (``TrainSettings``): the checkpoint in float32 (bf16 on request), the vision tower frozen
+    when asked.
+
+    Raises:
+        ConfigError: the model folder is not a checkpoint.
+    """
+    import torch
+    from transformers import AutoModelForImageTextToText
+
+    from .processor import load_processor
+
+    if not (Path(settings.model) / "config.json").is_file():
+        raise ConfigError(f"model: {settings.model} is not a checkpoint folder (no config.json)")
+    torch.manual_seed(settings.seed)
+    use_cpu = settings.device == "cpu" or (settings.device == "auto" and not torch.cuda.is_available())
+    model = AutoModelForImageTextToText.from_pretrained(settings.model, local_files_only=True,
+                                                        dtype=torch.bfloat16 if settings.bf16 else torch.float32)
+    processor = load_processor(settings.model, settings.min_pixels, settings.max_pixels)
+    frozen = freeze_vision(model) if settings.freeze_vision else 0
+    peft_config = None
+    if settings.lora_r:
+        from peft import LoraConfig
+
+        peft_config = LoraConfig(r=settings.lora_r, lora_alpha=2 * settings.lora_r, lora_dropout=0.0,
+                                 target_modules=r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj)")
+    return model, processor, frozen, peft_config, use_cpu

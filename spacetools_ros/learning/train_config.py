@@ -23,26 +23,20 @@ class DataSource:
     repeat: int = 1
 
 
-@dataclass(frozen=True)
-class SFTSettings:
-    """``spacetools train sft``: supervised fine-tuning on teaching conversations (TRL ``SFTTrainer``,
-    loss on the assistant's tokens only, images included).
-
-    Defaults are SpaceTools' SFT: lr 2e-5, cosine schedule, warmup 0.1, global batch 8 (per-device
-    batch x gradient accumulation), vision tower and projector frozen.
-    """
+@dataclass(frozen=True, kw_only=True)
+class TrainSettings:
+    """What every training stage takes: the checkpoint, where to write, the optimiser's schedule and
+    batch, the images' size, the device."""
 
     model: str
     output_dir: str
-    data: tuple[DataSource, ...]
-    learning_rate: float = 2e-5
-    lr_scheduler_type: str = "cosine"
-    warmup_ratio: float = 0.1
-    per_device_train_batch_size: int = 1
-    gradient_accumulation_steps: int = 8
-    max_steps: int = 3000
+    learning_rate: float
+    lr_scheduler_type: str
+    warmup_ratio: float
+    per_device_train_batch_size: int
+    gradient_accumulation_steps: int
+    max_steps: int
     num_train_epochs: float = 1.0
-    max_length: int | None = 8192
     freeze_vision: bool = True
     min_pixels: int = 56 * 56
     max_pixels: int = 512 * 512
@@ -50,12 +44,31 @@ class SFTSettings:
     logging_steps: int = 10
     device: str = "auto"  # auto | cpu | cuda
     bf16: bool = False
-    gradient_checkpointing: bool = False
     lora_r: int = 0  # > 0: train a LoRA adapter (peft) on the language model instead of all of it
 
 
-@dataclass(frozen=True)
-class GRPOSettings:
+@dataclass(frozen=True, kw_only=True)
+class SFTSettings(TrainSettings):
+    """``spacetools train sft``: supervised fine-tuning on teaching conversations (TRL ``SFTTrainer``,
+    loss on the assistant's tokens only, images included).
+
+    Defaults are SpaceTools' SFT: lr 2e-5, cosine schedule, warmup 0.1, global batch 8 (per-device
+    batch x gradient accumulation), vision tower and projector frozen.
+    """
+
+    data: tuple[DataSource, ...]
+    learning_rate: float = 2e-5
+    lr_scheduler_type: str = "cosine"
+    warmup_ratio: float = 0.1
+    per_device_train_batch_size: int = 1
+    gradient_accumulation_steps: int = 8
+    max_steps: int = 3000
+    max_length: int | None = 8192
+    gradient_checkpointing: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class GRPOSettings(TrainSettings):
     """``spacetools train grpo``: GRPO with live tools (TRL ``GRPOTrainer`` with this package's
     multi-turn rollouts, ``learning.rollout``).
 
@@ -64,8 +77,6 @@ class GRPOSettings:
     2048 characters, 8192 tokens.
     """
 
-    model: str
-    output_dir: str
     tasks: str
     categories: tuple[str, ...] | None = None
     tools: tuple[str, ...] | None = None
@@ -77,7 +88,6 @@ class GRPOSettings:
     per_device_train_batch_size: int = 5
     gradient_accumulation_steps: int = 1
     max_steps: int = 100
-    num_train_epochs: float = 1.0
     beta: float = 0.01
     loss_type: str = "grpo"
     temperature: float = 1.0
@@ -89,16 +99,9 @@ class GRPOSettings:
     max_total_tokens: int = 8192
     reward: str = "spacetools"
     reward_by_category: tuple[tuple[str, str], ...] = ()
-    freeze_vision: bool = True
-    min_pixels: int = 56 * 56
-    max_pixels: int = 512 * 512
     workers: int = 0
     ray_address: str | None = None
-    seed: int = 0
     logging_steps: int = 1
-    device: str = "auto"
-    bf16: bool = False
-    lora_r: int = 0
 
 
 _BOUNDS: dict[str, tuple[float, float]] = {
@@ -179,6 +182,56 @@ def _names(name: str, value: Any, allowed: tuple[str, ...] | None = None) -> tup
     return tuple(value)
 
 
+def _settings(cls, what: str, doc: dict, base: Path, overrides: dict | None, required: tuple[str, ...],
+              paths: tuple[str, ...], special: dict[str, Any]) -> Any:
+    """``cls`` from a mapping: unknown and missing keys refused, every value checked (``special``:
+    name -> parser for values that are not plain numbers, flags or text), ``paths`` resolved
+    against ``base``."""
+    doc = {**doc, **(overrides or {})}
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(doc) - set(fields))
+    if unknown:
+        raise ConfigError(f"unknown {what} settings: {', '.join(unknown)[:200]} (known: {', '.join(fields)})")
+    missing = [n for n in required if n not in doc]
+    if missing:
+        raise ConfigError(f"{what} settings need {', '.join(missing)}")
+    values = {name: special[name](value) if name in special else _check_value(name, value, fields[name].type)
+              for name, value in doc.items()}
+    for name in paths:
+        values[name] = _resolve(base, values[name])
+    if values.get("min_pixels", fields["min_pixels"].default) > values.get("max_pixels", fields["max_pixels"].default):
+        raise ConfigError("min_pixels must not exceed max_pixels")
+    return cls(**values)
+
+
+def _data_sources(base: Path):
+    def parse(data: Any) -> tuple[DataSource, ...]:
+        if not isinstance(data, list) or not 1 <= len(data) <= 64:
+            raise ConfigError("data must be a list of 1..64 teaching datasets ({path: DIR, repeat: N})")
+        sources = []
+        for item in data:
+            item = {"path": item} if isinstance(item, str) else item
+            if not isinstance(item, dict) or set(item) - {"path", "repeat"} or "path" not in item:
+                raise ConfigError("each data entry is a folder or {path: DIR, repeat: N}")
+            sources.append(DataSource(_resolve(base, _check_value("data.path", item["path"], "str")),
+                                      _check_value("repeat", item.get("repeat", 1), "int")))
+        return tuple(sources)
+
+    return parse
+
+
+def _reward_map(value: Any) -> tuple[tuple[str, str], ...]:
+    from ..core.rewards import REWARDS
+
+    if not isinstance(value, dict) or len(value) > 64:
+        raise ConfigError("reward_by_category maps categories to spacetools | r1")
+    for cat, mode in value.items():
+        if cat not in REWARDS or mode not in _CHOICES["reward"]:
+            raise ConfigError(f"reward_by_category: {cat!r:.40} -> {mode!r:.40} (categories: "
+                              f"{', '.join(REWARDS)}; rewards: spacetools, r1)")
+    return tuple(sorted(value.items()))
+
+
 def grpo_settings(doc: dict, base: Path, overrides: dict | None = None) -> GRPOSettings:
     """``GRPOSettings`` from a mapping (paths relative to ``base``).
 
@@ -188,41 +241,17 @@ def grpo_settings(doc: dict, base: Path, overrides: dict | None = None) -> GRPOS
     """
     from ..core.rewards import REWARDS
 
-    doc = {**doc, **(overrides or {})}
-    fields = {f.name: f for f in dataclasses.fields(GRPOSettings)}
-    unknown = sorted(set(doc) - set(fields))
-    if unknown:
-        raise ConfigError(f"unknown GRPO settings: {', '.join(unknown)[:200]} (known: {', '.join(fields)})")
-    missing = [n for n in ("model", "output_dir", "tasks") if n not in doc]
-    if missing:
-        raise ConfigError(f"GRPO settings need {', '.join(missing)}")
-    values: dict[str, Any] = {}
-    for name, value in doc.items():
-        if name == "categories":
-            values[name] = None if value is None else _names(name, value, tuple(REWARDS))
-        elif name == "tools":
-            values[name] = None if value is None else _names(name, value)
-        elif name == "reward_by_category":
-            if not isinstance(value, dict) or len(value) > 64:
-                raise ConfigError("reward_by_category maps categories to spacetools | r1")
-            for cat, mode in value.items():
-                if cat not in REWARDS or mode not in _CHOICES["reward"]:
-                    raise ConfigError(f"reward_by_category: {cat!r:.40} -> {mode!r:.40} (categories: "
-                                      f"{', '.join(REWARDS)}; rewards: spacetools, r1)")
-            values[name] = tuple(sorted(value.items()))
-        elif name == "ray_address":
-            values[name] = None if value is None else _check_value(name, value, "str")
-        else:
-            values[name] = _check_value(name, value, fields[name].type)
-    for name in ("model", "output_dir", "tasks"):
-        values[name] = _resolve(base, values[name])
-    g = values.get("num_generations", GRPOSettings.num_generations)
-    batch = values.get("per_device_train_batch_size", GRPOSettings.per_device_train_batch_size) * \
-        values.get("gradient_accumulation_steps", GRPOSettings.gradient_accumulation_steps)
-    if batch % g:
+    s = _settings(GRPOSettings, "GRPO", doc, base, overrides, ("model", "output_dir", "tasks"),
+                  ("model", "output_dir", "tasks"),
+                  {"categories": lambda v: None if v is None else _names("categories", v, tuple(REWARDS)),
+                   "tools": lambda v: None if v is None else _names("tools", v),
+                   "reward_by_category": _reward_map,
+                   "ray_address": lambda v: None if v is None else _check_value("ray_address", v, "str")})
+    batch = s.per_device_train_batch_size * s.gradient_accumulation_steps
+    if batch % s.num_generations:
         raise ConfigError(f"per_device_train_batch_size x gradient_accumulation_steps ({batch}) must be a multiple "
-                          f"of num_generations ({g}): a batch holds whole groups")
-    return GRPOSettings(**values)
+                          f"of num_generations ({s.num_generations}): a batch holds whole groups")
+    return s
 
 
 def sft_settings(doc: dict, base: Path, overrides: dict | None = None) -> SFTSettings:
@@ -231,34 +260,8 @@ def sft_settings(doc: dict, base: Path, overrides: dict | None = None) -> SFTSet
     Raises:
         ConfigError: an unknown or missing key, a value of the wrong type or out of bounds.
     """
-    doc = {**doc, **(overrides or {})}
-    fields = {f.name: f for f in dataclasses.fields(SFTSettings)}
-    unknown = sorted(set(doc) - set(fields))
-    if unknown:
-        raise ConfigError(f"unknown SFT settings: {', '.join(unknown)[:200]} (known: {', '.join(fields)})")
-    missing = [n for n in ("model", "output_dir", "data") if n not in doc]
-    if missing:
-        raise ConfigError(f"SFT settings need {', '.join(missing)}")
-    data = doc["data"]
-    if not isinstance(data, list) or not 1 <= len(data) <= 64:
-        raise ConfigError("data must be a list of 1..64 teaching datasets ({path: DIR, repeat: N})")
-    sources = []
-    for item in data:
-        item = {"path": item} if isinstance(item, str) else item
-        if not isinstance(item, dict) or set(item) - {"path", "repeat"} or "path" not in item:
-            raise ConfigError("each data entry is a folder or {path: DIR, repeat: N}")
-        sources.append(DataSource(_resolve(base, _check_value("data.path", item["path"], "str")),
-                                  _check_value("repeat", item.get("repeat", 1), "int")))
-    values: dict[str, Any] = {"data": tuple(sources)}
-    for name, value in doc.items():
-        if name == "data":
-            continue
-        values[name] = _check_value(name, value, fields[name].type)
-    values["model"] = _resolve(base, values["model"])
-    values["output_dir"] = _resolve(base, values["output_dir"])
-    if values.get("min_pixels", SFTSettings.min_pixels) > values.get("max_pixels", SFTSettings.max_pixels):
-        raise ConfigError("min_pixels must not exceed max_pixels")
-    return SFTSettings(**values)
+    return _settings(SFTSettings, "SFT", doc, base, overrides, ("model", "output_dir", "data"),
+                     ("model", "output_dir"), {"data": _data_sources(base)})
 
 
 def as_dict(settings: Any) -> dict[str, Any]:
@@ -266,4 +269,5 @@ def as_dict(settings: Any) -> dict[str, Any]:
     return dataclasses.asdict(settings)
 
 
-__all__ = ["DataSource", "GRPOSettings", "SFTSettings", "as_dict", "grpo_settings", "read_yaml", "sft_settings"]
+__all__ = ["DataSource", "GRPOSettings", "SFTSettings", "TrainSettings", "as_dict", "grpo_settings", "read_yaml",
+           "sft_settings"]
