@@ -71,14 +71,17 @@ ROUND_SILHOUETTE = 0.8     # mask area / its enclosing circle's from which on a 
 SPARSE_DEPTH = 0.6        # a segment with depth on fewer of its pixels (black paint: 0.2-0.5 measured,
                            # others 0.89 and up) has its top face filled in, its corners unknown
 DISH_MIN_WIDTH_M = 0.09   # round and wider than this: a bowl or a plate (as in shape_name)
+DISH_MIN_ROUNDNESS = 0.6  # a dish's footprint: its short side at least this part of its long side
 
 
 def shape_name(o: DetectedObject) -> str:
     """box | cylinder | sphere | bowl | plate, from the segment's 3D geometry."""
     long_, short = o.footprint_size
-    if o.height_m < 0.028 and long_ > DISH_MIN_WIDTH_M:
+    # dishes are round: a wide footprint that is long and thin, or has a box's corners, is a slab
+    dish = long_ > DISH_MIN_WIDTH_M and short > DISH_MIN_ROUNDNESS * long_ and o.footprint_corners < BOX_CORNERS
+    if dish and o.height_m < 0.028:
         return "plate"
-    if long_ > DISH_MIN_WIDTH_M and o.centre_low_fraction > 0.35:
+    if dish and o.centre_low_fraction > 0.35:
         return "bowl"
     if o.sphere_rms_m < 0.0015 and abs(2 * o.sphere_radius_m - o.height_m) < 0.25 * o.height_m:
         return "sphere"

@@ -21,7 +21,8 @@ class PerceptionConfig:
     max_height_m: float = 0.32         # taller clusters are the robot, not objects
     max_float_m: float = 0.035         # segments whose lowest point is higher do not stand on the table
     depth_jump_m: float = 0.015        # splits touching segments at depth discontinuities
-    min_pixels: int = 60
+    min_pixels: int = 60               # at 640x480; scaled with the image's pixel count (a smaller image
+                                       # shows the same object with fewer pixels)
     ransac_iters: int = 200
     plane_tol_m: float = 0.004
     grow_color_dist: float = 45.0      # RGB distance for region growing
@@ -228,12 +229,17 @@ def _same_paint(rgb_a: np.ndarray, rgb_b: np.ndarray, max_chroma_dist: float) ->
     return bool(np.linalg.norm(rgb_a / sa - rgb_b / sb) <= max_chroma_dist and 0.4 <= sa / sb <= 2.5)
 
 
+REFERENCE_PIXELS = 640 * 480  # the image size PerceptionConfig's pixel counts are given for
+MIN_PIXELS_FLOOR = 12
+
+
 class TabletopPerception:
     """Segments the objects standing on the dominant plane of an RGB-D frame."""
 
     def __init__(self, config: PerceptionConfig | None = None, seed: int = 0) -> None:
         self.cfg = config or PerceptionConfig()
         self.seed = seed
+        self._min_px = self.cfg.min_pixels  # set per frame from its size
 
     def __call__(self, frame: CameraFrame) -> TableScene:
         import cv2
@@ -242,6 +248,7 @@ class TabletopPerception:
         rng = np.random.default_rng(self.seed)
         depth = fill_holes_by_colour(denoise_depth(frame.depth_m), frame.rgb)
         h, w = depth.shape
+        self._min_px = max(MIN_PIXELS_FLOOR, round(cfg.min_pixels * h * w / REFERENCE_PIXELS))
         pts = backproject(depth, frame.intrinsics)
         valid = np.isfinite(depth) & (depth > 0.05) & (depth < 5.0)
         flat = pts[valid]
@@ -264,7 +271,7 @@ class TabletopPerception:
         chroma = cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2LAB)[..., 1:].astype(np.float32)
         for lab in range(1, n_lab):
             m = labels == lab
-            if m.sum() < cfg.min_pixels:
+            if m.sum() < self._min_px:
                 continue
             hts = height[m]
             if hts.max() > cfg.max_height_m or hts.min() > cfg.max_float_m:
@@ -341,7 +348,7 @@ class TabletopPerception:
 
         cfg = self.cfg
         ab = chroma[m] - 128.0
-        if len(ab) < 2 * cfg.min_pixels:
+        if len(ab) < 2 * self._min_px:
             return [m]
         crit = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
         cv2.setRNGSeed(self.seed)
@@ -351,14 +358,14 @@ class TabletopPerception:
         hue = np.degrees(np.arctan2(centres[:, 1], centres[:, 0]))
         dhue = abs((hue[0] - hue[1] + 180.0) % 360.0 - 180.0)
         if (radius.min() < cfg.split_min_chroma or dhue < cfg.split_hue_deg
-                or min(np.bincount(lab, minlength=2)) < cfg.min_pixels):
+                or min(np.bincount(lab, minlength=2)) < self._min_px):
             return [m]
         full = np.full(m.shape, -1, np.int32)
         full[m] = lab
         parts = []
         for k in (0, 1):
             n, comp = cv2.connectedComponents((full == k).astype(np.uint8), connectivity=4)
-            parts += [comp == i for i in range(1, n) if (comp == i).sum() >= cfg.min_pixels]
+            parts += [comp == i for i in range(1, n) if (comp == i).sum() >= self._min_px]
         return parts or [m]
 
     def _grow(self, m, rgb, depth, height, table_mask, above) -> np.ndarray:
@@ -389,7 +396,7 @@ class TabletopPerception:
 
         p = pts[m]
         hts = height[m]
-        if len(p) < self.cfg.min_pixels:
+        if len(p) < self._min_px:
             return None
         top = float(np.percentile(hts, 98))
         # footprint in table coordinates (projection along the normal)
