@@ -24,3 +24,20 @@ def private_ros_domain():
     os.environ["ROS_DOMAIN_ID"] = str(100 + (_FIRST_DOMAIN - 100 + next(_domains)) % 100)
     yield
     os.environ["ROS_DOMAIN_ID"] = old
+
+
+@pytest.fixture(scope="session")
+def task_set(tmp_path_factory):
+    """Makes ``spacetools data gen`` task sets: ``task_set(name, n, split="val", seed=0,
+    categories=None)`` -> the folder (a new one under the session's temporary folder)."""
+    def make(name: str, n: int, split: str = "val", seed: int = 0, categories=None):
+        from spacetools_ros.backends.sim.mujoco_sim import ensure_headless_gl
+        from spacetools_ros.learning import CATEGORIES
+        from spacetools_ros.learning.dataset import generate
+
+        ensure_headless_gl()
+        out = tmp_path_factory.mktemp(name) / "tasks"
+        generate(n, split, out, seed=seed, categories=tuple(categories or CATEGORIES), progress=lambda line: None)
+        return out
+
+    return make

@@ -23,14 +23,8 @@ N_TASKS = 16  # two scenes, two questions of every category (seed 0, val)
 
 
 @pytest.fixture(scope="module")
-def tasks(tmp_path_factory):
-    from spacetools_ros.backends.sim.mujoco_sim import ensure_headless_gl
-    from spacetools_ros.learning.dataset import generate
-
-    ensure_headless_gl()
-    out = tmp_path_factory.mktemp("bench") / "tasks"
-    generate(N_TASKS, "val", out, seed=0, progress=lambda line: None)
-    return out
+def tasks(task_set):
+    return task_set("bench", N_TASKS)
 
 
 @pytest.fixture(scope="module")
