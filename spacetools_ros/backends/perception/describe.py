@@ -78,7 +78,9 @@ def shape_name(o: DetectedObject) -> str:
     """box | cylinder | sphere | bowl | plate, from the segment's 3D geometry."""
     long_, short = o.footprint_size
     # dishes are round: a wide footprint that is long and thin, or has a box's corners, is a slab
-    dish = long_ > DISH_MIN_WIDTH_M and short > DISH_MIN_ROUNDNESS * long_ and o.footprint_corners < BOX_CORNERS
+    # (unless the paint is too dark for a full footprint: its outline is then not to be trusted)
+    dish = long_ > DISH_MIN_WIDTH_M and (o.depth_coverage < SPARSE_DEPTH or (
+        short > DISH_MIN_ROUNDNESS * long_ and o.footprint_corners < BOX_CORNERS))
     if dish and o.height_m < 0.028:
         return "plate"
     if dish and o.centre_low_fraction > 0.35:
