@@ -133,10 +133,8 @@ class DIRL:
         spec = self.tasks.get(name)
         if spec is None:
             raise ConfigError(f"tasks.{name} is not configured")
-        if "path" in spec:
-            return Path(_resolve(self.base_dir, spec["path"]))
-        d = self.out / "tasks" / name
-        if not (d / "README.md").is_file():
+        d = self.tasks_path(name)
+        if "path" not in spec and not (d / "README.md").is_file():
             if d.exists():
                 shutil.rmtree(d)  # a generation that did not finish
             n = _check_value("limit", spec.get("n", 200), "int")
@@ -198,36 +196,35 @@ class DIRL:
         """Greedy rollouts of the pointing-RL checkpoint on the training pointing tasks; the successful
         ones as a teaching dataset (source ``pointing_rl``)."""
         from collections import Counter
-
-        from ..compose.bench import load_tasks
-        from ..core.chat_markup import to_structured
-        from .evaluate import evaluate  # noqa: F401 - same greedy settings as the evaluation
-        from .teach import _finish as write_teach
-        from .workers import RolloutWorker
         from dataclasses import replace
 
-        rows = [r for r in load_tasks(self.tasks_dir("train")) if r["category"] in POINTING_CATEGORIES]
+        from ..compose.bench import load_tasks
+        from ..core.chat_markup import MarkupError
+        from .teach import _finish as write_teach
+        from .teach import conversation_row, copy_images
+        from .workers import RolloutWorker
+
+        src = self.tasks_dir("train")
+        rows = [r for r in load_tasks(src) if r["category"] in POINTING_CATEGORIES]
         worker = RolloutWorker(str(ckpt), replace(self._eval_settings(), temperature=0.0, tools=tuple(POINTING_TOOLS)),
                                self.min_pixels, self.max_pixels)
         kept, per_cat = [], {}
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "images").mkdir(exist_ok=True)
-        src = self.tasks_dir("train")
         for r, row in zip(worker.run(rows), rows):
             c = per_cat.setdefault(r.category, Counter())
             c["tasks"] += 1
             if not r.success:
                 c["dropped_below_threshold"] += 1
                 continue
+            try:
+                kept.append(conversation_row(r.messages, row["images"], id=f"pointing_rl-{row['id']}",
+                                             task_id=row["id"], category=r.category, source="pointing_rl",
+                                             teacher="self", reward=r.reward, tool_calls=r.valid_calls + r.invalid_calls,
+                                             tools_used=POINTING_TOOLS, answer=r.answer))
+            except MarkupError:
+                c["dropped_unsafe_text"] += 1
+                continue
             c["kept"] += 1
-            for p in row["images"]:
-                if not (out / p).exists():
-                    shutil.copyfile(src / p, out / p)
-            kept.append({"id": f"pointing_rl-{row['id']}", "task_id": row["id"], "category": r.category,
-                         "source": "pointing_rl", "teacher": "self", "messages": to_structured(r.messages),
-                         "images": list(row["images"]), "reward": r.reward, "turns": r.turns,
-                         "tool_calls": r.valid_calls + r.invalid_calls, "tools_used": sorted(POINTING_TOOLS),
-                         "answer": r.answer or ""})
+        copy_images(src, out, kept)
         return write_teach(out, kept, per_cat, "pointing", "pointing_rl", "self", "pointing RL rollouts", {"n": len(rows)})
 
     def stage_teach(self, d: Path) -> dict:

@@ -13,14 +13,18 @@ from .rollout import Rollout, RolloutSettings
 
 
 def stats(rollouts: list[Rollout]) -> dict:
-    """The figures of a set of rollouts."""
+    """The figures of a set of rollouts (unrounded)."""
     n = len(rollouts)
     calls = sum(r.valid_calls + r.invalid_calls for r in rollouts)
-    return {"n": n, "valid_tool_call_rate": round(sum(r.valid_calls for r in rollouts) / calls, 4) if calls else 0.0,
-            "mean_reward": round(float(np.mean([r.reward for r in rollouts])), 4) if n else 0.0,
-            "success_rate": round(float(np.mean([r.success for r in rollouts])), 4) if n else 0.0,
-            "tool_calls_per_task": round(calls / n, 3) if n else 0.0,
-            "turns_per_task": round(float(np.mean([r.turns for r in rollouts])), 3) if n else 0.0}
+    mean = lambda xs: float(np.mean(xs)) if n else 0.0  # noqa: E731
+    return {"n": n, "valid_tool_call_rate": sum(r.valid_calls for r in rollouts) / calls if calls else 0.0,
+            "mean_reward": mean([r.reward for r in rollouts]), "success_rate": mean([r.success for r in rollouts]),
+            "tool_calls_per_task": calls / n if n else 0.0, "turns_per_task": mean([r.turns for r in rollouts])}
+
+
+def rounded(figures: dict) -> dict:
+    """``stats`` for a report: rates and rewards to 4 places, per-task counts to 3."""
+    return {k: v if isinstance(v, int) else round(v, 3 if k.endswith("_per_task") else 4) for k, v in figures.items()}
 
 
 def evaluate(model_dir: str, rows: list[dict], settings: RolloutSettings, min_pixels: int, max_pixels: int,
@@ -37,4 +41,5 @@ def evaluate(model_dir: str, rows: list[dict], settings: RolloutSettings, min_pi
         out += worker.run(rows[i:i + 8])
         progress(f"[eval] {len(out)}/{len(rows)} held-out tasks")
     cats = sorted({r.category for r in out})
-    return {"overall": stats(out), "categories": {c: stats([r for r in out if r.category == c]) for c in cats}}
+    return {"overall": rounded(stats(out)), "categories": {c: rounded(stats([r for r in out if r.category == c]))
+                                                           for c in cats}}

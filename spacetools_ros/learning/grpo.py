@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import ConfigError
+from .evaluate import stats as rollout_stats
 from .rollout import RolloutSettings
 from .train_config import GRPOSettings, as_dict
 
@@ -87,11 +88,10 @@ class RolloutRecorder:
         rewards = np.array([r.reward for r in rollouts])
         groups = [rewards[i:i + self.g] for i in range(0, len(rewards), self.g)]
         equal = sum(1 for grp in groups if len(grp) > 1 and np.ptp(grp) < 1e-9)
-        calls = sum(r.valid_calls + r.invalid_calls for r in rollouts)
+        figures = rollout_stats(rollouts)
         stats = {"rollouts": len(rollouts), "groups": len(groups), "all_equal_groups": equal,
-                 "mean_reward": float(rewards.mean()), "success": float(np.mean([r.success for r in rollouts])),
-                 "valid_tool_call_rate": (sum(r.valid_calls for r in rollouts) / calls) if calls else 0.0,
-                 "turns": float(np.mean([r.turns for r in rollouts])),
+                 "mean_reward": figures["mean_reward"], "success": figures["success_rate"],
+                 "valid_tool_call_rate": figures["valid_tool_call_rate"], "turns": figures["turns_per_task"],
                  "truncated": float(np.mean([r.truncated for r in rollouts])),
                  "model_tokens": float(np.mean([sum(r.env_mask) for r in rollouts])),
                  "generation_s": sum(r.seconds["generation"] for r in rollouts),

@@ -178,19 +178,12 @@ class Sampler:
         self.processor = processor
         self.layout = ChatTokens(processor.tokenizer)
         self.merge = int(getattr(model.config.vision_config, "spatial_merge_size", 2)) ** 2
-        # the model writes text and ends its turn: it never opens a message or an image block
-        self.suppress = [i for t, i in self.layout.ids.items() if t != "<|im_end|>"]
 
     def images(self, rgbs: list[np.ndarray]) -> tuple[dict, list[int]]:
         """Model inputs of the images and the <|image_pad|> count of each."""
-        from PIL import Image
+        from ..backends.policy.local_vlm import image_inputs
 
-        if not rgbs:
-            return {}, []
-        pv = self.processor.image_processor(images=[Image.fromarray(np.ascontiguousarray(x)) for x in rgbs],
-                                            return_tensors="pt")
-        return ({"pixel_values": pv["pixel_values"], "image_grid_thw": pv["image_grid_thw"]},
-                [int(g.prod()) // self.merge for g in pv["image_grid_thw"]])
+        return image_inputs(self.processor.image_processor, rgbs, self.merge)
 
     def sample(self, ids: list[int], pixels: dict, max_new_tokens: int, temperature: float,
                top_p: float) -> tuple[list[int], list[float]]:
@@ -206,7 +199,7 @@ class Sampler:
             out = self.model.generate(input_ids=x, attention_mask=torch.ones_like(x), **kw,
                                       max_new_tokens=max_new_tokens, do_sample=not greedy,
                                       temperature=None if greedy else temperature, top_p=None if greedy else top_p,
-                                      top_k=None, eos_token_id=self.layout.im_end, suppress_tokens=self.suppress,
+                                      top_k=None, eos_token_id=self.layout.im_end, suppress_tokens=self.layout.suppress_ids,
                                       pad_token_id=self.processor.tokenizer.pad_token_id,
                                       return_dict_in_generate=True, output_logits=True)
         new = out.sequences[0, x.shape[1]:].tolist()

@@ -45,29 +45,44 @@ def features():
                      "tool_calls": Value("int64"), "tools_used": [text], "answer": text})
 
 
-def trace_row(result, row: dict, source: str, teacher: str) -> dict[str, Any]:
-    """A kept conversation as a dataset row (images: the task's image paths in the order shown).
+class MissingImage(MarkupError):
+    """A message shows an image the episode does not have."""
+
+
+def conversation_row(messages: list, images: list[str], *, id: str, task_id: str, category: str, source: str,
+                     teacher: str, reward: float, tool_calls: int, tools_used: list[str], answer: str | None
+                     ) -> dict[str, Any]:
+    """A kept conversation as a dataset row; ``images`` names the file of each image index of the
+    episode, and the row lists those the messages show, in the order shown.
 
     Raises:
-        MarkupError: a message that cannot be laid out (text spelling a control token, an image index
-            the task does not have).
+        MarkupError: a message that cannot be laid out (text spelling a control token);
+            ``MissingImage``: an image index the episode does not have.
     """
-    messages = result.outcome.messages
     render(messages)  # the conversation must lay out unambiguously
     shown = [i for m in messages for i in m.images]
-    if any(not 0 <= i < len(row["images"]) for i in shown):
-        raise MarkupError("a message shows an image the task does not have")
+    if any(not 0 <= i < len(images) for i in shown):
+        raise MissingImage("a message shows an image the episode does not have")
+    return {"id": id, "task_id": task_id, "category": category, "source": source, "teacher": teacher,
+            "messages": to_structured(messages), "images": [images[i] for i in shown], "reward": float(reward),
+            "turns": sum(m.role == "assistant" for m in messages), "tool_calls": int(tool_calls),
+            "tools_used": sorted(set(tools_used)), "answer": answer or ""}
+
+
+def trace_row(result, row: dict, source: str, teacher: str) -> dict[str, Any]:
+    """A teacher's kept conversation on a task as a dataset row (``conversation_row``)."""
     calls = result.outcome.tool_calls
-    return {"id": f"{source}-{row['id']}", "task_id": row["id"], "category": row["category"], "source": source,
-            "teacher": teacher, "messages": to_structured(messages), "images": [row["images"][i] for i in shown],
-            "reward": float(result.reward), "turns": int(result.outcome.turns), "tool_calls": len(calls),
-            "tools_used": sorted({c["name"] for c in calls}), "answer": result.outcome.answer or ""}
+    return conversation_row(result.outcome.messages, row["images"], id=f"{source}-{row['id']}", task_id=row["id"],
+                            category=row["category"], source=source, teacher=teacher, reward=result.reward,
+                            tool_calls=len(calls), tools_used=[c["name"] for c in calls],
+                            answer=result.outcome.answer)
 
 
-def _write_png(path: Path, rgb) -> None:
-    from .dataset import _write_png as write
-
-    write(path, rgb)
+def copy_images(src: Path, out: Path, rows: list[dict]) -> None:
+    """Copy every image file the rows name from the task set ``src`` into ``out`` (same relative paths)."""
+    (out / "images").mkdir(parents=True, exist_ok=True)
+    for path in sorted({p for r in rows for p in r["images"]}):
+        shutil.copyfile(src / path, out / path)
 
 
 def agent_episodes(policy, n: int, out: Path, source: str, teacher: str,
@@ -84,6 +99,7 @@ def agent_episodes(policy, n: int, out: Path, source: str, teacher: str,
 
     from ..cli.suite import run_task
     from ..evaluation.openworld import CATEGORIES, make_case
+    from .dataset import _write_png as write_png
 
     cats = [c for c in CATEGORIES if c != "refusals"]
     rows: list[dict] = []
@@ -100,28 +116,23 @@ def agent_episodes(policy, n: int, out: Path, source: str, teacher: str,
             if not world_ok or not outcome.success:
                 c["dropped_" + ("world_says_not_done" if not world_ok else "agent_says_not_done")] += 1
                 return
-            messages = outcome.messages
+            paths = [f"images/agent-{AGENT_SPLIT}-{cat}-{index}-{k}.png" for k in range(len(episode.images))]
+            calls = outcome.tool_calls
             try:
-                render(messages)
+                row = conversation_row(outcome.messages, paths, id=f"{source}-{AGENT_SPLIT}-{cat}-{index}",
+                                       task_id=f"{AGENT_SPLIT}/{cat}/{index}", category=name, source=source,
+                                       teacher=teacher, reward=1.0, tool_calls=len(calls),
+                                       tools_used=[x["name"] for x in calls], answer=outcome.answer)
+            except MissingImage:
+                c["dropped_missing_image"] += 1
+                return
             except MarkupError:
                 c["dropped_unsafe_text"] += 1
                 return
-            shown = [k for m in messages for k in m.images]
-            if any(not 0 <= k < len(episode.images) for k in shown):
-                c["dropped_missing_image"] += 1
-                return
-            paths = []
-            for k in shown:
-                path = f"images/agent-{AGENT_SPLIT}-{cat}-{index}-{k}.png"
-                if not (out / path).exists():
-                    _write_png(out / path, episode.images[k].rgb)
-                paths.append(path)
-            calls = outcome.tool_calls
-            rows.append({"id": f"{source}-{AGENT_SPLIT}-{cat}-{index}", "task_id": f"{AGENT_SPLIT}/{cat}/{index}",
-                         "category": name, "source": source, "teacher": teacher, "messages": to_structured(messages),
-                         "images": paths, "reward": 1.0, "turns": sum(m.role == "assistant" for m in messages),
-                         "tool_calls": len(calls), "tools_used": sorted({x["name"] for x in calls}),
-                         "answer": outcome.answer or ""})
+            for k in dict.fromkeys(k for m in outcome.messages for k in m.images):
+                if not (out / paths[k]).exists():
+                    write_png(out / paths[k], episode.images[k].rgb)
+            rows.append(row)
             c["kept"] += 1
 
         run_task(case.scene, case.task(), policy=policy(), on_episode=keep)
@@ -187,10 +198,7 @@ def teach(policy, tasks_dir: str | Path | None, out: str | Path, *, variant: str
 
     bench = run_bench(policy, tasks_dir, limit=limit, on_task=on_task, progress=progress,
                       categories=categories, tool_names=tool_names)
-    (out / "images").mkdir(parents=True, exist_ok=True)
-    src = Path(tasks_dir)
-    for path in sorted({p for r in kept for p in r["images"]}):
-        shutil.copyfile(src / path, out / path)
+    copy_images(Path(tasks_dir), out, kept)
     return _finish(out, kept, per_cat, variant, source, teacher, str(tasks_dir),
                    {k: bench[k] for k in ("n", "overall", "wall_s", "time_split_s", "tasks_per_min")})
 

@@ -3,7 +3,6 @@ replica killed by another test shares it): with autostart false it offers nothin
 manager configures (models loaded) and activates it; deactivated, its services leave the graph and
 the client's table drops it by itself."""
 
-import os
 import signal
 import threading
 import time
@@ -13,35 +12,16 @@ import pytest
 pytestmark = pytest.mark.ros
 
 rclpy = pytest.importorskip("rclpy")
-from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 
-from spacetools_ros.ros.tool_client import ToolClient  # noqa: E402
 
-from test_toolshed_ros import SCENE, start, wait_for_replica  # noqa: E402
+from test_toolshed_ros import SCENE, client_graph, start, wait_for_replica  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def shed():
-    assert os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] == "LOCALHOST"
     procs = {"sim": start("spacetools_ros.ros.sim_node")}
-    rclpy.init()
-    node = rclpy.create_node("tool_client_lifecycle_test")
-    client = ToolClient(node, timeout_s=2.5, retries=2)
-    ex = SingleThreadedExecutor()
-    ex.add_node(node)
-    threading.Thread(target=ex.spin, daemon=True).start()
-    yield client, procs
-    ex.shutdown(timeout_sec=2)
-    node.destroy_node()
-    rclpy.shutdown()
-    for p in procs.values():
-        if p.poll() is None:
-            p.send_signal(signal.SIGINT)
-    for p in procs.values():
-        try:
-            p.wait(timeout=20)
-        except Exception:  # noqa: BLE001
-            p.kill()
+    with client_graph(procs, "tool_client_lifecycle_test") as client:
+        yield client, procs
 
 
 def test_a_replica_is_a_lifecycle_node_that_offers_its_services_only_while_active(shed):

@@ -1,6 +1,7 @@
 """The toolshed over ROS 2 on loopback: several replica processes, a camera from the sim node,
 bad calls, load sharing, a replica killed mid-call (retry elsewhere) and none left (clear error)."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -30,35 +31,49 @@ def replica(rid, delay=0.0):
                  "-p", f"scene:={SCENE}", "-p", f"processing_delay_s:={delay}")
 
 
-@pytest.fixture(scope="module")
-def shed():
+@contextlib.contextmanager
+def client_graph(procs: dict, node_name: str):
+    """A ToolClient on a node of this process (spinning in a thread) beside ``procs``; on leaving, the
+    node is gone and every process is stopped (SIGINT, killed after 30 s)."""
     assert os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] == "LOCALHOST"
-    procs = {"sim": start("spacetools_ros.ros.sim_node"), "slow": replica("slow", 3.0), "fast": replica("fast")}
     rclpy.init()
-    node = rclpy.create_node("tool_client_test")
+    node = rclpy.create_node(node_name)
     client = ToolClient(node, timeout_s=2.5, retries=2)
     ex = SingleThreadedExecutor()
     ex.add_node(node)
     threading.Thread(target=ex.spin, daemon=True).start()
-    assert client.wait_for_tool("roborefer.detect_one", 60)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and len(client.table.alive("roborefer.detect_one")) < 2:
-        time.sleep(0.2)
-    # the first frame may take a moment to arrive at the replicas
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        r = client.call("roborefer.detect_one", {"obj_name": "red block", "image_index": 0}, prefer="fast")
-        if r["ok"]:
-            break
-        time.sleep(0.5)
-    yield client, procs
-    ex.shutdown(timeout_sec=2)
-    node.destroy_node()
-    rclpy.shutdown()
-    for p in procs.values():
-        if p.poll() is None:
-            p.send_signal(signal.SIGINT)
-            p.communicate(timeout=30)
+    try:
+        yield client
+    finally:
+        ex.shutdown(timeout_sec=2)
+        node.destroy_node()
+        rclpy.shutdown()
+        for p in procs.values():
+            if p.poll() is None:
+                p.send_signal(signal.SIGINT)
+                try:
+                    p.communicate(timeout=30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.communicate()
+
+
+@pytest.fixture(scope="module")
+def shed():
+    procs = {"sim": start("spacetools_ros.ros.sim_node"), "slow": replica("slow", 3.0), "fast": replica("fast")}
+    with client_graph(procs, "tool_client_test") as client:
+        assert client.wait_for_tool("roborefer.detect_one", 60)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(client.table.alive("roborefer.detect_one")) < 2:
+            time.sleep(0.2)
+        # the first frame may take a moment to arrive at the replicas
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            r = client.call("roborefer.detect_one", {"obj_name": "red block", "image_index": 0}, prefer="fast")
+            if r["ok"]:
+                break
+            time.sleep(0.5)
+        yield client, procs
 
 
 def test_call_over_ros_matches_protocol_text(shed):

@@ -20,6 +20,18 @@ from .openai_policy import MAX_TEXT_CHARS, PolicyError
 MAX_NEW_TOKENS = 4096
 
 
+def image_inputs(image_processor, rgbs: list[np.ndarray], merge: int) -> tuple[dict, list[int]]:
+    """Model inputs of RGB images (``pixel_values``, ``image_grid_thw``; none without images) and the
+    number of <|image_pad|> tokens of each (its grid's patches over ``merge``)."""
+    from PIL import Image
+
+    if not rgbs:
+        return {}, []
+    pv = image_processor(images=[Image.fromarray(np.ascontiguousarray(x)) for x in rgbs], return_tensors="pt")
+    return ({"pixel_values": pv["pixel_values"], "image_grid_thw": pv["image_grid_thw"]},
+            [int(g.prod()) // merge for g in pv["image_grid_thw"]])
+
+
 class ChatTokens:
     """The chat markup as token ids for one tokenizer (control tokens only from the layout itself).
 
@@ -35,6 +47,8 @@ class ChatTokens:
             raise ConfigError(f"{where} has no {', '.join(missing)} token")
         self.ids = {m: vocab[m] for m in _CONTROL if m in vocab}
         self.im_end = self.ids["<|im_end|>"]
+        # the model writes text and ends its turn: it never opens a message or an image block
+        self.suppress_ids = [i for t, i in self.ids.items() if t != "<|im_end|>"]
 
     def text_ids(self, text: str) -> list[int]:
         """Token ids of plain text: anything that spells a special token is split into ordinary tokens.
@@ -129,23 +143,15 @@ class LocalVLMPolicy:
 
     def next_turn(self, messages: list[Message], images: list[np.ndarray]) -> str:
         """Greedy continuation of the conversation as the assistant (at most ``max_text_chars`` characters)."""
-        from PIL import Image
-
         shown = [[i for i in m.images if 0 <= i < len(images)] for m in messages]
         order = [i for idx in shown for i in idx]  # one picture per image block, in prompt order
-        kwargs = {}
-        counts: list[int] = []
-        if order:
-            pv = self.images_proc(images=[Image.fromarray(np.ascontiguousarray(images[i])) for i in order],
-                                  return_tensors="pt")
-            counts = [int(grid.prod()) // self.merge for grid in pv["image_grid_thw"]]
-            kwargs = {"pixel_values": pv["pixel_values"].to(self.device),
-                      "image_grid_thw": pv["image_grid_thw"].to(self.device)}
+        pixels, counts = image_inputs(self.images_proc, [images[i] for i in order], self.merge)
+        kwargs = {k: v.to(self.device) for k, v in pixels.items()}
         ids = self.prompt_ids([Message(m.role, m.content, idx) for m, idx in zip(messages, shown)], counts)
         input_ids = self.torch.tensor([ids], dtype=self.torch.long, device=self.device)
         with self.torch.no_grad():
             out = self.model.generate(input_ids=input_ids, attention_mask=self.torch.ones_like(input_ids), **kwargs,
                                       max_new_tokens=self.max_new_tokens, do_sample=False, eos_token_id=self.im_end,
-                                      suppress_tokens=[i for t, i in self.ids.items() if t != "<|im_end|>"])
+                                      suppress_tokens=self.layout.suppress_ids)
         new = out[0, input_ids.shape[1]:]
         return self.tok.decode(new, skip_special_tokens=True)[: self.max_text_chars]
