@@ -239,7 +239,10 @@ class TabletopPerception:
     def __init__(self, config: PerceptionConfig | None = None, seed: int = 0) -> None:
         self.cfg = config or PerceptionConfig()
         self.seed = seed
-        self._min_px = self.cfg.min_pixels  # set per frame from its size
+
+    def _min_pixels(self, shape: tuple[int, ...]) -> int:
+        """The smallest segment, in pixels, in an image of this shape (``min_pixels`` scaled from 640x480)."""
+        return max(MIN_PIXELS_FLOOR, round(self.cfg.min_pixels * shape[0] * shape[1] / REFERENCE_PIXELS))
 
     def __call__(self, frame: CameraFrame) -> TableScene:
         import cv2
@@ -248,7 +251,7 @@ class TabletopPerception:
         rng = np.random.default_rng(self.seed)
         depth = fill_holes_by_colour(denoise_depth(frame.depth_m), frame.rgb)
         h, w = depth.shape
-        self._min_px = max(MIN_PIXELS_FLOOR, round(cfg.min_pixels * h * w / REFERENCE_PIXELS))
+        min_px = self._min_pixels(depth.shape)
         pts = backproject(depth, frame.intrinsics)
         valid = np.isfinite(depth) & (depth > 0.05) & (depth < 5.0)
         flat = pts[valid]
@@ -271,7 +274,7 @@ class TabletopPerception:
         chroma = cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2LAB)[..., 1:].astype(np.float32)
         for lab in range(1, n_lab):
             m = labels == lab
-            if m.sum() < self._min_px:
+            if m.sum() < min_px:
                 continue
             hts = height[m]
             if hts.max() > cfg.max_height_m or hts.min() > cfg.max_float_m:
@@ -348,7 +351,8 @@ class TabletopPerception:
 
         cfg = self.cfg
         ab = chroma[m] - 128.0
-        if len(ab) < 2 * self._min_px:
+        min_px = self._min_pixels(m.shape)
+        if len(ab) < 2 * min_px:
             return [m]
         crit = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
         cv2.setRNGSeed(self.seed)
@@ -358,14 +362,14 @@ class TabletopPerception:
         hue = np.degrees(np.arctan2(centres[:, 1], centres[:, 0]))
         dhue = abs((hue[0] - hue[1] + 180.0) % 360.0 - 180.0)
         if (radius.min() < cfg.split_min_chroma or dhue < cfg.split_hue_deg
-                or min(np.bincount(lab, minlength=2)) < self._min_px):
+                or min(np.bincount(lab, minlength=2)) < min_px):
             return [m]
         full = np.full(m.shape, -1, np.int32)
         full[m] = lab
         parts = []
         for k in (0, 1):
             n, comp = cv2.connectedComponents((full == k).astype(np.uint8), connectivity=4)
-            parts += [comp == i for i in range(1, n) if (comp == i).sum() >= self._min_px]
+            parts += [comp == i for i in range(1, n) if (comp == i).sum() >= min_px]
         return parts or [m]
 
     def _grow(self, m, rgb, depth, height, table_mask, above) -> np.ndarray:
@@ -396,7 +400,7 @@ class TabletopPerception:
 
         p = pts[m]
         hts = height[m]
-        if len(p) < self._min_px:
+        if len(p) < self._min_pixels(m.shape):
             return None
         top = float(np.percentile(hts, 98))
         # footprint in table coordinates (projection along the normal)
