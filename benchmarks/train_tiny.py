@@ -20,9 +20,10 @@ from pathlib import Path
 os.environ.setdefault("MUJOCO_GL", "egl")
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 
+from spacetools_ros.learning.dirl import EVALUATED as STAGES  # noqa: E402 - the stages evaluated on held-out tasks
+
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config" / "train" / "dirl_tiny_cpu.yaml"
-STAGES = ("base", "pointing_rl", "sft", "grpo")
 FIGURES = ("valid_tool_call_rate", "mean_reward", "success_rate")
 
 

@@ -8,9 +8,6 @@ from pathlib import Path
 
 from ..core.errors import ConfigError
 
-STAGES = ("sft", "grpo", "dirl")
-
-
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
     """The ``train`` subcommand's own subcommands and options."""
     sub = p.add_subparsers(dest="train_command", required=True)

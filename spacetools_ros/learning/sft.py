@@ -158,11 +158,6 @@ def run_sft(settings: SFTSettings, progress: Callable[[str], None] = lambda s: p
     return summary
 
 
-def sft_collator_batch(trainer, rows: list[dict[str, Any]]) -> dict:
-    """The trainer's own collator on ``rows`` (what one training step sees: ids, labels, pixels)."""
-    return trainer.data_collator([dict(r) for r in rows])
-
-
 def load_for_training(settings) -> tuple[Any, Any, int, Any, bool]:
     """(model, processor, frozen parameters, LoRA config or None, use the CPU) for a training stage's
     settings (``TrainSettings``): the checkpoint in float32 (bf16 on request), the vision tower frozen
