@@ -81,9 +81,8 @@ class RolloutRecorder:
     def __call__(self, prompts: list, trainer) -> dict:
         ids = [next(m["task_id"] for m in p if m["role"] == "user") for p in prompts]
         rows = [self.rows[i] for i in ids]
-        model = trainer.accelerator.unwrap_model(trainer.model)
         t0 = time.perf_counter()
-        rollouts, timing = self.pool.run(rows, model)
+        rollouts, timing = self.pool.run(rows, trainer)
         wall = time.perf_counter() - t0
         rewards = np.array([r.reward for r in rollouts])
         groups = [rewards[i:i + self.g] for i in range(0, len(rewards), self.g)]
@@ -131,8 +130,15 @@ def run_grpo(settings: GRPOSettings, progress: Callable[[str], None] = lambda s:
     from .curves import plot_curves
     from .rollout import TaskWorld
     from .sft import load_for_training, save_checkpoint, write_metrics
-    from .workers import make_pool
+    from .workers import engine_image_processor, make_pool, vllm_generation_kwargs
 
+    vllm = settings.generation == "vllm"
+    if vllm:
+        from trl.import_utils import is_vllm_available
+
+        if not is_vllm_available():
+            raise ConfigError('generation: vllm needs vLLM: pip install "trl[vllm]==1.16.0" (on a GPU machine)')
+        engine_image_processor(settings.model)
     out = Path(settings.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -151,12 +157,14 @@ def run_grpo(settings: GRPOSettings, progress: Callable[[str], None] = lambda s:
         loss_type=settings.loss_type, temperature=settings.temperature if settings.temperature > 0 else 1.0,
         top_p=settings.top_p, max_completion_length=settings.max_total_tokens, seed=settings.seed,
         logging_steps=settings.logging_steps, use_cpu=use_cpu, bf16=settings.bf16, save_strategy="no",
-        report_to=[], dataloader_num_workers=0, remove_unused_columns=False, log_completions=False)
+        report_to=[], dataloader_num_workers=0, remove_unused_columns=False, log_completions=False,
+        **(_vllm_args(settings, vllm_generation_kwargs(processor.tokenizer)) if vllm else {}))
     pool = (pool_factory or make_pool)(settings.workers, settings.model, rollout_settings(settings), settings.min_pixels,
-                     settings.max_pixels, model, settings.ray_address)
+                                       settings.max_pixels, model, settings.ray_address, vllm)
     recorder = RolloutRecorder(rows, pool, settings.num_generations, progress)
     progress(f"[grpo] {len(rows)} tasks, groups of {settings.num_generations}, "
              f"{'in process' if settings.workers == 0 else f'{settings.workers} Ray workers'}, "
+             f"generation {settings.generation}{f' ({settings.vllm_mode})' if vllm else ''}, "
              f"{'cpu' if use_cpu else 'gpu'}, vision {'frozen' if frozen else 'trained'}")
     try:
         trainer = GRPOTrainer(model=model, reward_funcs=[task_reward], args=args, train_dataset=data,
@@ -185,6 +193,15 @@ def run_grpo(settings: GRPOSettings, progress: Callable[[str], None] = lambda s:
     progress(f"[grpo] {summary['steps']} steps, {summary['rollouts']} rollouts, "
              f"{summary['all_equal_groups']}/{summary['groups']} groups all equal; checkpoint in {out / CHECKPOINT}")
     return summary
+
+
+def _vllm_args(s: GRPOSettings, generation_kwargs: dict) -> dict:
+    """GRPOConfig's vLLM settings: TRL builds the engine (colocated, or a client of ``trl vllm-serve``)
+    and loads the trainer's weights into it before every batch of rollouts; the rollouts set the
+    per-turn token budget on each call."""
+    return {"use_vllm": True, "vllm_mode": s.vllm_mode, "vllm_server_base_url": s.vllm_server_base_url,
+            "vllm_gpu_memory_utilization": s.vllm_gpu_memory_utilization, "vllm_max_model_length": s.max_total_tokens,
+            "generation_kwargs": generation_kwargs}
 
 
 def _write_rollouts(steps: list[dict], path: Path) -> None:

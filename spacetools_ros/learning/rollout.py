@@ -9,6 +9,11 @@ appended as the user turn of ``<tool_response>`` blocks plus the next assistant 
 model did not write, so their mask (``env_mask``) is 0 and they carry no loss. At most ``max_turns``
 assistant turns; tool responses are cut to ``max_tool_response_chars``. The reward is computed from
 the final assistant message by the category's reward (``reward_for``).
+
+The rollouts of a batch run in lock step (``rollout_tasks``): each turn, one ``sample_many`` call
+for every rollout still running (a transformers ``Sampler`` samples them one by one, the vLLM
+sampler in ``workers`` in one engine call), then one ``execute_many`` of their tool calls on the
+worlds (``LocalEnvs`` here, or Ray actors).
 """
 
 from __future__ import annotations
@@ -168,6 +173,47 @@ class TaskWorld:
         return episode, _offered_only(execute, self.names), {n: shed.schemas[n] for n in self.names}
 
 
+@dataclass
+class Opened:
+    """A task opened in its world: the images the model sees and the tools offered."""
+
+    rgbs: list[np.ndarray]
+    schemas: dict
+    seconds: float
+
+
+class LocalEnvs:
+    """Tasks' worlds in this process: ``open`` / ``execute`` / ``close`` by a key per rollout."""
+
+    def __init__(self, world: TaskWorld) -> None:
+        self.world = world
+        self._open: dict[int, tuple[Any, Any]] = {}
+
+    def open_many(self, items: list[tuple[int, dict]]) -> list[Opened]:
+        out = []
+        for key, row in items:
+            t = time.perf_counter()
+            episode, execute, schemas = self.world.open(row)
+            self._open[key] = (episode, execute)
+            out.append(Opened([f.rgb for f in episode.images], schemas, time.perf_counter() - t))
+        return out
+
+    def execute_many(self, items: list[tuple[int, list]]) -> list[tuple[list[str], float]]:
+        """Each key's calls run in its episode: (result texts, seconds) per key."""
+        out = []
+        for key, calls in items:
+            t = time.perf_counter()
+            execute = self._open[key][1]
+            out.append(([execute(c).text for c in calls], time.perf_counter() - t))
+        return out
+
+    def close_many(self, keys: list[int]) -> None:
+        for key in keys:
+            episode, _ = self._open.pop(key, (None, None))
+            if episode is not None:
+                episode.close()
+
+
 class Sampler:
     """Samples assistant turns from a transformers Qwen2.5-VL model (the trainer's weights)."""
 
@@ -184,6 +230,11 @@ class Sampler:
         from ..backends.policy.local_vlm import image_inputs
 
         return image_inputs(self.processor.image_processor, rgbs, self.merge)
+
+    def sample_many(self, requests: list[tuple[list[int], Any, int]], temperature: float,
+                    top_p: float) -> list[tuple[list[int], list[float]]]:
+        """``sample`` for each (ids, images, max_new_tokens) in turn."""
+        return [self.sample(ids, px, budget, temperature, top_p) for ids, px, budget in requests]
 
     def sample(self, ids: list[int], pixels: dict, max_new_tokens: int, temperature: float,
                top_p: float) -> tuple[list[int], list[float]]:
@@ -210,84 +261,147 @@ class Sampler:
         return new, [float(lp[i, t]) for i, t in enumerate(new)]
 
 
+@dataclass
+class _Live:
+    """One rollout while it runs."""
+
+    key: int
+    row: dict
+    schemas: dict
+    n_images: int
+    images: Any
+    prompt: list[int]
+    messages: list[Message]
+    seconds: dict[str, float]
+    turn_texts: list[str] | None = None
+    completion: list[int] = field(default_factory=list)
+    mask: list[int] = field(default_factory=list)
+    logprobs: list[float] = field(default_factory=list)
+    final: str = ""
+    answer: str | None = None
+    truncated: bool = False
+    done: bool = False
+    turns: int = 0
+    valid: int = 0
+    invalid: int = 0
+    calls_made: int = 0
+
+
 def rollout_task(sampler: Sampler, world: TaskWorld, row: dict, settings: RolloutSettings, embed=None,
                  turn_texts: list[str] | None = None) -> Rollout:
-    """One rollout of one task (see the module text). ``turn_texts``: assistant turns given as text
-    instead of sampled (for checks; their tokens are the layout's), else the sampler's."""
+    """One rollout of one task in ``world`` (see ``rollout_tasks``)."""
+    return rollout_tasks(sampler, LocalEnvs(world), [row], settings, embed, [turn_texts])[0]
+
+
+def rollout_tasks(sampler, envs, rows: list[dict], settings: RolloutSettings, embed=None,
+                  turn_texts: list[list[str] | None] | None = None) -> list[Rollout]:
+    """Rollouts of ``rows`` in lock step (see the module text): each turn, one ``sampler.sample_many``
+    for every rollout still running, then one ``envs.execute_many`` for the tool calls they made.
+    ``envs``: ``LocalEnvs`` or any object with its three methods (e.g. Ray actors' worlds).
+    ``turn_texts``: per row, assistant turns given as text instead of sampled (for checks; their
+    tokens are the layout's), else None."""
     from ..core.qa_loop import qa_system_prompt
+
+    lay = sampler.layout
+    keys = list(range(len(rows)))
+    opened = envs.open_many(list(zip(keys, rows)))
+    live = []
+    try:
+        for key, row, op in zip(keys, rows, opened):
+            system = qa_system_prompt(op.schemas, list(op.schemas), None, True)
+            messages = [Message("system", system), Message("user", row["question"], list(range(len(op.rgbs))))]
+            images, pads = sampler.images(op.rgbs)
+            live.append(_Live(key, row, op.schemas, len(op.rgbs), images, lay.prompt_ids(messages, pads), messages,
+                              {"render": op.seconds, "generation": 0.0, "tools": 0.0},
+                              turn_texts[key] if turn_texts else None))
+        for _ in range(settings.max_turns):
+            _turn(sampler, envs, [r for r in live if not r.done], settings)
+    finally:
+        envs.close_many(keys)
+    return [_finish(r, settings, embed) for r in live]
+
+
+def _turn(sampler, envs, running: list[_Live], settings: RolloutSettings) -> None:
+    """One assistant turn of every running rollout, then their tool calls."""
+    lay = sampler.layout
+    asked = []
+    for r in running:
+        budget = min(settings.max_new_tokens, settings.max_total_tokens - len(r.prompt) - len(r.completion))
+        if budget < 1:
+            r.truncated = r.done = True
+        else:
+            asked.append((r, budget))
+    scripted = [(r, b) for r, b in asked if r.turn_texts is not None]
+    sampled = [(r, b) for r, b in asked if r.turn_texts is None]
+    outs: dict[int, tuple[list[int], list[float]]] = {}
+    for r, _ in scripted:
+        text = r.turn_texts[r.turns] if r.turns < len(r.turn_texts) else ""
+        new = lay.text_ids(text) + [lay.im_end]
+        outs[r.key] = (new, [0.0] * len(new))
+    if sampled:
+        t = time.perf_counter()
+        got = sampler.sample_many([(r.prompt + r.completion, r.images, b) for r, b in sampled],
+                                  settings.temperature, settings.top_p)
+        share = (time.perf_counter() - t) / len(sampled)
+        for (r, b), (new, lps) in zip(sampled, got):
+            outs[r.key] = (list(new)[:b], list(lps)[:b])
+            r.seconds["generation"] += share
+    calling = []
+    for r, _ in asked:
+        new, lps = outs[r.key]
+        r.completion += new
+        r.mask += [1] * len(new)
+        r.logprobs += lps
+        r.turns += 1
+        ended = bool(new) and new[-1] == lay.im_end
+        text = sampler.processor.tokenizer.decode(new[:-1] if ended else new, skip_special_tokens=True)
+        r.final = text
+        r.messages.append(Message("assistant", text))
+        if not ended:
+            r.truncated = r.done = True
+            continue
+        parsed = parse_assistant(text)
+        r.invalid += len(parsed.errors)
+        if not parsed.calls:
+            r.answer, r.done = parsed.answer, True
+            continue
+        texts: list[str | None] = list(parsed.errors)
+        run = []
+        for call in parsed.calls:
+            if r.calls_made >= settings.max_tool_calls:
+                texts.append("Error: RuntimeError: tool call limit reached")
+                continue
+            r.calls_made += 1
+            try:
+                validate_call(call, r.schemas, r.n_images)
+                r.valid += 1
+            except ToolCallError:
+                r.invalid += 1
+            texts.append(None)  # filled with this call's result, in order
+            run.append(call)
+        calling.append((r, texts, run))
+    results = envs.execute_many([(r.key, run) for r, _, run in calling]) if calling else []
+    for (r, texts, _), (got, seconds) in zip(calling, results):
+        r.seconds["tools"] += seconds
+        it = iter(got)
+        content = format_tool_responses([next(it)[: settings.max_tool_response_chars] if t is None else t
+                                         for t in texts])
+        r.messages.append(Message("user", content))
+        env = lay.text_ids("\n") + lay.message_ids("user", content, []) + lay.assistant_header()
+        if len(r.prompt) + len(r.completion) + len(env) >= settings.max_total_tokens:
+            r.truncated = r.done = True
+            continue
+        r.completion += env
+        r.mask += [0] * len(env)
+        r.logprobs += [0.0] * len(env)
+
+
+def _finish(r: _Live, settings: RolloutSettings, embed) -> Rollout:
     from ..core.rewards import KEEP_THRESHOLDS
 
-    seconds = {"render": 0.0, "generation": 0.0, "tools": 0.0}
-    t = time.perf_counter()
-    episode, execute, schemas = world.open(row)
-    seconds["render"] += time.perf_counter() - t
-    lay = sampler.layout
-    try:
-        system = qa_system_prompt(schemas, list(schemas), None, True)
-        messages = [Message("system", system), Message("user", row["question"], list(range(len(episode.images))))]
-        pixels, pads = sampler.images([f.rgb for f in episode.images])
-        prompt = lay.prompt_ids(messages, pads)
-        completion: list[int] = []
-        mask: list[int] = []
-        logprobs: list[float] = []
-        final, answer, truncated = "", None, False
-        turns = valid = invalid = calls_made = 0
-        for turn in range(settings.max_turns):
-            budget = min(settings.max_new_tokens, settings.max_total_tokens - len(prompt) - len(completion))
-            if budget < 1:
-                truncated = True
-                break
-            t = time.perf_counter()
-            if turn_texts is not None:
-                text = turn_texts[turn] if turn < len(turn_texts) else ""
-                new = lay.text_ids(text) + [lay.im_end]
-                lps = [0.0] * len(new)
-            else:
-                new, lps = sampler.sample(prompt + completion, pixels, budget, settings.temperature, settings.top_p)
-            seconds["generation"] += time.perf_counter() - t
-            completion += new
-            mask += [1] * len(new)
-            logprobs += lps
-            turns += 1
-            ended = bool(new) and new[-1] == lay.im_end
-            text = sampler.processor.tokenizer.decode(new[:-1] if ended else new, skip_special_tokens=True)
-            final = text
-            messages.append(Message("assistant", text))
-            if not ended:
-                truncated = True
-                break
-            parsed = parse_assistant(text)
-            invalid += len(parsed.errors)
-            if not parsed.calls:
-                answer = parsed.answer
-                break
-            texts = list(parsed.errors)
-            t = time.perf_counter()
-            for call in parsed.calls:
-                if calls_made >= settings.max_tool_calls:
-                    texts.append("Error: RuntimeError: tool call limit reached")
-                    continue
-                calls_made += 1
-                try:
-                    validate_call(call, schemas, len(episode.images))
-                    valid += 1
-                except ToolCallError:
-                    invalid += 1
-                texts.append(execute(call).text[: settings.max_tool_response_chars])
-            seconds["tools"] += time.perf_counter() - t
-            content = format_tool_responses(texts)
-            messages.append(Message("user", content))
-            env = lay.text_ids("\n") + lay.message_ids("user", content, []) + lay.assistant_header()
-            if len(prompt) + len(completion) + len(env) >= settings.max_total_tokens:
-                truncated = True
-                break
-            completion += env
-            mask += [0] * len(env)
-            logprobs += [0.0] * len(env)
-    finally:
-        episode.close()
+    row = r.row
     mode = settings.reward_by_category.get(row["category"], settings.reward)
-    reward = reward_for(row["category"], final if answer is not None else None, row, mode, embed)
-    return Rollout(row["id"], row["category"], prompt, completion, mask, logprobs, float(reward),
-                   reward > KEEP_THRESHOLDS[row["category"]], answer, final, turns, valid, invalid, truncated,
-                   messages, seconds)
+    reward = reward_for(row["category"], r.final if r.answer is not None else None, row, mode, embed)
+    return Rollout(row["id"], row["category"], r.prompt, r.completion, r.mask, r.logprobs, float(reward),
+                   reward > KEEP_THRESHOLDS[row["category"]], r.answer, r.final, r.turns, r.valid, r.invalid,
+                   r.truncated, r.messages, r.seconds)

@@ -102,6 +102,10 @@ class GRPOSettings(TrainSettings):
     workers: int = 0
     ray_address: str | None = None
     logging_steps: int = 1
+    generation: str = "transformers"  # transformers (each worker's model copy) | vllm (TRL's vLLM engine, GPU)
+    vllm_mode: str = "colocate"  # colocate (in the trainer's process) | server (`trl vllm-serve`)
+    vllm_server_base_url: str | None = None
+    vllm_gpu_memory_utilization: float = 0.3
 
 
 _BOUNDS: dict[str, tuple[float, float]] = {
@@ -112,10 +116,12 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     "limit": (1, 10_000_000), "num_generations": (2, 256), "beta": (0.0, 10.0), "temperature": (0.0, 10.0),
     "top_p": (0.01, 1.0), "max_turns": (1, 64), "max_new_tokens": (1, 32768), "max_tool_response_chars": (16, 1_000_000),
     "max_tool_calls": (1, 1024), "max_total_tokens": (64, 1_000_000), "workers": (0, 1024),
+    "vllm_gpu_memory_utilization": (0.05, 0.95),
 }
 _CHOICES = {"lr_scheduler_type": ("cosine", "linear", "constant", "constant_with_warmup"),
             "device": ("auto", "cpu", "cuda"), "loss_type": ("grpo", "dapo", "dr_grpo", "bnpo"),
-            "reward": ("spacetools", "r1")}
+            "reward": ("spacetools", "r1"), "generation": ("transformers", "vllm"),
+            "vllm_mode": ("colocate", "server")}
 
 
 def _check_value(name: str, value: Any, kind: Any) -> Any:
@@ -246,7 +252,11 @@ def grpo_settings(doc: dict, base: Path, overrides: dict | None = None) -> GRPOS
                   {"categories": lambda v: None if v is None else _names("categories", v, tuple(REWARDS)),
                    "tools": lambda v: None if v is None else _names("tools", v),
                    "reward_by_category": _reward_map,
-                   "ray_address": lambda v: None if v is None else _check_value("ray_address", v, "str")})
+                   "ray_address": lambda v: None if v is None else _check_value("ray_address", v, "str"),
+                   "vllm_server_base_url": lambda v: None if v is None else _check_value("vllm_server_base_url", v,
+                                                                                         "str")})
+    if s.generation == "vllm" and s.device == "cpu":
+        raise ConfigError("generation: vllm needs a GPU (device: cuda or auto); on a CPU use generation: transformers")
     batch = s.per_device_train_batch_size * s.gradient_accumulation_steps
     if batch % s.num_generations:
         raise ConfigError(f"per_device_train_batch_size x gradient_accumulation_steps ({batch}) must be a multiple "

@@ -85,11 +85,14 @@ class FakeAlternatingSampler:
         self.answers = answers
         self.calls = 0
 
-    def sample(self, ids, pixels, max_new_tokens, temperature, top_p):
-        text = self.answers[self.calls % len(self.answers)]
-        self.calls += 1
-        new = (self.layout.text_ids(text) + [self.layout.im_end])[:max_new_tokens]
-        return new, [0.0] * len(new)
+    def sample_many(self, requests, temperature, top_p):
+        out = []
+        for _, _, max_new_tokens in requests:
+            text = self.answers[self.calls % len(self.answers)]
+            self.calls += 1
+            new = (self.layout.text_ids(text) + [self.layout.im_end])[:max_new_tokens]
+            out.append((new, [0.0] * len(new)))
+        return out
 
 
 def write_config(root, **extra):
