@@ -87,6 +87,22 @@ def _start_ray(n: int, address: str | None):
     return ray, started
 
 
+class _RayActors:
+    """N Ray actors of one class, killed with the Ray this set started (``close``)."""
+
+    def __init__(self, n: int, address: str | None, cls, cpus_per_worker: float, *args) -> None:
+        self.ray, self.started = _start_ray(n, address)
+        actor = self.ray.remote(num_cpus=cpus_per_worker)(cls)
+        self.actors = [actor.remote(*args) for _ in range(n)]
+
+    def close(self) -> None:
+        for a in self.actors:
+            self.ray.kill(a)
+        self.actors = []
+        if self.started:
+            self.ray.shutdown()
+
+
 class LocalPool:
     """Rollouts in this process on the trainer's model (no copy, no weight transfer)."""
 
@@ -104,15 +120,13 @@ class LocalPool:
         pass
 
 
-class RayPool:
+class RayPool(_RayActors):
     """``n`` Ray actors, each a ``RolloutWorker`` with its own model copy."""
 
     def __init__(self, n: int, model_dir: str, settings: RolloutSettings, min_pixels: int, max_pixels: int,
                  address: str | None = None, cpus_per_worker: float = 1.0) -> None:
-        self.ray, self.started = _start_ray(n, address)  # a Ray this pool started is shut down with it
-        actor = self.ray.remote(num_cpus=cpus_per_worker)(RolloutWorker)
-        self.actors = [actor.remote(model_dir, settings, min_pixels, max_pixels, None, max(int(cpus_per_worker), 1))
-                       for _ in range(n)]
+        super().__init__(n, address, RolloutWorker, cpus_per_worker, model_dir, settings, min_pixels, max_pixels, None,
+                         max(int(cpus_per_worker), 1))
         self.workers = n
 
     def run(self, rows: list[dict], trainer) -> tuple[list[Rollout], dict[str, float]]:
@@ -130,12 +144,6 @@ class RayPool:
                 out[i + j * n] = r
         return out, {"sync": sync, "rollouts": time.perf_counter() - t - sync}
 
-    def close(self) -> None:
-        for a in self.actors:
-            self.ray.kill(a)
-        self.actors = []
-        if self.started:
-            self.ray.shutdown()
 
 
 class VLLMSampler:
@@ -228,15 +236,13 @@ class EnvWorker:
         self.envs.close_many(keys)
 
 
-class RayEnvs:
+class RayEnvs(_RayActors):
     """``LocalEnvs``' interface over N ``EnvWorker`` actors: rollout ``key`` lives on actor
     ``key % N``; each call goes to every actor concerned at once and is gathered back in order."""
 
     def __init__(self, n: int, tools: tuple[str, ...] | None, address: str | None = None,
                  cpus_per_worker: float = 1.0) -> None:
-        self.ray, self.started = _start_ray(n, address)
-        actor = self.ray.remote(num_cpus=cpus_per_worker)(EnvWorker)
-        self.actors = [actor.remote(tools) for _ in range(n)]
+        super().__init__(n, address, EnvWorker, cpus_per_worker, tools)
 
     def _scatter(self, method: str, items: list) -> list:
         n = len(self.actors)
@@ -259,12 +265,6 @@ class RayEnvs:
     def close_many(self, keys):
         self._scatter("close_many", keys)
 
-    def close(self) -> None:
-        for a in self.actors:
-            self.ray.kill(a)
-        self.actors = []
-        if self.started:
-            self.ray.shutdown()
 
 
 class VLLMPool:
