@@ -7,7 +7,7 @@ import numpy as np
 
 from ..backends.sim.mujoco_sim import MujocoSim
 
-FAULTS = ("nudge", "slip", "block")
+FAULTS = ("nudge", "slip", "block", "lose")
 
 
 class FaultInjector:
@@ -36,6 +36,12 @@ class FaultInjector:
                 sim.step(50)  # a little into the lift
                 p = sim.object_poses()[self.target][0]
                 sim.set_object_pose(self.target, [p[0] + 0.06, p[1] + 0.08, 0.0005])  # clear of the fingers
+                self.fired = True
+        elif self.kind == "lose":  # carried off: it falls off the table, out of every camera's view
+            if event == "gripper_closing":
+                self._closed = True
+            elif event == "trajectory_start" and self._closed and pos[2] > 0.05:
+                sim.set_object_pose(self.target, [-0.6, 0.0, -0.70])
                 self.fired = True
         elif self.kind == "block" and event == "gripper_closing" and self.blocker and self.spot_xy is not None:
             sim.set_object_pose(self.blocker, [self.spot_xy[0], self.spot_xy[1], 0.0005])

@@ -169,6 +169,24 @@ def test_self_correction_after_a_nudge(session):
     ep.close()
 
 
+def test_an_object_lost_in_transport_ends_the_episode_with_what_happened(session):
+    """It slipped out on the way and fell where no camera sees it: the place tool says the hand is
+    empty, the policy looks for it once, and answers that it is gone instead of placing nothing."""
+    from spacetools_ros.cli.faults import FaultInjector
+
+    fault = FaultInjector("lose", "red_block")
+    session.arm.perturbations.append(fault)
+    out, ep = run_command(session, "put the red block in the blue bowl", _scripted(), progress=lambda m: None)
+    ep.close()
+    assert fault.fired and not out.success
+    names = [c["name"] for c in out.tool_calls]
+    assert names.count("robot.place_object_at_2d_location") == 1
+    texts = [m.content for m in out.messages]
+    assert any("Release operation failed. The gripper is empty: the object was lost" in t for t in texts)
+    assert "slipped out of the gripper" in (out.answer or "")
+    assert session.manipulator.holding is None
+
+
 @pytest.mark.slow
 def test_an_unreachable_place_ends_with_the_object_put_back():
     """'In front of' (nearer the camera) a plate at the far edge of reach: there is no free spot

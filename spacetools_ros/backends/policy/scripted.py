@@ -230,6 +230,7 @@ class ScriptedPolicy(ScriptDriver):
                 dest = alt
                 continue
             # did it fall? an object still in the hand is above the camera's table view
+            resp_place = resp
             resp = yield _call("roborefer.detect_all", {"obj_name": _pick_words(cmd), "image_index": self.images - 1},
                                f"Is the {cmd.pick} back on the table?")
             fallen = bool(_points(resp))
@@ -246,6 +247,10 @@ class ScriptedPolicy(ScriptDriver):
                     yield _answer(f"The {cmd.pick} fell and I am out of grasp attempts.", "Out of attempts.")
                     return "done"
                 return "regrasp"
+            if "gripper is empty" in resp_place:  # it fell where the camera does not see it
+                yield _answer(f"The {cmd.pick} slipped out of the gripper and I cannot see it on the table any more.",
+                              "The hand is empty and the object is nowhere in view.")
+                return "done"
             alt = yield from self._destination(cmd, self.images - 1, attempt=self.places)
             if alt is None:
                 return "done"

@@ -31,6 +31,7 @@ SAME_GRASP_DEG = 30.0  # ... with its fingers this close in direction is the sam
 
 # place failures that leave the object in the hand (found before anything was let go)
 STILL_HELD = frozenset({FailureReason.IK_FAILED.value, FailureReason.NO_PATH.value, FailureReason.INVALID_TARGET.value})
+EMPTY_HAND = frozenset({FailureReason.OBJECT_DROPPED.value, FailureReason.NOT_HOLDING.value})
 
 
 @dataclass
@@ -409,6 +410,8 @@ class Toolshed:
         text = "Release operation succeeded." if res.success else "Release operation failed."
         if not res.success and res.reason in STILL_HELD:  # nothing was let go: say so, and why
             text += f" The object is still in the gripper: {res.message}."
+        elif not res.success and res.reason in EMPTY_HAND:  # there was nothing left to place
+            text += f" The gripper is empty: {res.message}."
         return ToolResponse("robot.place_object_at_2d_location", text, True,
                             {"result": res.to_dict(), "point_base": np.round(target.point_base, 4).tolist(),
                              "image_index": index, "stamp_s": after.stamp_s, **_target_data(target)}, [after.rgb])
