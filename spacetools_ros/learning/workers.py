@@ -17,6 +17,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import numpy as np
+
 from .rollout import LocalEnvs, Opened, Rollout, RolloutSettings, Sampler, TaskWorld, rollout_tasks
 
 
@@ -145,7 +147,6 @@ class RayPool(_RayActors):
         return out, {"sync": sync, "rollouts": time.perf_counter() - t - sync}
 
 
-
 class VLLMSampler:
     """Samples turns through TRL's ``VLLMGeneration`` (the trainer's ``vllm_generation``): one
     generate call for a batch of conversations given as token ids and their images (PIL), the
@@ -165,20 +166,29 @@ class VLLMSampler:
         self.layout = ChatTokens(processor.tokenizer)
         self.merge = merge
         self.engine_images = engine_images
+        self._pads: dict[tuple[int, int], int] = {}  # image (height, width) -> its <|image_pad|> count
 
     def images(self, rgbs: list) -> tuple[list, list[int]]:
         from PIL import Image
 
-        from ..backends.policy.local_vlm import image_inputs
-        from ..core.errors import ConfigError
+        return [Image.fromarray(x) for x in rgbs], [self._pad_count(x.shape[:2]) for x in rgbs]
 
-        _, pads = image_inputs(self.processor.image_processor, rgbs, self.merge)
-        _, theirs = image_inputs(self.engine_images, rgbs, self.merge)
-        if pads != theirs:
-            raise ConfigError(f"generation: vllm sizes these images to {theirs} image tokens (the checkpoint's "
-                              f"preprocessor_config.json), min_pixels/max_pixels of this config to {pads}: set "
-                              "the checkpoint's numbers")
-        return [Image.fromarray(x) for x in rgbs], pads
+    def _pad_count(self, shape: tuple[int, int]) -> int:
+        """The image-token count of an image of this size, the same on both sides (worked out once
+        per size: it depends on the size alone)."""
+        if shape not in self._pads:
+            from ..backends.policy.local_vlm import image_inputs
+            from ..core.errors import ConfigError
+
+            blank = [np.zeros((*shape, 3), np.uint8)]
+            _, ours = image_inputs(self.processor.image_processor, blank, self.merge)
+            _, theirs = image_inputs(self.engine_images, blank, self.merge)
+            if ours != theirs:
+                raise ConfigError(f"generation: vllm sizes these images to {theirs} image tokens (the checkpoint's "
+                                  f"preprocessor_config.json), min_pixels/max_pixels of this config to {ours}: set "
+                                  "the checkpoint's numbers")
+            self._pads[shape] = ours[0]
+        return self._pads[shape]
 
     def sample_many(self, requests: list[tuple[list[int], list, int]], temperature: float,
                     top_p: float) -> list[tuple[list[int], list[float]]]:
@@ -264,7 +274,6 @@ class RayEnvs(_RayActors):
 
     def close_many(self, keys):
         self._scatter("close_many", keys)
-
 
 
 class VLLMPool:

@@ -16,7 +16,6 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from rclpy.action import ActionClient
 from rclpy.node import Node
@@ -62,15 +61,6 @@ def _wait(future, timeout_s: float, stop: Callable[[], bool] | None = None) -> b
     return True
 
 
-@dataclass(frozen=True)
-class GripResult:
-    """What the gripper controller reported."""
-
-    position: float
-    stalled: bool
-    reached_goal: bool
-
-
 class ControllerActions:
     """Action clients of the arm's trajectory controller and the gripper controller."""
 
@@ -90,6 +80,22 @@ class ControllerActions:
             if not client.wait_for_server(timeout_sec=max(deadline - time.monotonic(), 0.1)):
                 return f"no action server at {name}"
         return None
+
+    def _send(self, client, name: str, goal, what: str, feedback=None):
+        """The accepted goal's handle.
+
+        Raises:
+            MotionFailure: no server, no answer in time, or the goal rejected.
+        """
+        if not client.wait_for_server(timeout_sec=self.server_timeout_s):
+            raise MotionFailure(FailureReason.TIMEOUT.value, f"no action server at {name}")
+        sent = client.send_goal_async(goal, feedback_callback=feedback)
+        if not _wait(sent, self.server_timeout_s):
+            raise MotionFailure(FailureReason.TIMEOUT.value, f"{name} did not answer the goal")
+        handle = sent.result()
+        if not handle.accepted:
+            raise MotionFailure(FailureReason.INVALID_TARGET.value, f"{name} rejected the {what}")
+        return handle
 
     def follow(self, msg, monitor: MonitorConfig, duration_s: float, stop: Callable[[], bool]) -> float:
         """Run a trajectory (trajectory_msgs/JointTrajectory) to its end; the largest joint error the
@@ -113,14 +119,7 @@ class ControllerActions:
             if err:
                 worst[0] = max(worst[0], max(err))
 
-        if not self.arm.wait_for_server(timeout_sec=self.server_timeout_s):
-            raise MotionFailure(FailureReason.TIMEOUT.value, f"no action server at {self.arm_action}")
-        sent = self.arm.send_goal_async(goal, feedback_callback=feedback)
-        if not _wait(sent, self.server_timeout_s):
-            raise MotionFailure(FailureReason.TIMEOUT.value, f"{self.arm_action} did not answer the goal")
-        handle = sent.result()
-        if not handle.accepted:
-            raise MotionFailure(FailureReason.INVALID_TARGET.value, f"{self.arm_action} rejected the trajectory")
+        handle = self._send(self.arm, self.arm_action, goal, "trajectory", feedback)
         with self._lock:
             self._active = handle
         try:
@@ -154,8 +153,9 @@ class ControllerActions:
         if handle is not None:
             handle.cancel_goal_async()
 
-    def grip(self, position: float, max_effort: float, timeout_s: float) -> GripResult:
-        """Move the gripper to ``position`` (the controller's unit) with at most ``max_effort``.
+    def grip(self, position: float, max_effort: float, timeout_s: float) -> None:
+        """Move the gripper to ``position`` (the controller's unit) with at most ``max_effort``, until the
+        controller reports the fingers stopped (at the goal or stalled on an object).
 
         Raises:
             MotionFailure: no server, the goal rejected, or no result within ``timeout_s``.
@@ -163,17 +163,7 @@ class ControllerActions:
         goal = self.gripper_type.Goal()
         goal.command.position = float(position)
         goal.command.max_effort = float(max_effort)
-        if not self.gripper.wait_for_server(timeout_sec=self.server_timeout_s):
-            raise MotionFailure(FailureReason.TIMEOUT.value, f"no action server at {self.gripper_action}")
-        sent = self.gripper.send_goal_async(goal)
-        if not _wait(sent, self.server_timeout_s):
-            raise MotionFailure(FailureReason.TIMEOUT.value, f"{self.gripper_action} did not answer the goal")
-        handle = sent.result()
-        if not handle.accepted:
-            raise MotionFailure(FailureReason.INVALID_TARGET.value, f"{self.gripper_action} rejected the command")
-        result = handle.get_result_async()
-        if not _wait(result, timeout_s):
+        handle = self._send(self.gripper, self.gripper_action, goal, "command")
+        if not _wait(handle.get_result_async(), timeout_s):
             self._cancel(handle)
             raise MotionFailure(FailureReason.TIMEOUT.value, f"no result from {self.gripper_action} in {timeout_s:.0f} s")
-        r = result.result().result
-        return GripResult(float(r.position), bool(r.stalled), bool(r.reached_goal))

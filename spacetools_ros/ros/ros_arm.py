@@ -264,7 +264,8 @@ class RosArm:
         command = gripper_command.encode(width, cfg.gripper_unit, len(self.robot.finger_joints))
         if self.actions is not None:  # the controller says when the fingers stopped
             self.actions.grip(command[0], cfg.gripper_max_effort, 5.0 * cfg.gripper_timeout_s)
-            return self._hold(seq)
+            _, t, seq = self._next_state(seq)
+            return self._hold(t, seq)
         self.pub_gripper.publish(Float64MultiArray(data=command))
         last, still_since = self.gripper_width(), None
         while True:
@@ -279,11 +280,10 @@ class RosArm:
             else:
                 still_since = None
             last = w
-        return self._hold(seq)
+        return self._hold(t, seq)
 
-    def _hold(self, seq: int) -> float:
-        """The opening after 0.2 s more of robot time (the grip force builds up)."""
-        _, t, seq = self._next_state(seq)
+    def _hold(self, t: float, seq: int) -> float:
+        """The opening after 0.2 s more of robot time from ``t`` (the grip force builds up)."""
         t_hold = t + 0.2
         while t < t_hold:
             _, t, seq = self._next_state(seq)
