@@ -53,8 +53,14 @@ def _narrowest_side(target: CollisionObject | None) -> float | None:
     return max(0.0, 2.0 * (half - BOX_PADDING_M))
 
 
+MAX_PLACE_DESCENTS = 3  # place poses whose descent is tried before a place fails
 FINGERTIP_CLEAR_M = 0.005  # a release keeps the fingertips this far above the top of the support
 OFF_CENTRE_GRIP_M = 0.03  # an object whose centre is this far beside the fingers (a dish by its rim) swings
+
+
+def _off_centre(obj: AttachedObject) -> bool:
+    """Held well away from its centre (a dish by its rim)."""
+    return float(np.linalg.norm(obj.pose_in_tcp.position[:2])) > OFF_CENTRE_GRIP_M
 
 
 def _swings(obj: AttachedObject) -> bool:
@@ -62,7 +68,7 @@ def _swings(obj: AttachedObject) -> bool:
     dish by its rim): either turns in a parallel grip when the arm accelerates."""
     widths = [2 * (min(p.size[0], p.size[1]) if p.kind == "box" else p.size[0]) for p in obj.primitives]
     slender = bool(widths) and obj.height_m > 1.3 * max(widths)
-    return slender or float(np.linalg.norm(obj.pose_in_tcp.position[:2])) > OFF_CENTRE_GRIP_M
+    return slender or _off_centre(obj)
 
 
 class Manipulator:
@@ -283,6 +289,22 @@ class Manipulator:
             out.append(Pose(bottom - r @ obj_in_tcp, r))
         return out
 
+    def _reachable_places(self, point: np.ndarray, lower_allowed: frozenset, phases: dict):
+        """(place pose, joints above it) for each of ``place_poses`` that both ends of the descent
+        can reach, in order; IK from the arm's configuration when asked (the arm may have moved)."""
+        for pose in self.place_poses(point):
+            if approach_violation(pose, self.config.workspace) is not None:  # a tilted hand could fling the object
+                continue
+            tp = time.perf_counter()
+            try:
+                q_pre = self.motion.ik(pose.translated([0.0, 0.0, self.config.lift_height_m]))
+                self.motion.ik(pose, allowed=lower_allowed)
+            except MotionFailure:
+                continue
+            finally:
+                phases["ik"] = phases.get("ik", 0.0) + time.perf_counter() - tp
+            yield pose, q_pre
+
     def place_at(self, point: np.ndarray, support: str | None = None) -> ActionResult:
         """Transport, lower, release, retreat, verify released.
 
@@ -309,34 +331,31 @@ class Manipulator:
         lower_allowed = frozenset({frozenset({"held", "table"})} |
                                   ({frozenset({"held", f"obj:{support}"}), frozenset({"robot", f"obj:{support}"})}
                                    if support else set()))
-        chosen = None
-        tp = time.perf_counter()
-        for pose in self.place_poses(point):
-            if approach_violation(pose, cfg.workspace) is not None:  # a tilted hand could fling the object
-                continue
-            pre = pose.translated([0.0, 0.0, cfg.lift_height_m])
+        # the first reachable pose; when the straight descent from above it cannot be followed
+        # (near the base or a joint limit: the line breaks although both ends are reachable), the
+        # next one, turned about the vertical (the hand is still above, nothing touched)
+        tried, last = 0, None
+        for pose, q_pre in self._reachable_places(point, lower_allowed, phases):
+            tried += 1
             try:
-                q_pre = self.motion.ik(pre)
-                self.motion.ik(pose, allowed=lower_allowed)
-            except MotionFailure:
-                continue
-            chosen = (pose, pre, q_pre)
+                self._timed(phases, plans, "transport", self.motion.move_joints, q_pre,
+                            speed_scale=cfg.transport_speed_scale * self.load_speed_factor())
+                if self.motion.gripper_width() < cfg.min_hold_width_m:
+                    self._drop_held()
+                    return self._result("place", t0, phases, plans, FailureReason.OBJECT_DROPPED.value,
+                                        "the object slipped out during transport")
+                self._timed(phases, plans, "lower", self.motion.move_linear, pose, allowed=lower_allowed)
+            except MotionFailure as exc:
+                last = exc
+                if exc.reason == FailureReason.IK_FAILED.value and tried < MAX_PLACE_DESCENTS:
+                    continue
+                return self._result("place", t0, phases, plans, exc.reason, str(exc))
             break
-        phases["ik"] = time.perf_counter() - tp
-        if chosen is None:
+        else:
+            if last is not None:
+                return self._result("place", t0, phases, plans, last.reason, str(last))
             return self._result("place", t0, phases, plans, FailureReason.IK_FAILED.value,
                                 f"no reachable pose to place at {np.round(point, 3).tolist()}")
-        pose, pre, q_pre = chosen
-        try:
-            self._timed(phases, plans, "transport", self.motion.move_joints, q_pre,
-                        speed_scale=cfg.transport_speed_scale * self.load_speed_factor())
-            if self.motion.gripper_width() < cfg.min_hold_width_m:
-                self._drop_held()
-                return self._result("place", t0, phases, plans, FailureReason.OBJECT_DROPPED.value,
-                                    "the object slipped out during transport")
-            self._timed(phases, plans, "lower", self.motion.move_linear, pose, allowed=lower_allowed)
-        except MotionFailure as exc:
-            return self._result("place", t0, phases, plans, exc.reason, str(exc))
         grip_width = self.motion.gripper_width()
         # open just clear of the object: fingers spread to full width inside a bowl press on its
         # walls and carry it away on the retreat
@@ -378,5 +397,30 @@ class Manipulator:
         return self.config.slender_speed_factor if self.holding is not None and _swings(self.holding) else 1.0
 
     def go_home(self, speed_scale: float = 1.0) -> None:
-        """Plan and move to the home configuration (raises MotionFailure); slower when holding."""
+        """Plan and move to the home configuration (raises MotionFailure); slower when holding.
+
+        An object held well off its centre (a dish by its rim) is carried level instead: a
+        joint-space path from the table to home tilts the hand on its way, and a rim-held plate then
+        turns out of the fingers (seen: dropped upside down, 5 of 6 true-pose trials). The hand goes
+        in a straight line, pointing down, to home's TCP position, keeping its yaw (turning it on the
+        way, or a joint-space move to the home posture after, tilted the widest plate out again);
+        where that line cannot be followed, the joint-space path as before. The arm then stands in
+        another posture than home's, from which places near the base can be out of reach, so a
+        firmly held object goes home by joints as before."""
+        if self.holding is not None and _off_centre(self.holding):
+            cur = self.motion.tcp_pose()
+            yaw = math.atan2(cur.rotation[1, 0], cur.rotation[0, 0])
+            if self._carry_level(Pose(self.motion.tcp_pose(self.home_q).position, top_down_rotation(yaw))):
+                return
         self.motion.move_joints(self.home_q, speed_scale=speed_scale)
+
+    def _carry_level(self, goal: Pose) -> bool:
+        """Straight to ``goal`` (a pose pointing down) when the hand points down now; False (nothing
+        moved) when it does not or the line cannot be planned."""
+        if self.motion.tcp_pose().rotation[2, 2] > -0.95 or goal.rotation[2, 2] > -0.95:
+            return False
+        try:
+            self.motion.move_linear(goal)
+        except MotionFailure:
+            return False
+        return True

@@ -143,3 +143,79 @@ def test_fingers_are_not_lowered_into_a_bowl_the_object_is_released_above_its_ri
                                   Pose(np.array([0.0, 0.0, 0.02]), down.T), 0.044)
     assert man2.place_at(np.array([0.33, 0.15, 0.0])).success
     assert motion2.lowest < 0.035
+
+
+class RecordingMotion(FakeMotion):
+    """FakeMotion that records its moves; home's TCP pose is ``home``; the first ``breaks``
+    straight descents cannot be followed (the line breaks near a joint limit)."""
+
+    def __init__(self, home: Pose, breaks: int = 0) -> None:
+        super().__init__(grip_m=0.01, open_to=0.08)
+        self.home, self.breaks, self.moves = home, breaks, []
+
+    def tcp_pose(self, q=None):
+        return self.home if q is not None else self.tcp
+
+    def move_joints(self, q_goal, *, allowed=frozenset(), speed_scale=1.0):
+        self.moves.append(("joints", None))
+        return super().move_joints(q_goal, allowed=allowed, speed_scale=speed_scale)
+
+    def move_linear(self, goal, *, allowed=frozenset()):
+        from spacetools_ros.core.errors import MotionFailure
+
+        if goal.position[2] < 0.1 and self.breaks > 0:
+            self.breaks -= 1
+            self.moves.append(("broken", goal))
+            raise MotionFailure("ik_failed", f"Cartesian path breaks at {goal.position.tolist()}")
+        self.moves.append(("linear", goal))
+        return super().move_linear(goal, allowed=allowed)
+
+
+def _plate_by_rim():
+    return AttachedObject("plate", (Primitive("cylinder", (0.08, 0.0075), (0.0, 0.0, 0.0075)),),
+                          Pose(np.array([0.08, 0.0, 0.016]), np.eye(3)), 0.015)
+
+
+def test_a_dish_held_by_its_rim_goes_home_level_and_a_firm_grip_by_joints():
+    """A joint-space path to home tilts the hand on its way, which turns a rim-held plate out of
+    the fingers: it goes in a straight line, pointing down, keeping its yaw; a block held at its
+    centre goes by joints as before."""
+    from spacetools_ros.core.grasping import top_down_rotation
+
+    home = Pose(np.array([0.307, 0.0, 0.487]), top_down_rotation(0.0))
+    motion = RecordingMotion(home)
+    motion.tcp = Pose(np.array([0.45, -0.3, 0.14]), top_down_rotation(1.0))
+    man = Manipulator(motion, 0.08, np.zeros(7), capture_images=False)
+    man.holding = _plate_by_rim()
+    man.go_home(speed_scale=0.2)
+    assert [m[0] for m in motion.moves] == ["linear"]
+    goal = motion.moves[0][1]
+    assert np.allclose(goal.position, home.position) and np.allclose(goal.rotation, top_down_rotation(1.0))
+
+    motion = RecordingMotion(home)
+    man = Manipulator(motion, 0.08, np.zeros(7), capture_images=False)
+    man.holding = AttachedObject("block", (Primitive("box", (0.02, 0.02, 0.02), (0.0, 0.0, 0.02)),),
+                                 Pose(np.array([0.0, 0.0, 0.02]), np.eye(3)), 0.04)
+    man.go_home(speed_scale=0.2)
+    assert [m[0] for m in motion.moves] == ["joints"]
+
+
+@pytest.mark.parametrize("breaks, placed", [(1, True), (2, True), (3, False)])
+def test_a_place_whose_straight_descent_breaks_tries_the_next_turned_pose(breaks, placed):
+    """Both ends of a descent can be reachable while the line between them is not (near the base):
+    the hand, still above, tries the place turned about the vertical, up to three descents."""
+    home = Pose(np.array([0.307, 0.0, 0.487]), np.diag([1.0, -1.0, -1.0]))
+    motion = RecordingMotion(home, breaks=breaks)
+    man = Manipulator(motion, 0.08, np.zeros(7), capture_images=False)
+    man.holding = AttachedObject("ball", (Primitive("sphere", (0.02,), (0.0, 0.0, 0.02)),),
+                                 Pose(np.array([0.0, 0.0, 0.02]), np.eye(3)), 0.04)
+    res = man.place_at(np.array([0.3, 0.0, 0.0]))
+    kinds = [m[0] for m in motion.moves]
+    assert kinds.count("broken") == breaks
+    yaws = {round(float(np.arctan2(g.rotation[1, 0], g.rotation[0, 0])), 3) for k, g in motion.moves if k == "broken"}
+    assert len(yaws) == breaks  # each try is another pose
+    assert res.success is placed, res.message
+    if placed:
+        assert man.holding is None and kinds.count("joints") == breaks + 1
+    else:
+        assert res.reason == "ik_failed" and "breaks" in res.message and man.holding is not None

@@ -125,3 +125,41 @@ def test_a_large_held_object_moves_aside_to_the_nearest_free_spot():
     need = footprint_radius(held.primitives) + 0.025 + FREE_GAP_M
     assert np.linalg.norm(got - [0.5, 0.12]) >= need - 1e-9
     assert 0 < np.linalg.norm(got - asked) <= 0.06
+
+
+def _tilt_deg(quat) -> float:
+    w, x, y, z = quat
+    return float(np.degrees(np.arccos(np.clip(1 - 2 * (x * x + y * y), -1.0, 1.0))))
+
+
+@pytest.mark.slow
+def test_a_plate_held_by_its_rim_stays_level_on_the_way_home_and_is_placed():
+    """In the simulator: a 17 cm plate pinched at its rim, taken home to clear the camera's view
+    (by joints it tilted on the way and fell out upside down), then placed elsewhere."""
+    import math
+
+    from spacetools_ros.compose.session import EmbeddedSession
+    from spacetools_ros.core.grasping import top_down_rotation
+    from spacetools_ros.core.shapes import BOWL_WALL_THICKNESS_M
+
+    d, h, centre, a = 0.17, 0.015, np.array([0.407, -0.375]), 1.0
+    scene = scene_from_dict({"objects": [{"name": "purple_plate", "shape": "plate", "color": "purple",
+                                          "size": [d, h], "position": centre.tolist()}]})
+    session = EmbeddedSession.create(scene)
+    try:
+        session.refresh_planning_scene()
+        man = session.manipulator
+        r = d / 2 - BOWL_WALL_THICKNESS_M / 2
+        grasp = Pose(np.array([*(centre + r * np.array([math.cos(a), math.sin(a)])), h + 0.001]), top_down_rotation(a))
+        res = man.execute_grasp(grasp, "purple_plate")
+        assert res.success, res.message
+        man.go_home(speed_scale=0.35 * man.load_speed_factor())
+        assert man.motion.gripper_width() > man.config.min_hold_width_m
+        assert _tilt_deg(session.sim.object_poses()["purple_plate"][1]) < 25.0
+        target = np.array([centre[0] - 0.15, centre[1] + 0.2, 0.0])
+        res = man.place_at(target)
+        assert res.success, res.message
+        pos, quat = session.sim.object_poses()["purple_plate"]
+        assert np.linalg.norm(np.asarray(pos)[:2] - target[:2]) < 0.03 and _tilt_deg(quat) < 3.0
+    finally:
+        session.close()
