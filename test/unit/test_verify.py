@@ -241,7 +241,7 @@ def test_a_block_stacked_on_a_block_with_the_modelled_sensor():
 
 
 def test_a_dish_is_located_by_its_rim_not_by_where_its_points_bunch():
-    from spacetools_ros.backends.perception.verify import _outline_centre
+    from spacetools_ros.backends.tools.geometry3d import dish_outline
 
     rng = np.random.default_rng(3)
     a = rng.uniform(0, 2 * np.pi, 300)
@@ -250,8 +250,9 @@ def test_a_dish_is_located_by_its_rim_not_by_where_its_points_bunch():
     floor = np.array([0.35, 0.24]) + rng.normal(0, 0.01, (400, 2))
     xy = np.concatenate([rim, floor])
     assert np.linalg.norm(xy.mean(axis=0) - [0.3, 0.2]) > 0.02
-    assert np.linalg.norm(_outline_centre(xy, 0.08) - [0.3, 0.2]) < 0.003
-    assert _outline_centre(xy, 0.2) is None  # a circle that does not fit the footprint is not used
+    centre, r = dish_outline(xy, 0.08)
+    assert np.linalg.norm(centre - [0.3, 0.2]) < 0.003 and abs(r - 0.08) < 0.003
+    assert dish_outline(xy, 0.2) is None  # a circle that does not fit the footprint is not used
 
 
 def test_an_object_on_a_hidden_block_stands_as_high_as_its_top_less_its_own_height():

@@ -15,7 +15,7 @@ from ...core.relations import COLLATERAL_M, Body, relation_holds
 from ...core.shapes import BOWL_WALL_THICKNESS_M, DISH_FLOOR_M
 from ...core.verify import Verdict
 from ..pointing.referring import ReferenceError, parse_reference, resolve
-from ..tools.geometry3d import gravity_box
+from ..tools.geometry3d import dish_outline, gravity_box
 from .describe import color_names
 from .tabletop import DetectedObject, TableScene
 
@@ -61,9 +61,9 @@ def seen_object(o: DetectedObject, scene: TableScene) -> Seen:
     position = np.array([*bottom.mean(axis=0)[:2], max(low, 0.0)])
     radius = max(l1, l2) / 2
     if o.shape in ("bowl", "plate"):
-        centre = _outline_centre((o.points_cam @ t[:3, :3].T + t[:3, 3])[:, :2], radius)
-        if centre is not None:
-            position[:2] = centre
+        fit = dish_outline((o.points_cam @ t[:3, :3].T + t[:3, 3])[:, :2], radius)
+        if fit is not None:  # the rim's circle: what stands in it does not move it
+            position[:2] = fit[0]
     height = float(extent[2])
     # a block's top face as something put on it rests on: most of its highest points, not the single
     # highest (a dark block's filled-in depth scatters a few well above it)
@@ -95,22 +95,6 @@ def propped_up(now: Seen, first: Seen) -> Seen:
     height as first seen rests partly on something (a plate with its edge on a neighbour): some of
     its lowest points touch the table, so its bottom is taken as its top less its own height."""
     return _bottom_from_top(now, first, PROPPED_M)
-
-
-def _outline_centre(xy: np.ndarray, radius: float) -> np.ndarray | None:
-    """A dish's centre from the circle through its outline's hull: what stands in it, or a dark
-    floor that returns little depth, moves the points' middle but not the rim around them. None
-    when the circle does not fit the footprint's size."""
-    import cv2
-
-    if len(xy) < 30:
-        return None
-    hull = xy[cv2.convexHull(np.asarray(xy, np.float32), returnPoints=False).ravel()]
-    if len(hull) < 5:
-        return None
-    sol, *_ = np.linalg.lstsq(np.column_stack([2 * hull, np.ones(len(hull))]), (hull ** 2).sum(axis=1), rcond=None)
-    r = float(np.median(np.linalg.norm(hull - sol[:2], axis=1)))
-    return sol[:2] if 0.8 * radius <= r <= 1.2 * radius else None
 
 
 # colour names that shading alone turns into each other (a white box in the far corner reads gray)

@@ -80,3 +80,29 @@ def open3d_box(obj: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     except Exception:  # noqa: BLE001 - degenerate clouds
         box = pcd.get_oriented_bounding_box()
     return np.asarray(box.get_box_points()), np.asarray(box.extent)
+
+
+def hull_circle(xy: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """(centre, radius) of the circle through the corners of the points' 2D convex hull: a dish's
+    rim seen from above. What stands in the dish, a dark floor that returns little depth, or an arm
+    hiding part of it moves the points' middle but not the outline around them. None for fewer
+    than 30 points or a hull of fewer than 5 corners."""
+    import cv2
+
+    xy = np.asarray(xy, dtype=float)
+    if len(xy) < 30:
+        return None
+    hull = xy[cv2.convexHull(np.asarray(xy, np.float32), returnPoints=False).ravel()]
+    if len(hull) < 5:
+        return None
+    sol, *_ = np.linalg.lstsq(np.column_stack([2 * hull, np.ones(len(hull))]), (hull ** 2).sum(axis=1), rcond=None)
+    return sol[:2], float(np.median(np.linalg.norm(hull - sol[:2], axis=1)))
+
+
+def dish_outline(xy: np.ndarray, radius_m: float) -> tuple[np.ndarray, float] | None:
+    """``hull_circle`` when its radius is within 20% of ``radius_m`` (the footprint's half size),
+    else None (the circle does not fit what was seen)."""
+    fit = hull_circle(xy)
+    if fit is None or not 0.8 * radius_m <= fit[1] <= 1.2 * radius_m:
+        return None
+    return fit

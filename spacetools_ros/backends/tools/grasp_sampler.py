@@ -17,7 +17,7 @@ import numpy as np
 
 from ...core.grasping import GRASP_FRAME_TO_TCP_M, grasp_height_m
 from ..perception.tabletop import plane_axes
-from .geometry3d import table_plane
+from .geometry3d import hull_circle, table_plane
 
 
 @dataclass(frozen=True)
@@ -82,11 +82,10 @@ def dish_rim(uv: np.ndarray, h: np.ndarray, top: float) -> tuple[np.ndarray, flo
         return None
     # the outline seen from above is the rim's outer circle (a camera may see only the far wall's
     # inside, an arc a circle fit cannot be trusted on): a circle through the hull's corners
-    hull = uv[_hull(uv)]
-    a = np.column_stack([2 * hull, np.ones(len(hull))])
-    sol, *_ = np.linalg.lstsq(a, (hull ** 2).sum(axis=1), rcond=None)
-    centre = sol[:2]
-    r_out = float(np.median(np.linalg.norm(hull - centre, axis=1)))
+    fit = hull_circle(uv)
+    if fit is None:
+        return None
+    centre, r_out = fit
     dist = np.linalg.norm(uv - centre, axis=1)
     inside = dist < 0.6 * r_out
     if not 0.03 <= r_out <= 0.15:
@@ -99,13 +98,6 @@ def dish_rim(uv: np.ndarray, h: np.ndarray, top: float) -> tuple[np.ndarray, flo
     if floor > top - RIM_MIN_DEPTH_M:
         return None
     return centre, r_out - RIM_WALL_HALF_M, floor
-
-
-def _hull(p: np.ndarray) -> np.ndarray:
-    """Indices of the 2D convex hull's corners."""
-    import cv2
-
-    return cv2.convexHull(np.asarray(p, np.float32), returnPoints=False).ravel()
 
 
 def _ball(uv: np.ndarray, h: np.ndarray, top: float) -> tuple[np.ndarray, float] | None:

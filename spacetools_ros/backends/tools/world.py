@@ -17,7 +17,7 @@ from ...core.results import ActionResult
 from ...core.scene import Table
 from ...core.shapes import DISH_FLOOR_M, Primitive
 from ..perception.tabletop import TableScene
-from .geometry3d import gravity_box
+from .geometry3d import dish_outline, gravity_box
 from .offline import PerceptionCache
 
 FREE_GAP_M = 0.012       # a spot on the table is free when the held object keeps this from every other
@@ -47,6 +47,9 @@ def free_spot(scene: PlanningScene, held, point_xy: np.ndarray) -> np.ndarray:
     return p0
 
 
+HELD_SEGMENT_M = 0.12  # a segment whose points' median lies this near the held object's centre is it
+
+
 def planning_scene_from_perception(scene: TableScene, table) -> PlanningScene:
     """Gravity-aligned boxes around the perceived objects, in the base frame."""
     t = scene.frame.extrinsics
@@ -63,8 +66,15 @@ def planning_scene_from_perception(scene: TableScene, table) -> PlanningScene:
         height = float(extent[2])
         c, s = np.cos(yaw), np.sin(yaw)
         rot = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+        radius = max(l1, l2) / 2
+        if o.shape in ("bowl", "plate"):
+            # the rim's circle: where an arm at home hides the far part of a dish near the base, the
+            # box around what is left stands off to the near side (seen: 7 cm)
+            fit = dish_outline((o.points_cam @ t[:3, :3].T + t[:3, 3])[:, :2], radius)
+            if fit is not None:
+                centre[:2], radius = fit
         if o.shape in ("cylinder", "sphere", "bowl", "plate"):  # round: a box would stick out at the corners
-            prim = Primitive("cylinder", (max(l1, l2) / 2 + 0.002, height / 2), (0.0, 0.0, height / 2))
+            prim = Primitive("cylinder", (radius + 0.002, height / 2), (0.0, 0.0, height / 2))
         else:
             prim = Primitive("box", (l1 / 2 + BOX_PADDING_M, l2 / 2 + BOX_PADDING_M, height / 2), (0.0, 0.0, height / 2))
         objs.append(CollisionObject(f"seen{o.index}_{o.color}_{o.shape}", (prim,),
@@ -138,10 +148,15 @@ class PerceivedToolWorld:
         frame = self._last or self.capture()
         man = self.manipulator
         held = man.holding
-        ps = planning_scene_from_perception(self.cache(frame), self.table)
-        if held is not None:  # the held object is attached, not an obstacle
-            ps = PlanningScene(tuple(o for o in ps.objects if np.linalg.norm(
-                o.pose.position[:2] - man.motion.tcp_pose().position[:2]) > 0.05), ps.table, held)
+        seen = self.cache(frame)
+        ps = planning_scene_from_perception(seen, self.table)
+        if held is not None:
+            # the held object is attached, not an obstacle: the segment whose points lie where the
+            # hand holds it (not whatever stands on the table under the hand: a plate below home)
+            at = man.motion.tcp_pose().compose(held.pose_in_tcp).position + [0.0, 0.0, held.height_m / 2]
+            t = frame.extrinsics
+            ps = PlanningScene(tuple(c for o, c in zip(seen.objects, ps.objects) if np.linalg.norm(
+                np.median(o.points_cam @ t[:3, :3].T + t[:3, 3], axis=0) - at) > HELD_SEGMENT_M), ps.table, held)
         man.motion.set_planning_scene(ps)
 
     def _clear_view(self) -> None:
