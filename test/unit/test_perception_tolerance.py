@@ -183,3 +183,16 @@ def test_no_phantom_objects_where_grazing_depth_noise_bumps_the_far_table():
     for o in seen.objects:
         truth = min(case.scene.objects, key=lambda t: np.hypot(*(np.asarray(t.position) - o.centroid_base[:2])))
         assert np.hypot(*(np.asarray(truth.position) - o.centroid_base[:2])) < 0.06, (o.color, o.shape)
+
+
+def test_a_small_block_with_a_faint_top_face_is_read_by_its_footprint_corners_too():
+    """A far block's top face is a few hundred pixels and its corner strength noisy (a maroon cube
+    read 0.025, below the top face's threshold); the whole footprint's corners count as much."""
+    from spacetools_ros.backends.perception.describe import BOX_SCORE, box_score, shape_name
+
+    o = _obj(0, "red", "cylinder", 0.025)
+    o.footprint_corners = 0.045
+    assert box_score(o) >= BOX_SCORE and shape_name(o) == "box"
+    can = _obj(1, "red", "cylinder", 0.012)
+    can.footprint_corners = 0.02
+    assert shape_name(can) == "cylinder" and "box" not in other_shapes(can)
