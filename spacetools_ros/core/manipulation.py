@@ -63,6 +63,11 @@ def _off_centre(obj: AttachedObject) -> bool:
     return float(np.linalg.norm(obj.pose_in_tcp.position[:2])) > OFF_CENTRE_GRIP_M
 
 
+def _yaw(rotation: np.ndarray) -> float:
+    """The heading of a rotation's x axis about the base's z."""
+    return math.atan2(rotation[1, 0], rotation[0, 0])
+
+
 def _swings(obj: AttachedObject) -> bool:
     """Taller than 1.3 times its narrowest horizontal width, or held well away from its centre (a
     dish by its rim): either turns in a parallel grip when the arm accelerates."""
@@ -280,7 +285,7 @@ class Manipulator:
         """TCP poses that put the held object's bottom centre at ``point`` (+drop), best first."""
         assert self.holding is not None
         cur = self.motion.tcp_pose()
-        cur_yaw = math.atan2(cur.rotation[1, 0], cur.rotation[0, 0])
+        cur_yaw = _yaw(cur.rotation)
         obj_in_tcp = self.holding.pose_in_tcp.position
         out = []
         for dyaw in (0.0, math.pi / 2, -math.pi / 2, math.pi / 4, -math.pi / 4, 3 * math.pi / 4, -3 * math.pi / 4):
@@ -334,9 +339,8 @@ class Manipulator:
         # the first reachable pose; when the straight descent from above it cannot be followed
         # (near the base or a joint limit: the line breaks although both ends are reachable), the
         # next one, turned about the vertical (the hand is still above, nothing touched)
-        tried, last = 0, None
-        for pose, q_pre in self._reachable_places(point, lower_allowed, phases):
-            tried += 1
+        last = None
+        for tried, (pose, q_pre) in enumerate(self._reachable_places(point, lower_allowed, phases), 1):
             try:
                 self._timed(phases, plans, "transport", self.motion.move_joints, q_pre,
                             speed_scale=cfg.transport_speed_scale * self.load_speed_factor())
@@ -407,20 +411,19 @@ class Manipulator:
         where that line cannot be followed, the joint-space path as before. The arm then stands in
         another posture than home's, from which places near the base can be out of reach, so a
         firmly held object goes home by joints as before."""
-        if self.holding is not None and _off_centre(self.holding):
-            cur = self.motion.tcp_pose()
-            yaw = math.atan2(cur.rotation[1, 0], cur.rotation[0, 0])
-            if self._carry_level(Pose(self.motion.tcp_pose(self.home_q).position, top_down_rotation(yaw))):
-                return
+        if self.holding is not None and _off_centre(self.holding) and self._carry_level(
+                self.motion.tcp_pose(self.home_q).position):
+            return
         self.motion.move_joints(self.home_q, speed_scale=speed_scale)
 
-    def _carry_level(self, goal: Pose) -> bool:
-        """Straight to ``goal`` (a pose pointing down) when the hand points down now; False (nothing
-        moved) when it does not or the line cannot be planned."""
-        if self.motion.tcp_pose().rotation[2, 2] > -0.95 or goal.rotation[2, 2] > -0.95:
+    def _carry_level(self, position: np.ndarray) -> bool:
+        """The hand straight to ``position``, pointing down and keeping its yaw; False (nothing
+        moved) when it does not point down now or the line cannot be planned."""
+        cur = self.motion.tcp_pose()
+        if cur.rotation[2, 2] > -0.95:
             return False
         try:
-            self.motion.move_linear(goal)
+            self.motion.move_linear(Pose(np.asarray(position, float), top_down_rotation(_yaw(cur.rotation)), cur.frame))
         except MotionFailure:
             return False
         return True

@@ -15,7 +15,7 @@ from ...core.relations import COLLATERAL_M, Body, relation_holds
 from ...core.shapes import BOWL_WALL_THICKNESS_M, DISH_FLOOR_M
 from ...core.verify import Verdict
 from ..pointing.referring import ReferenceError, parse_reference, resolve
-from ..tools.geometry3d import dish_outline, gravity_box
+from ..tools.geometry3d import base_footprint
 from .describe import color_names
 from .tabletop import DetectedObject, TableScene
 
@@ -50,21 +50,14 @@ class Seen:
 def seen_object(o: DetectedObject, scene: TableScene) -> Seen:
     """Footprint, height and the support area of a perceived object, in the base frame."""
     t = scene.frame.extrinsics
-    corners, extent = gravity_box(o.points_cam, scene.plane)
-    cb = corners @ t[:3, :3].T + t[:3, 3]
-    bottom = cb[:4]
-    l1 = float(np.linalg.norm(bottom[1] - bottom[0]))
-    l2 = float(np.linalg.norm(bottom[2] - bottom[1]))
+    fp = base_footprint(o.points_cam, scene.plane, t, dish=o.shape in ("bowl", "plate"))
+    l1, l2 = fp.sides
     # its bottom: the lowest visible points (a few stray ones at the edges, mixed with what is
     # behind, do not count)
     low = float(np.percentile(o.points_cam @ t[:3, :3].T[:, 2] + t[2, 3], BOTTOM_PERCENTILE))
-    position = np.array([*bottom.mean(axis=0)[:2], max(low, 0.0)])
+    position = np.array([*fp.centre, max(low, 0.0)])
     radius = max(l1, l2) / 2
-    if o.shape in ("bowl", "plate"):
-        fit = dish_outline((o.points_cam @ t[:3, :3].T + t[:3, 3])[:, :2], radius)
-        if fit is not None:  # the rim's circle: what stands in it does not move it
-            position[:2] = fit[0]
-    height = float(extent[2])
+    height = fp.height
     # a block's top face as something put on it rests on: most of its highest points, not the single
     # highest (a dark block's filled-in depth scatters a few well above it)
     top_face = float(np.percentile(o.points_cam @ scene.plane[:3] + scene.plane[3], TOP_FACE_PERCENTILE))

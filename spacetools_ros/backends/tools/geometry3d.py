@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..perception.tabletop import fit_plane, plane_axes
@@ -106,3 +108,40 @@ def dish_outline(xy: np.ndarray, radius_m: float) -> tuple[np.ndarray, float] | 
     if fit is None or not 0.8 * radius_m <= fit[1] <= 1.2 * radius_m:
         return None
     return fit
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """A perceived object's gravity-aligned box in the base frame.
+
+    Attributes:
+        centre: (2,) middle of the footprint (of a dish: of its rim's circle, when that fits).
+        yaw: of the box's first side, rad.
+        sides: the box's two horizontal sides, m (the first along ``yaw``).
+        radius: half the longer side (of a dish: its rim's circle, when that fits), m.
+        height: from the table to the top, m.
+    """
+
+    centre: np.ndarray
+    yaw: float
+    sides: tuple[float, float]
+    radius: float
+    height: float
+
+
+def base_footprint(points_cam: np.ndarray, plane: np.ndarray, extrinsics: np.ndarray, dish: bool) -> Footprint:
+    """The ``gravity_box`` of an object's points (camera frame) in the base frame; a ``dish`` (bowl
+    or plate) is located by its rim (``dish_outline``): what stands in it, or an arm hiding its far
+    part, moves the box but not the rim."""
+    t = extrinsics
+    corners, extent = gravity_box(points_cam, plane)
+    bottom = (corners @ t[:3, :3].T + t[:3, 3])[:4]
+    l1 = float(np.linalg.norm(bottom[1] - bottom[0]))
+    l2 = float(np.linalg.norm(bottom[2] - bottom[1]))
+    ax = bottom[1] - bottom[0]
+    centre, radius = bottom.mean(axis=0)[:2], max(l1, l2) / 2
+    if dish:
+        fit = dish_outline((points_cam @ t[:3, :3].T + t[:3, 3])[:, :2], radius)
+        if fit is not None:
+            centre, radius = fit
+    return Footprint(centre, float(np.arctan2(ax[1], ax[0])), (l1, l2), radius, float(extent[2]))

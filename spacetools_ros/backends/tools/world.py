@@ -17,7 +17,7 @@ from ...core.results import ActionResult
 from ...core.scene import Table
 from ...core.shapes import DISH_FLOOR_M, Primitive
 from ..perception.tabletop import TableScene
-from .geometry3d import dish_outline, gravity_box
+from .geometry3d import base_footprint
 from .offline import PerceptionCache
 
 FREE_GAP_M = 0.012       # a spot on the table is free when the held object keeps this from every other
@@ -52,33 +52,18 @@ HELD_SEGMENT_M = 0.12  # a segment whose points' median lies this near the held 
 
 def planning_scene_from_perception(scene: TableScene, table) -> PlanningScene:
     """Gravity-aligned boxes around the perceived objects, in the base frame."""
-    t = scene.frame.extrinsics
     objs = []
     for o in scene.objects:
-        corners, extent = gravity_box(o.points_cam, scene.plane)
-        cb = corners @ t[:3, :3].T + t[:3, 3]
-        bottom = cb[:4]
-        centre = bottom.mean(axis=0)
-        ax = bottom[1] - bottom[0]
-        yaw = float(np.arctan2(ax[1], ax[0]))
-        l1 = float(np.linalg.norm(bottom[1] - bottom[0]))
-        l2 = float(np.linalg.norm(bottom[2] - bottom[1]))
-        height = float(extent[2])
-        c, s = np.cos(yaw), np.sin(yaw)
+        fp = base_footprint(o.points_cam, scene.plane, scene.frame.extrinsics, dish=o.shape in ("bowl", "plate"))
+        c, s = np.cos(fp.yaw), np.sin(fp.yaw)
         rot = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
-        radius = max(l1, l2) / 2
-        if o.shape in ("bowl", "plate"):
-            # the rim's circle: where an arm at home hides the far part of a dish near the base, the
-            # box around what is left stands off to the near side (seen: 7 cm)
-            fit = dish_outline((o.points_cam @ t[:3, :3].T + t[:3, 3])[:, :2], radius)
-            if fit is not None:
-                centre[:2], radius = fit
+        h = fp.height
         if o.shape in ("cylinder", "sphere", "bowl", "plate"):  # round: a box would stick out at the corners
-            prim = Primitive("cylinder", (radius + 0.002, height / 2), (0.0, 0.0, height / 2))
+            prim = Primitive("cylinder", (fp.radius + 0.002, h / 2), (0.0, 0.0, h / 2))
         else:
-            prim = Primitive("box", (l1 / 2 + BOX_PADDING_M, l2 / 2 + BOX_PADDING_M, height / 2), (0.0, 0.0, height / 2))
+            prim = Primitive("box", (fp.sides[0] / 2 + BOX_PADDING_M, fp.sides[1] / 2 + BOX_PADDING_M, h / 2), (0.0, 0.0, h / 2))
         objs.append(CollisionObject(f"seen{o.index}_{o.color}_{o.shape}", (prim,),
-                                    Pose(np.array([centre[0], centre[1], 0.0]), rot), height))
+                                    Pose(np.array([fp.centre[0], fp.centre[1], 0.0]), rot), h))
     return PlanningScene(tuple(objs), table)
 
 
