@@ -54,6 +54,17 @@ def test_colour_fits():
     assert is_color_phrase("pale teal") and is_color_phrase("light blue") and not is_color_phrase("plaid")
 
 
+def test_a_word_people_and_css_disagree_on_means_either():
+    # CSS lavender is nearly white; speakers mean a light purple. Both fit, the purple better.
+    light_purple, white, purple = (180, 150, 230), (242, 242, 242), (128, 46, 166)
+    assert color_fit("lavender", light_purple) < color_fit("lavender", white) <= FIT_MAX
+    assert color_fit("lavender", purple) > FIT_MAX
+    # CSS chocolate is orange; a dark brown block is chocolate too, a green one is not.
+    assert color_fit("chocolate", (70, 35, 10)) <= FIT_MAX and color_fit("chocolate", (38, 166, 51)) > FIT_MAX
+    # Modifiers apply to each referent.
+    assert color_fit("pale violet", (200, 150, 240)) < color_fit("violet", (200, 150, 240))
+
+
 def test_modifier_needs_a_colour():
     assert parse_reference("the dark block").colors == {"black"}
     with pytest.raises(ReferenceError):

@@ -48,6 +48,16 @@ NAMED_COLORS: dict[str, tuple[int, int, int]] = {
     "light brown": (181, 101, 29), "dark brown": (101, 67, 33), "light purple": (203, 160, 220),
     "dark purple": (72, 25, 90),
 }
+# Second referents, sRGB 0..255: where the value people give a word in large colour-naming surveys
+# (the xkcd colour survey) lies beyond FIT_MAX of the value above, the word means either. CSS
+# "lavender" and "periwinkle" are nearly white, CSS "violet" and "plum" are pale pinks and CSS
+# "chocolate" is orange, while speakers mean a light purple, a blue-violet, a purple, a dark purple
+# and a dark brown.
+SURVEY_COLORS: dict[str, tuple[int, int, int]] = {
+    "lavender": (199, 159, 239), "violet": (154, 14, 234), "plum": (88, 15, 65), "mauve": (174, 113, 129),
+    "periwinkle": (142, 130, 254), "lilac": (206, 162, 253), "navy": (1, 21, 62), "magenta": (194, 0, 120),
+    "lime": (170, 255, 50), "rose": (207, 98, 117), "chocolate": (61, 28, 2),
+}
 # Modifiers: (lightness change, chroma factor) in CIELAB.
 MODIFIERS: dict[str, tuple[float, float]] = {
     "light": (18.0, 0.75), "pale": (25.0, 0.45), "dark": (-25.0, 0.9), "deep": (-18.0, 1.1),
@@ -95,14 +105,14 @@ def delta_e(lab_word: np.ndarray, lab_seen: np.ndarray) -> float:
 def is_color_phrase(phrase: str) -> bool:
     """Whether a phrase ("teal", "light blue") names a colour this module can compute."""
     try:
-        phrase_lab(phrase)
+        phrase_labs(phrase)
     except KeyError:
         return False
     return True
 
 
 @lru_cache(maxsize=256)
-def _phrase_lab(phrase: str) -> tuple[float, float, float]:
+def _phrase_labs(phrase: str) -> tuple[tuple[float, float, float], ...]:
     words = phrase.split()
     mods = []
     while len(words) > 1 and words[0] in MODIFIERS and " ".join(words) not in NAMED_COLORS:
@@ -112,22 +122,30 @@ def _phrase_lab(phrase: str) -> tuple[float, float, float]:
     rgb = NAMED_COLORS.get(name) or BASE_COLORS.get(name)
     if rgb is None:
         raise KeyError(phrase)
-    lab = srgb_to_lab(rgb)
-    for m in mods:
-        dl, k = MODIFIERS[m]
-        lab = np.array([float(np.clip(lab[0] + dl, 5.0, 97.0)), lab[1] * k, lab[2] * k])
-    return (float(lab[0]), float(lab[1]), float(lab[2]))
+    labs = []
+    for referent in (rgb, SURVEY_COLORS.get(name)):
+        if referent is None:
+            continue
+        lab = srgb_to_lab(referent)
+        for m in mods:
+            dl, k = MODIFIERS[m]
+            lab = np.array([float(np.clip(lab[0] + dl, 5.0, 97.0)), lab[1] * k, lab[2] * k])
+        labs.append((float(lab[0]), float(lab[1]), float(lab[2])))
+    return tuple(labs)
 
 
-def phrase_lab(phrase: str) -> np.ndarray:
-    """CIELAB of a colour phrase: a named colour or base word, optionally after modifiers.
+def phrase_labs(phrase: str) -> list[np.ndarray]:
+    """CIELAB of each referent of a colour phrase (a named colour or base word, optionally after
+    modifiers): one, or two where people and CSS give the word different colours.
 
     Raises:
         KeyError: the phrase names no known colour.
     """
-    return np.array(_phrase_lab(" ".join(phrase.lower().split())))
+    return [np.array(lab) for lab in _phrase_labs(" ".join(phrase.lower().split()))]
 
 
 def color_fit(phrase: str, rgb: np.ndarray | tuple[float, float, float]) -> float:
-    """Distance of a measured colour (sRGB 0..255) from a colour phrase; fits when <= FIT_MAX."""
-    return delta_e(phrase_lab(phrase), srgb_to_lab(rgb))
+    """Distance of a measured colour (sRGB 0..255) from the nearest referent of a colour phrase;
+    fits when <= FIT_MAX."""
+    seen = srgb_to_lab(rgb)
+    return min(delta_e(lab, seen) for lab in phrase_labs(phrase))
