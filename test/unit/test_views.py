@@ -108,3 +108,33 @@ def test_the_offline_policy_selects_a_view_itself_when_it_cannot_find_the_object
     names = [c["name"] for c in outcome.tool_calls]
     assert names.index("view_selection.select_view") < names.index("robot.execute_grasp"), names
     assert np.linalg.norm(ball[:2] - bowl[:2]) < 0.05
+
+
+def test_a_check_the_robot_view_cannot_make_is_made_through_another_view():
+    """The ball ends behind the tall box, hidden from the robot's camera: the verdict comes from the
+    side camera, which sees it, and the robot goes on looking through its own."""
+    from spacetools_ros.backends.perception.verify import PerceptionVerifier
+    from spacetools_ros.compose.session import EmbeddedSession
+    from spacetools_ros.core.commands import parse_command
+
+    scene = dict(HIDDEN, objects=[dict(HIDDEN["objects"][0], position=[0.40, 0.26]), *HIDDEN["objects"][1:]])
+    session = EmbeddedSession.create(scene_from_dict(scene))
+    lines: list[str] = []
+    try:
+        world = session.tool_world()
+        v = PerceptionVerifier(world.capture, world.cache, world.cameras, world.use_camera, lines.append)
+        assert v.begin(parse_command("put the red ball behind the gray box")) is None
+        assert v.view == "front"
+        session.sim.set_object_pose("red_sphere", [0.45, 0.0, 0.0225])  # as if placed there
+        session.sim.step(100)
+        spot = np.array([0.45, 0.0, 0.0])
+        assert v._check(spot).verified is None  # the robot's camera does not see it
+        verdict = v.check(spot)
+        assert verdict.verified is True and verdict.evidence["view"] == "side", verdict
+        assert any("checked in view side" in line for line in lines), lines
+        assert world.active_camera == "front"
+        session.sim.set_object_pose("red_sphere", [0.30, 0.0, 0.0225])  # in front of the box: seen, and wrong
+        session.sim.step(100)
+        assert v.check(np.array([0.30, 0.0, 0.0])).verified is False
+    finally:
+        session.close()

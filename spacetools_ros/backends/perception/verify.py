@@ -221,7 +221,27 @@ class PerceptionVerifier:
                 self._before[k] = after[j]
 
     def check(self, place_point_base: np.ndarray | None) -> Verdict:
-        """Is the picked object where the command wants it, and is everything else where it was?"""
+        """Is the picked object where the command wants it, and is everything else where it was?
+        When the robot's view cannot tell (an object hidden from it now), the other views are
+        looked through; the robot goes on looking through its own."""
+        verdict = self._check(place_point_base)
+        if verdict.verified is not None or self.views is None or self.use_view is None or "pick" not in self._roles:
+            return verdict
+        own = self.view
+        try:
+            for cam in self.views():
+                if cam == own:
+                    continue
+                self.use_view(cam)
+                other = self._check(place_point_base)
+                if other.verified is not None:
+                    self.progress(f"[agent] {verdict.summary} in view {own}: checked in view {cam}")
+                    return other
+        finally:
+            self.use_view(own)
+        return verdict
+
+    def _check(self, place_point_base: np.ndarray | None) -> Verdict:
         cmd = self.command
         if cmd is None or "pick" not in self._roles:
             return Verdict(None, "cannot check: the command's objects were not found before acting")
