@@ -55,6 +55,7 @@ def _narrowest_side(target: CollisionObject | None) -> float | None:
 
 MAX_PLACE_DESCENTS = 3  # place poses whose descent is tried before a place fails
 FINGERTIP_CLEAR_M = 0.005  # a release keeps the fingertips this far above the top of the support
+RECENTRE_MAX_OFF_AXIS = 0.5  # a grasp this far off a round object's axis, in radii, holds it off its centre
 OFF_CENTRE_GRIP_M = 0.03  # an object whose centre is this far beside the fingers (a dish by its rim) swings
 
 
@@ -228,10 +229,13 @@ class Manipulator:
         transport, and the width cannot tell. For a round object: open, turn the hand a quarter
         turn about the (vertical) approach and close again; the offset now lies along the fingers,
         which centre it. Returns the grasp held and the width (the same ones when the turned hand
-        cannot be reached or the object is not round)."""
+        cannot be reached, the object is not round or the fingers hold it away from its axis: a dish
+        by its rim, which the turn would drag round under the open fingers)."""
         if (not self.config.recentre_round_grasps or target is None or len(target.primitives) != 1
                 or target.primitives[0].kind not in ("cylinder", "sphere")
-                or grasp.rotation[2, 2] > -0.95):  # only a vertical approach turns about the object's axis
+                or grasp.rotation[2, 2] > -0.95  # only a vertical approach turns about the object's axis
+                or np.linalg.norm(grasp.position[:2] - target.pose.position[:2])
+                > RECENTRE_MAX_OFF_AXIS * target.primitives[0].size[0]):
             return grasp, width
         turned = None
         for quarter in (np.pi / 2, -np.pi / 2):  # the two are the same grasp; the wrist may reach one
