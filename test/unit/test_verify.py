@@ -280,3 +280,26 @@ def test_a_plate_put_beside_another_but_resting_on_a_neighbour_is_not_on_the_tab
     assert not ok and "not resting on the table" in why
     flat = Seen("cyan", "plate", Body(np.array([0.25, 0.3, 0.0]), 0.08, 0.075, 0.003), top_m=0.019)
     assert propped_up(flat, first).body.position[2] == 0.0
+
+
+@pytest.mark.slow
+def test_a_block_on_a_dark_plate_hides_part_of_its_outline_without_the_plate_having_moved():
+    """A black plate returns depth on a tenth of its pixels; a block put on it hides part of its
+    outline, and the plate's perceived centre shifts by up to the block's size. That is not the
+    plate knocked aside (it stood still in the simulator)."""
+    from spacetools_ros.evaluation.openworld import make_case
+
+    case = make_case("dev", "cameras", 44, "structured_light", "camera")
+    session = EmbeddedSession.create(case.scene)
+    try:
+        world = session.tool_world()
+        v = PerceptionVerifier(world.capture, world.cache)
+        assert v.begin(parse_command("put the red block on the black plate")) is None
+        plate = np.asarray(session.sim.object_poses()["black_plate"][0])
+        session.sim.set_object_pose("red_box", [plate[0] + 0.006, plate[1] - 0.003, 0.02])  # as if placed there
+        session.sim.step(300)
+        verdict = v.check(np.array([plate[0] + 0.006, plate[1] - 0.003, 0.01]))
+        assert np.linalg.norm(np.asarray(session.sim.object_poses()["black_plate"][0])[:2] - plate[:2]) < 0.005
+        assert verdict.verified is True, verdict
+    finally:
+        session.close()

@@ -16,7 +16,7 @@ from ...core.shapes import BOWL_WALL_THICKNESS_M, DISH_FLOOR_M
 from ...core.verify import Verdict
 from ..pointing.referring import ReferenceError, parse_reference, resolve
 from ..tools.geometry3d import base_footprint
-from .describe import color_names
+from .describe import SPARSE_DEPTH, color_names
 from .tabletop import DetectedObject, TableScene
 
 
@@ -251,6 +251,7 @@ class PerceptionVerifier:
         found: dict[str, Seen] = {}
         where: dict[str, int] = {}  # their index in ``after``
         hidden: list[str] = []
+        picked = self._before[self._roles["pick"]]
         for role in ("anchor", "anchor2"):
             if role in self._roles:
                 was = self._before[self._roles[role]]
@@ -266,9 +267,15 @@ class PerceptionVerifier:
                 # merge with it into one segment of another shape
                 now = after[i]
                 where[role] = i
-                found[role] = Seen(now.color, was.shape, Body(now.body.position, was.body.radius_m,
+                at = now.body.position
+                if (role == "anchor" and cmd.relation in ("in", "on") and scene.objects[i].depth_coverage < SPARSE_DEPTH
+                        and np.linalg.norm(at[:2] - was.body.position[:2]) <= COLLATERAL_M + picked.body.radius_m):
+                    # a dark container is located by its few pixels with depth: what was put on it
+                    # hides some and shifts its seen centre by up to that object's size (4-5 cm
+                    # seen, the plate still): not moved, where it was seen whole
+                    at = was.body.position
+                found[role] = Seen(now.color, was.shape, Body(at, was.body.radius_m,
                                                               was.body.support_radius_m, was.body.support_height_m))
-        picked = self._before[self._roles["pick"]]
         guess = place_point_base if place_point_base is not None else found["anchor"].body.position
         i = _nearest(after, picked, np.asarray(guess, float), used | self._twins_in_place(after, picked, used))
         obj = after[i] if i is not None else None
