@@ -184,6 +184,7 @@ class Manipulator:
                     return self._result("grasp", t0, phases, plans, exc.reason, str(exc))
         pre = grasp.translated(-approach * cfg.approach_distance_m)
         width = self._timed(phases, plans, "close", self.motion.set_gripper, 0.0)
+        closed_at = grasp
         if width >= cfg.min_hold_width_m:
             grasp, width = self._recentre(grasp, width, target, allowed, phases, plans)
         if width < cfg.min_hold_width_m:
@@ -198,21 +199,34 @@ class Manipulator:
             return self._result("grasp", t0, phases, plans, FailureReason.GRASP_MISSED.value,
                                 f"fingers closed to {width * 1000:.1f} mm on a block {narrow * 1000:.0f} mm "
                                 "across: only an edge was between them")
-        lift = grasp.translated([0.0, 0.0, cfg.lift_height_m])
-        if target is not None:
-            tcp_now = self.motion.tcp_pose()
-            self.holding = AttachedObject(target.name, target.primitives,
-                                          tcp_now.inverse().compose(target.pose), target.height_m)
-            self.pick_origin = target.pose.position.copy()
-            self.motion.set_planning_scene(PlanningScene(scene.without(target.name).objects, scene.table, self.holding))
-        try:
-            held_allowed = frozenset({frozenset({"held", "table"}), frozenset({"held", "obj"})})
-            self._timed(phases, plans, "lift", self.motion.move_linear, lift, allowed=held_allowed)
-        except MotionFailure as exc:
-            # safe state: put the object down where it is, back off, hold nothing
-            self._recover_open(pre, phases, plans)
-            self._drop_held()
-            return self._result("grasp", t0, phases, plans, exc.reason, f"lift failed, object released: {exc}")
+        held_allowed = frozenset({frozenset({"held", "table"}), frozenset({"held", "obj"})})
+        turned_back = False
+        while True:
+            if target is not None:
+                tcp_now = self.motion.tcp_pose()
+                self.holding = AttachedObject(target.name, target.primitives,
+                                              tcp_now.inverse().compose(target.pose), target.height_m)
+                self.pick_origin = target.pose.position.copy()
+                self.motion.set_planning_scene(PlanningScene(scene.without(target.name).objects, scene.table, self.holding))
+            try:
+                self._timed(phases, plans, "lift", self.motion.move_linear,
+                            grasp.translated([0.0, 0.0, cfg.lift_height_m]), allowed=held_allowed)
+                break
+            except MotionFailure as exc:
+                if grasp is not closed_at and not turned_back and exc.reason == FailureReason.IK_FAILED.value:
+                    # the re-centred (turned) hand cannot rise along a line (its wrist near a
+                    # limit): open, turn back and lift as first closed
+                    self.holding = None
+                    self.motion.set_planning_scene(scene)
+                    grasp, width = self._turn_and_close(closed_at, allowed, phases, plans)
+                    turned_back = True
+                    if width >= cfg.min_hold_width_m:
+                        continue
+                    exc = MotionFailure(FailureReason.GRASP_MISSED.value, "nothing held after turning back")
+                # safe state: put the object down where it is, back off, hold nothing
+                self._recover_open(pre, phases, plans)
+                self._drop_held()
+                return self._result("grasp", t0, phases, plans, exc.reason, f"lift failed, object released: {exc}")
         width = self.motion.gripper_width()
         if width < cfg.min_hold_width_m:
             self._drop_held()
@@ -248,10 +262,17 @@ class Manipulator:
             break
         if turned is None:
             return grasp, width
+        return self._turn_and_close(turned, allowed, phases, plans, fallback=grasp)
+
+    def _turn_and_close(self, to: Pose, allowed: frozenset, phases: dict, plans: list,
+                        fallback: Pose | None = None) -> tuple[Pose, float]:
+        """Open, turn the hand in place to ``to`` and close again: the grasp held and the width
+        (when the turn cannot be made the hand closes where it is: ``fallback``, or its pose now)."""
+        grasp = fallback if fallback is not None else self.motion.tcp_pose()
         try:
             self._timed(phases, plans, "recentre", self.motion.set_gripper, self.max_width)
-            self._timed(phases, plans, "recentre", self.motion.move_linear, turned, allowed=allowed)
-            grasp = turned
+            self._timed(phases, plans, "recentre", self.motion.move_linear, to, allowed=allowed)
+            grasp = to
         except MotionFailure:
             pass  # the hand stays where it was: close there again
         return grasp, self._timed(phases, plans, "close", self.motion.set_gripper, 0.0)

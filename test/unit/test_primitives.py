@@ -219,3 +219,43 @@ def test_a_place_whose_straight_descent_breaks_tries_the_next_turned_pose(breaks
         assert man.holding is None and kinds.count("joints") == breaks + 1
     else:
         assert res.reason == "ik_failed" and "breaks" in res.message and man.holding is not None
+
+
+class TurnedWristMotion(FakeClosingMotion):
+    """Closes on a 36 mm can; a lift from a hand turned away from ``yaw_ok`` breaks (a wrist limit)."""
+
+    def __init__(self, yaw_ok: float) -> None:
+        super().__init__(0.036)
+        self.yaw_ok, self.lifts = yaw_ok, []
+
+    def move_linear(self, goal, *, allowed=frozenset()):
+        from spacetools_ros.core.errors import MotionFailure
+
+        if goal.position[2] > self.tcp.position[2] + 0.05:  # a lift
+            yaw = float(np.arctan2(self.tcp.rotation[1, 0], self.tcp.rotation[0, 0]))
+            self.lifts.append(round(yaw, 3))
+            if abs(yaw - self.yaw_ok) > 1e-3:
+                raise MotionFailure("ik_failed", "Cartesian path breaks")
+        return super().move_linear(goal, allowed=allowed)
+
+
+def test_a_recentred_grasp_that_cannot_lift_turns_back_and_lifts_as_first_closed():
+    from spacetools_ros.core.grasping import top_down_rotation
+    from spacetools_ros.core.planning_scene import CollisionObject
+
+    motion = TurnedWristMotion(yaw_ok=0.0)
+    can = CollisionObject("seen0_red_cylinder", (Primitive("cylinder", (0.02, 0.035), (0.0, 0.0, 0.035)),),
+                          Pose(np.array([0.5, 0.0, 0.0]), np.eye(3)), 0.07)
+    motion.set_planning_scene(PlanningScene((can,)))
+    man = Manipulator(motion, 0.08, np.zeros(7), capture_images=False)
+    res = man.execute_grasp(Pose(np.array([0.5, 0.0, 0.04]), top_down_rotation(0.0)), "seen0_red_cylinder")
+    assert res.success, res.message
+    assert motion.lifts[0] != 0.0 and motion.lifts[-1] == 0.0 and len(motion.lifts) == 2  # turned, then back
+    assert man.holding is not None and np.allclose(man.holding.pose_in_tcp.position, [0.0, 0.0, 0.04], atol=1e-6)
+    assert np.allclose(man.holding.pose_in_tcp.rotation, top_down_rotation(0.0).T, atol=1e-6)  # held as first closed
+    # a wrist that cannot lift either way: released, nothing held, no endless turning
+    motion = TurnedWristMotion(yaw_ok=9.0)
+    motion.set_planning_scene(PlanningScene((can,)))
+    man = Manipulator(motion, 0.08, np.zeros(7), capture_images=False)
+    res = man.execute_grasp(Pose(np.array([0.5, 0.0, 0.04]), top_down_rotation(0.0)), "seen0_red_cylinder")
+    assert not res.success and man.holding is None and len(motion.lifts) == 3  # turned, back, the open hand backing off
