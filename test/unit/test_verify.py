@@ -303,3 +303,29 @@ def test_a_block_on_a_dark_plate_hides_part_of_its_outline_without_the_plate_hav
         assert verdict.verified is True, verdict
     finally:
         session.close()
+
+
+@pytest.mark.slow
+def test_a_dark_block_in_a_bowl_is_seen_inside_by_its_colour_though_it_returns_no_depth():
+    """A navy block returns depth on a few of its pixels; inside a purple bowl it is no segment of
+    its own. Its pixels inside the bowl's outline, cast to its middle's height on the floor, put it
+    in the bowl; put beside the bowl it is seen there and the check says no."""
+    from spacetools_ros.evaluation.openworld import make_case
+
+    case = make_case("dev", "colour_words", 46, "structured_light", "camera")
+    session = EmbeddedSession.create(case.scene)
+    try:
+        world = session.tool_world()
+        v = PerceptionVerifier(world.capture, world.cache)
+        assert v.begin(parse_command("put the navy block in the purple bowl")) is None
+        bowl = np.asarray(session.sim.object_poses()["purple_bowl"][0])
+        session.sim.set_object_pose("navy_box", [bowl[0] - 0.015, bowl[1] + 0.004, 0.04])
+        session.sim.step(300)
+        verdict = v.check(np.array([bowl[0], bowl[1], 0.01]))
+        assert verdict.verified is True, verdict
+        assert np.linalg.norm(np.array(verdict.evidence["object_at"][:2]) - bowl[:2]) < 0.04
+        session.sim.set_object_pose("navy_box", [bowl[0], bowl[1] + 0.16, 0.03])
+        session.sim.step(300)
+        assert v.check(np.array([bowl[0], bowl[1], 0.01])).verified is False
+    finally:
+        session.close()

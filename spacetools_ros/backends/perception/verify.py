@@ -178,6 +178,7 @@ class PerceptionVerifier:
         if self._relation_frame is None:
             self._relation_frame = (scene.frame.intrinsics, scene.frame.extrinsics)
         self._before_area = [int(o.area_px) for o in scene.objects]
+        self._before_dark = [o.depth_coverage < SPARSE_DEPTH for o in scene.objects]
         self._roles = {}
         for role, text in (("anchor", command.anchor), ("anchor2", command.anchor2), ("pick", command.pick)):
             if not text:
@@ -357,6 +358,21 @@ class PerceptionVerifier:
         pv, pu = np.nonzero(outline.astype(bool) & (True if same else color_names(frame.rgb) == was.color))
         z = frame.depth_m[pv, pu].astype(float)
         k, t = frame.intrinsics, frame.extrinsics
+        need = max(INSIDE_MIN_PX, INSIDE_MIN_FRACTION * self._before_area[pick_index])
+        if not same and self._before_dark[pick_index] and len(pv) >= need and np.mean(np.isfinite(z) & (z > 0)) < SPARSE_DEPTH:
+            # a dark object returns too little depth to stand anywhere: its pixels, cast onto the
+            # level of its middle standing on the container's floor (a wall hides its lower part)
+            a = anchor.body
+            floor = a.position[2] + (a.support_height_m or 0.0)
+            mid = floor + 0.5 * (was.body.support_height_m or 2 * was.body.radius_m)
+            rays = np.stack([(pu + 0.5 - k[0, 2]) / k[0, 0], (pv + 0.5 - k[1, 2]) / k[1, 1], np.ones(len(pu))], 1) @ t[:3, :3].T
+            s = (mid - t[2, 3]) / np.where(np.abs(rays[:, 2]) > 1e-9, rays[:, 2], -1e-9)
+            xy = t[:2, 3] + s[:, None] * rays[:, :2]
+            xy = xy[s > 0]
+            if len(xy) < need:
+                return None
+            return Seen(was.color, was.shape, Body(np.array([*np.median(xy, axis=0), floor]), was.body.radius_m,
+                                                   was.body.support_radius_m, was.body.support_height_m))
         cam = np.stack([(pu + 0.5 - k[0, 2]) * z / k[0, 0], (pv + 0.5 - k[1, 2]) * z / k[1, 1], z], 1)
         base = cam @ t[:3, :3].T + t[:3, 3]
         keep = np.isfinite(z) & (z > 0) & (base[:, 2] > INSIDE_MIN_HEIGHT_M)
