@@ -78,9 +78,10 @@ SPARSE_DEPTH = 0.6        # a segment with depth on fewer of its pixels (black p
 DISH_MIN_WIDTH_M = 0.09   # round and wider than this: a bowl or a plate (as in shape_name)
 DISH_MIN_ROUNDNESS = 0.6  # a dish's footprint: its short side at least this part of its long side
 PLATE_MAX_HEIGHT_M = 0.028  # a dish lower than this is a plate, else a bowl
-# a dark dish's height comes from the few pixels that return depth (a black plate: 8-12% of them,
-# 2.1 then 2.9 cm high in two frames of one scene): this close to PLATE_MAX_HEIGHT_M both stay open
-DARK_DISH_HEIGHT_MARGIN_M = 0.012
+# ... and a dark one's: its height comes from the few pixels that return depth, raised by their
+# noise (black plates on development scenes: 1.8-2.9 cm with 8-44% of their pixels; black bowls
+# 5.3-5.6 cm). At the lit threshold a black plate read 2.1 cm in one frame and 2.9 cm, a bowl, in the next
+DARK_PLATE_MAX_HEIGHT_M = 0.038
 
 
 def shape_name(o: DetectedObject) -> str:
@@ -90,7 +91,7 @@ def shape_name(o: DetectedObject) -> str:
     # (unless the paint is too dark for a full footprint: its outline is then not to be trusted)
     dish = long_ > DISH_MIN_WIDTH_M and (o.depth_coverage < SPARSE_DEPTH or (
         short > DISH_MIN_ROUNDNESS * long_ and o.footprint_corners < BOX_CORNERS))
-    if dish and o.height_m < PLATE_MAX_HEIGHT_M:
+    if dish and o.height_m < (DARK_PLATE_MAX_HEIGHT_M if o.depth_coverage < SPARSE_DEPTH else PLATE_MAX_HEIGHT_M):
         return "plate"
     if dish and o.centre_low_fraction > 0.35:
         return "bowl"
@@ -137,9 +138,6 @@ def other_shapes(o: DetectedObject) -> frozenset[str]:
         out.add("sphere")
     if o.shape == "sphere":
         out.add("cylinder")
-    if (o.shape in ("bowl", "plate") and o.depth_coverage < SPARSE_DEPTH
-            and abs(h - PLATE_MAX_HEIGHT_M) < DARK_DISH_HEIGHT_MARGIN_M):
-        out |= {"bowl", "plate"}
     return frozenset(out - {o.shape})
 
 
