@@ -31,6 +31,11 @@ class PerceptionConfig:
     min_forward_m: float = 0.08        # ... or behind the base's front (base x below this) are not objects
     max_reach_m: float = 1.0           # ... nor clusters centred further from the base than this: at the
                                        #     table's far corners grazing depth noise raises phantom bumps
+    min_table_around: float = 0.62     # ... nor segments whose surrounding pixels are less than this
+                                       #     part table or objects: the table's own edge, where grazing
+                                       #     depth rose 2 cm over the floor beyond it (0.47-0.56 measured
+                                       #     there, 0.69 and up around 234 objects of development scenes)
+    ring_px: int = 4                   # ... the surrounding pixels: this wide a ring around the segment
     split_hue_deg: float = 40.0        # two colour clusters this far apart in hue split a segment
     split_min_chroma: float = 15.0     # ... when both are this colourful (Lab a*b* radius)
     hole_join_px: int = 3              # two segments this close across missing depth ...
@@ -38,6 +43,15 @@ class PerceptionConfig:
     hole_join_gap_m: float = 0.012     # ... whose footprints touch: one object
     container_max_m: float = 0.21      # two such parts spanning at most this, one of them large, ...
     container_gap_m: float = 0.03      # ... footprints this close: one container
+
+
+def _around(mask: np.ndarray, support: np.ndarray, ring_px: int) -> float:
+    """The part of the ``ring_px``-wide ring of pixels around ``mask`` that ``support`` covers."""
+    import cv2
+
+    k = 2 * ring_px + 1
+    ring = cv2.dilate(mask.astype(np.uint8), np.ones((k, k), np.uint8)).astype(bool) & ~mask
+    return float(support[ring].mean()) if ring.any() else 0.0
 
 
 @dataclass
@@ -288,6 +302,8 @@ class TabletopPerception:
                 if obj is None:
                     continue
                 if obj.centroid_base is not None and not self._in_workspace(obj.centroid_base):
+                    continue
+                if _around(part, table_mask | above, cfg.ring_px) < cfg.min_table_around:
                     continue
                 objects.append(obj)
         objects = self._join_across_holes(objects, valid, pts, height, rgb, axes, t_base, table_mask)
