@@ -230,3 +230,15 @@ def test_the_table_edge_where_grazing_depth_rises_over_the_floor_is_no_object():
             s.sim.step(50)
     finally:
         s.close()
+
+
+def test_an_object_that_may_be_the_shape_is_no_rival_when_its_colour_fits_the_word_far_worse():
+    navy_ball = _obj(0, "blue", "sphere", 0.0, rgb=(1, 1, 137), u=50)
+    blue_box = _obj(1, "blue", "box", 0.07, rgb=(33, 82, 232), u=250)
+    blue_box.maybe_shapes = frozenset({"sphere"})  # its outline is round enough
+    res = resolve(parse_reference("navy ball"), [navy_ball, blue_box])
+    assert res.question is None and list(res.objects) == [navy_ball]
+    # fitting the word as well, it is a rival: a question
+    twin = _obj(1, "blue", "box", 0.07, rgb=(3, 3, 130), u=250)
+    twin.maybe_shapes = frozenset({"sphere"})
+    assert resolve(parse_reference("navy ball"), [navy_ball, twin]).question is not None

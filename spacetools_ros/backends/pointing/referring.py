@@ -121,9 +121,15 @@ def _tied(a: float, b: float, axis: str, frame: str) -> bool:
     return abs(a - b) <= TIE.get(f"{axis}_{frame}", TIE.get(axis, 0.0))
 
 
-def _tint_fits(ref: Reference, o: DetectedObject) -> bool:
-    """An off-palette colour word ("teal") fits the object's measured colour (no such word: True)."""
-    return not ref.tints or max(color_fit(t, o.rgb_median) for t in ref.tints) <= FIT_MAX
+def _tint_fits(ref: Reference, o: DetectedObject, rivals: list[DetectedObject] | tuple = ()) -> bool:
+    """An off-palette colour word ("teal") fits the object's measured colour (no such word: True),
+    and, among ``rivals`` that it fits, as well as the best of them (within FIT_TIE): a blue block
+    is no navy ball beside a ball that is navy."""
+    if not ref.tints:
+        return True
+    fit = lambda x: max(color_fit(t, x.rgb_median) for t in ref.tints)  # noqa: E731
+    best = min((fit(r) for r in rivals), default=float("inf"))
+    return fit(o) <= FIT_MAX and fit(o) - best < FIT_TIE
 
 
 def _looks(ref: Reference, objects: list[DetectedObject]) -> list[DetectedObject]:
@@ -266,7 +272,7 @@ def resolve(ref: Reference, objects: list[DetectedObject], spatial_frame: str = 
         # threshold): the one exact reading is not enough to act on
         exact = {id(o) for o in found}
         maybe = [o for o in objects if id(o) not in exact and ref.shape in o.maybe_shapes
-                 and (not ref.colors or o.color in ref.colors) and _tint_fits(ref, o)]
+                 and (not ref.colors or o.color in ref.colors) and _tint_fits(ref, o, found)]
         if maybe:
             both = [*found, *maybe]
             return Resolution(tuple(both), which_question(ref, len(both), _axis(both, spatial_frame)))
