@@ -242,3 +242,11 @@ def test_an_object_that_may_be_the_shape_is_no_rival_when_its_colour_fits_the_wo
     twin = _obj(1, "blue", "box", 0.07, rgb=(3, 3, 130), u=250)
     twin.maybe_shapes = frozenset({"sphere"})
     assert resolve(parse_reference("navy ball"), [navy_ball, twin]).question is not None
+
+
+def test_the_other_reading_is_looked_for_when_the_exact_shapes_do_not_fit_the_colour_word():
+    # the only exact ball is orange; the navy ball was read as a block that may be a ball
+    orange_ball = _obj(0, "orange", "sphere", 0.0, rgb=(187, 96, 10), u=50)
+    navy_ball = _obj(1, "blue", "box", 0.04, rgb=(1, 1, 101), u=250)
+    navy_ball.maybe_shapes = frozenset({"sphere", "cylinder"})
+    assert ground(parse_reference("navy sphere"), [orange_ball, navy_ball]) == [navy_ball]
