@@ -36,6 +36,12 @@ SWAY_DEG = (0.0, 15.0, -15.0, 30.0, -30.0)  # ... and this far around the side w
 NEAR_DIRECTIONS = 16
 REACH_M = (0.25, 0.80)     # a spot this far from the robot base (its arm places there)
 TABLE_PIXELS_MIN = 0.8     # the spot's footprint seen as table (not off its edge or out of view)
+# the relation must hold wherever within this of the spot the object lands (perception and the
+# place are each a centimetre or two off): a spot on the diagonal between "behind" and "right of"
+# was judged behind by the agent and beside by the world
+PLACE_ERROR_M = 0.02
+_ERRORS = [np.zeros(3)] + [np.array([PLACE_ERROR_M * math.cos(a), PLACE_ERROR_M * math.sin(a), 0.0])
+                           for a in np.linspace(0, 2 * math.pi, 8, endpoint=False)]
 
 _SPOT = re.compile(r"^(?:an? |the |some )?(?:free |empty |clear |open |unoccupied )?"
                    r"(?:spot|space|area|place|location|point|room)\s+(?P<rest>.+?)"
@@ -160,7 +166,8 @@ def find_spot(scene: TableScene, query: SpotQuery, spatial_frame: str = "camera"
                 continue
             if any(np.linalg.norm(p[:2] - o.position[:2]) < o.radius_m + room + FREE_GAP_M for o in others):
                 continue
-            ok, _ = relation_holds(query.relation, Body(p, room, room, None), a, k, t, frame=spatial_frame)
+            ok = all(relation_holds(query.relation, Body(p + e, room, room, None), a, k, t, frame=spatial_frame)[0]
+                     for e in _ERRORS)
             if ok and _on_table(scene, p, room, k, t):
                 return _normalized(p, frame)
     return None
