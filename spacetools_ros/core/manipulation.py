@@ -42,6 +42,9 @@ class PrimitiveConfig:
 
 
 EDGE_PINCH_RATIO = 0.5  # closed narrower than this fraction of a block's narrowest side: an edge, not faces
+LIFTED_PINCH_RATIO = 0.7  # ... or, once lifted, narrower than this: it turns between the fingers (a face
+                          # grip holds 0.9-1.0 of the perceived side; a cube held by its edge closed at
+                          # 0.73, lifted 0.60, and went on turning to 0.23 on its way)
 BOX_PADDING_M = 0.003   # perception pads a seen block's box by this on every side
 
 
@@ -232,6 +235,19 @@ class Manipulator:
             self._drop_held()
             return self._result("grasp", t0, phases, plans, FailureReason.OBJECT_DROPPED.value,
                                 "the object slipped out during the lift")
+        if narrow is not None and width < LIFTED_PINCH_RATIO * narrow:
+            # the fingers closed on it but, lifted, it turns between them (an edge or a corner is
+            # held): carried on, it hangs off the hand and lands beside where it is put. Put it
+            # back down where it was and let go
+            try:
+                self._timed(phases, plans, "recover", self.motion.move_linear, grasp, allowed=held_allowed)
+            except MotionFailure:
+                pass  # released from where the hand is: it was only lifted a few centimetres
+            self._recover_open(pre, phases, plans)
+            self._drop_held()
+            return self._result("grasp", t0, phases, plans, FailureReason.GRASP_MISSED.value,
+                                f"the block turned in the fingers as it was lifted ({width * 1000:.1f} mm held, "
+                                f"{narrow * 1000:.0f} mm across): only an edge was between them")
         name = target.name if target is not None else "object"
         return self._result("grasp", t0, phases, plans, None, f"holding {name} ({width * 1000:.1f} mm)")
 

@@ -259,3 +259,34 @@ def test_a_recentred_grasp_that_cannot_lift_turns_back_and_lifts_as_first_closed
     man = Manipulator(motion, 0.08, np.zeros(7), capture_images=False)
     res = man.execute_grasp(Pose(np.array([0.5, 0.0, 0.04]), top_down_rotation(0.0)), "seen0_red_cylinder")
     assert not res.success and man.holding is None and len(motion.lifts) == 3  # turned, back, the open hand backing off
+
+
+class TurningBlockMotion(FakeClosingMotion):
+    """Closes at ``closed``; once lifted, the block turns between the fingers to ``lifted``."""
+
+    def __init__(self, closed: float, lifted: float) -> None:
+        super().__init__(closed)
+        self.lifted = lifted
+
+    def move_linear(self, goal, *, allowed=frozenset()):
+        if goal.position[2] > self.tcp.position[2] + 0.05 and self.width < 0.07:  # lifting what it holds
+            self.width = self.lifted
+        return super().move_linear(goal, allowed=allowed)
+
+
+@pytest.mark.parametrize("lifted, held", [(0.035, True), (0.0223, False)])
+def test_a_block_that_turns_in_the_fingers_as_it_is_lifted_is_put_back_down(lifted, held):
+    from spacetools_ros.core.grasping import top_down_rotation
+    from spacetools_ros.core.planning_scene import CollisionObject
+
+    motion = TurningBlockMotion(0.0269, lifted)
+    block = CollisionObject("seen0_brown_box", (Primitive("box", (0.0215, 0.0215, 0.02), (0.0, 0.0, 0.02)),),
+                            Pose(np.array([0.5, 0.0, 0.0]), np.eye(3)), 0.04)  # 37 mm + perception's padding
+    motion.set_planning_scene(PlanningScene((block,)))
+    man = Manipulator(motion, 0.08, np.zeros(7), capture_images=False)
+    grasp = Pose(np.array([0.5, 0.0, 0.02]), top_down_rotation(0.0))
+    res = man.execute_grasp(grasp, "seen0_brown_box")
+    assert res.success is held, res.message
+    if not held:
+        assert res.reason == "grasp_missed" and "turned in the fingers" in res.message
+        assert man.holding is None and motion.width == 0.08  # put down and let go
