@@ -250,3 +250,19 @@ def test_the_other_reading_is_looked_for_when_the_exact_shapes_do_not_fit_the_co
     navy_ball = _obj(1, "blue", "box", 0.04, rgb=(1, 1, 101), u=250)
     navy_ball.maybe_shapes = frozenset({"sphere", "cylinder"})
     assert ground(parse_reference("navy sphere"), [orange_ball, navy_ball]) == [navy_ball]
+
+
+def test_a_far_small_segment_keeps_all_three_small_shapes_open():
+    # a ball far and low across the table: 118 pixels, read as a block with no other reading
+    far = _obj(0, "purple", "box", 0.06, rgb=(120, 40, 160))
+    far.mask = np.zeros((480, 640), bool)
+    far.mask[200:210, 300:312] = True
+    far.area_px = int(far.mask.sum())
+    far.maybe_shapes = other_shapes(far)
+    assert far.maybe_shapes == {"cylinder", "sphere"}
+    assert ground(parse_reference("purple sphere"), [far]) == [far]
+    near = _obj(1, "purple", "box", 0.06, rgb=(120, 40, 160))
+    near.mask = np.zeros((480, 640), bool)
+    near.mask[200:230, 300:330] = True
+    near.area_px = int(near.mask.sum())
+    assert "sphere" not in other_shapes(near)

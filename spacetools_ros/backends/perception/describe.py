@@ -73,6 +73,8 @@ ROUND_SILHOUETTE = 0.8     # mask area / its enclosing circle's from which on a 
                            # of them above 0.8; blocks and cans up to 0.77)
 
 
+SMALL_SEGMENT_PX = 160    # a block, can or ball seen in fewer pixels (in a 640x480 image: far and low,
+                           # 118-154 px measured) has too few points for its shape: all three stay open
 SPARSE_DEPTH = 0.6        # a segment with depth on fewer of its pixels (black paint: 0.2-0.5 measured,
                            # others 0.89 and up) has its top face filled in, its corners unknown
 DISH_MIN_WIDTH_M = 0.09   # round and wider than this: a bowl or a plate (as in shape_name)
@@ -124,6 +126,9 @@ def other_shapes(o: DetectedObject) -> frozenset[str]:
     box's corners, roughen a sphere; a dark ball returns too little depth for its 3D shape, yet
     its outline in the image is a disc; a wide low "can" may be a bowl whose inside is hidden)."""
     out = set()
+    small = {"box", "cylinder", "sphere"}
+    if o.shape in small and o.area_px < SMALL_SEGMENT_PX * o.mask.size / (640 * 480):
+        return frozenset(small - {o.shape})  # a few hundred noisy points: the shape is a guess
     if o.shape in ("box", "cylinder") and silhouette_roundness(o.mask) >= ROUND_SILHOUETTE:
         out.add("sphere")
     long_, short = o.footprint_size
