@@ -75,3 +75,29 @@ def test_missing_depth_is_filled_from_the_same_colour_not_from_the_table_behind(
     lone = depth.copy()
     lone[20:40, 30:50] = 0.0
     assert (fill_holes_by_colour(lone, rgb)[25:35, 35:45] == 0).all()
+
+
+def test_the_depth_tool_fills_a_dark_blocks_holes_and_keeps_what_the_sensor_measured():
+    """A navy cube returns depth on a tenth of its pixels; the depth tool's cloud had 37 of its
+    points to plan a grasp from. Filled from the same colour, it has most of them; measured pixels
+    keep their values."""
+    import os
+
+    os.environ.setdefault("MUJOCO_GL", "egl")
+    from spacetools_ros.backends.perception.tabletop import TabletopPerception
+    from spacetools_ros.backends.tools.offline import SensorDepth
+    from spacetools_ros.compose.session import EmbeddedSession
+    from spacetools_ros.evaluation.openworld import make_case
+
+    case = make_case("dev", "colour_words", 63, "structured_light", "camera")
+    s = EmbeddedSession.create(case.scene)
+    try:
+        frame = s.tool_world().capture()
+    finally:
+        s.close()
+    cube = min(TabletopPerception()(frame).objects, key=lambda o: np.hypot(*(o.centroid_base[:2] - [0.327, -0.009])))
+    raw = np.where(np.isfinite(frame.depth_m), frame.depth_m, 0.0)
+    depth, _ = SensorDepth().depth(frame)
+    assert (raw[cube.mask] > 0).mean() < 0.2 and (depth[cube.mask] > 0).mean() > 0.6
+    measured = raw > 0
+    assert np.array_equal(depth[measured], raw[measured].astype(np.float32))
