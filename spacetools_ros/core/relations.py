@@ -78,7 +78,8 @@ def relation_holds(relation: str, obj: Body, anchor: Body, intrinsics: np.ndarra
         if n < 1e-6:
             return False, "the two anchors are the same place"
         s = float(np.dot(p[:2] - a[:2], ab) / n ** 2)
-        off = float(abs(np.cross(ab / n, p[:2] - a[:2])))
+        rel = p[:2] - a[:2]
+        off = float(abs(ab[0] * rel[1] - ab[1] * rel[0]) / n)  # distance from the line
         ok = 0.15 <= s <= 0.85 and off <= BETWEEN_MAX_OFF_M
         return ok, f"{s * 100:.0f}% of the way from the first anchor, {off * 100:.1f} cm off the line"
     if d < anchor.radius_m:  # beside it, not on it or in it

@@ -162,3 +162,34 @@ def test_a_spot_keeps_its_relation_where_a_place_a_little_off_lands():
             off = Body(p + 0.999 * PLACE_ERROR_M * np.array([np.cos(a), np.sin(a), 0.0]), q.room_m, q.room_m, None)
             ok, why = relation_holds(relation, off, anchor, k, t, frame="camera")
             assert ok, (relation, why)
+
+
+@pytest.mark.slow
+def test_a_spot_between_two_objects_is_one_the_camera_sees_on_the_table():
+    """The middle between a bowl and a can stood behind the bowl's wall in the camera's view: the
+    place cast that pixel onto the bowl and the can went into it. The spot is on the line where the
+    table is seen and there is room."""
+    from spacetools_ros.compose.session import EmbeddedSession
+    from spacetools_ros.evaluation.openworld import make_case
+
+    case = make_case("dev", "side_relations", 51, "structured_light", "camera")
+    session = EmbeddedSession.create(case.scene)
+    try:
+        world = session.tool_world()
+        session.sim.set_object_pose("orange_cylinder", [0.05, -0.55, 0.0])  # in the hand, as when the agent asks
+        session.sim.step(100)
+        frame = world.capture()
+        seen = world.cache(frame)
+    finally:
+        session.close()
+    q = parse_spot("a free spot between the red bowl and the pink can for an object 4.6 cm across")
+    uv = find_spot(seen, q, "camera")
+    assert uv is not None
+    u, v = int(uv[0] * frame.width), int(uv[1] * frame.height)
+    assert seen.table_mask[v, u]  # the table, not the bowl's wall, at the spot's pixel
+    p = _on_table(uv, frame)
+    ok, why = relation_holds("between", Body(p, q.room_m, q.room_m, None), _true(case.scene, "red_bowl"),
+                             frame.intrinsics, frame.extrinsics, _true(case.scene, "pink_cylinder_far"))
+    assert ok, why
+    assert np.hypot(*(p[:2] - np.asarray(case.scene.object("red_bowl").position))) > \
+        case.scene.object("red_bowl").footprint_radius_m + q.room_m

@@ -34,6 +34,8 @@ STEP_M = 0.01              # spots tried outward from the anchor this far apart
 LIMIT_MARGIN_M = 0.03      # ... no further than the relation's limit less this
 SWAY_DEG = (0.0, 15.0, -15.0, 30.0, -30.0)  # ... and this far around the side word's direction
 NEAR_DIRECTIONS = 16
+BETWEEN_FRACTIONS = (0.5, 0.45, 0.55, 0.4, 0.6, 0.35, 0.65, 0.3, 0.7)  # of the way from one anchor to the other
+BETWEEN_OFFSETS_M = (0.0, 0.015, -0.015, 0.03, -0.03)  # ... and this far beside the line
 REACH_M = (0.25, 0.80)     # a spot this far from the robot base (its arm places there)
 TABLE_PIXELS_MIN = 0.8     # the spot's footprint seen as table (not off its edge or out of view)
 # the relation must hold wherever within this of the spot the object lands (perception and the
@@ -150,8 +152,20 @@ def find_spot(scene: TableScene, query: SpotQuery, spatial_frame: str = "camera"
         if other is None or other.index == anchor.index:
             return None
         b = seen[other.index].body
-        p = (a.position + b.position) / 2
-        return _normalized(np.array([p[0], p[1], 0.0]), frame)
+        # from the middle outward along the line, then beside it: clear of both anchors (a bowl's
+        # wall stood over the middle in the camera's view, and the object went into the bowl)
+        others = [s.body for i, s in seen.items() if i not in (anchor.index, other.index)]
+        ab = b.position[:2] - a.position[:2]
+        across = np.array([-ab[1], ab[0]]) / max(float(np.linalg.norm(ab)), 1e-9)
+        for frac in BETWEEN_FRACTIONS:
+            for side in BETWEEN_OFFSETS_M:
+                p = np.array([*(a.position[:2] + frac * ab + side * across), 0.0])
+                if _free(p, query.room_m, [a, b, *others]) and REACH_M[0] <= math.hypot(p[0], p[1]) <= REACH_M[1] \
+                        and all(relation_holds("between", Body(p + e, query.room_m, query.room_m, None), a, k, t, b,
+                                               frame=spatial_frame)[0] for e in _ERRORS) \
+                        and _on_table(scene, p, query.room_m, k, t):
+                    return _normalized(p, frame)
+        return None
     others = [s.body for i, s in seen.items() if i != anchor.index]
     room = query.room_m
     at = np.array([a.position[0], a.position[1], 0.0])
@@ -164,13 +178,18 @@ def find_spot(scene: TableScene, query: SpotQuery, spatial_frame: str = "camera"
             p = at + np.array([d[0] * dist, d[1] * dist, 0.0])
             if not REACH_M[0] <= math.hypot(p[0], p[1]) <= REACH_M[1]:
                 continue
-            if any(np.linalg.norm(p[:2] - o.position[:2]) < o.radius_m + room + FREE_GAP_M for o in others):
+            if not _free(p, room, others):
                 continue
             ok = all(relation_holds(query.relation, Body(p + e, room, room, None), a, k, t, frame=spatial_frame)[0]
                      for e in _ERRORS)
             if ok and _on_table(scene, p, room, k, t):
                 return _normalized(p, frame)
     return None
+
+
+def _free(p: np.ndarray, room: float, bodies: list[Body]) -> bool:
+    """Whether an object ``room`` in radius at ``p`` keeps FREE_GAP_M from every body."""
+    return all(np.linalg.norm(p[:2] - o.position[:2]) >= o.radius_m + room + FREE_GAP_M for o in bodies)
 
 
 def _normalized(p: np.ndarray, frame) -> tuple[float, float]:
