@@ -1,6 +1,8 @@
 """The agent checks its own work by looking again: relation rules, verified true / false / cannot
 check, commands that cannot be checked refused up front, and look-alike objects."""
 
+from contextlib import contextmanager
+
 import numpy as np
 import pytest
 
@@ -282,27 +284,34 @@ def test_a_plate_put_beside_another_but_resting_on_a_neighbour_is_not_on_the_tab
     assert propped_up(flat, first).body.position[2] == 0.0
 
 
+@contextmanager
+def _begun(category: str, index: int, command: str):
+    """A development case's scene with a verifier that has begun checking ``command``."""
+    from spacetools_ros.evaluation.openworld import make_case
+
+    case = make_case("dev", category, index, "structured_light", "camera")
+    session = EmbeddedSession.create(case.scene)
+    try:
+        world = session.tool_world()
+        v = PerceptionVerifier(world.capture, world.cache)
+        assert v.begin(parse_command(command)) is None
+        yield session, v
+    finally:
+        session.close()
+
+
 @pytest.mark.slow
 def test_a_block_on_a_dark_plate_hides_part_of_its_outline_without_the_plate_having_moved():
     """A black plate returns depth on a tenth of its pixels; a block put on it hides part of its
     outline, and the plate's perceived centre shifts by up to the block's size. That is not the
     plate knocked aside (it stood still in the simulator)."""
-    from spacetools_ros.evaluation.openworld import make_case
-
-    case = make_case("dev", "cameras", 44, "structured_light", "camera")
-    session = EmbeddedSession.create(case.scene)
-    try:
-        world = session.tool_world()
-        v = PerceptionVerifier(world.capture, world.cache)
-        assert v.begin(parse_command("put the red block on the black plate")) is None
+    with _begun("cameras", 44, "put the red block on the black plate") as (session, v):
         plate = np.asarray(session.sim.object_poses()["black_plate"][0])
         session.sim.set_object_pose("red_box", [plate[0] + 0.006, plate[1] - 0.003, 0.02])  # as if placed there
         session.sim.step(300)
         verdict = v.check(np.array([plate[0] + 0.006, plate[1] - 0.003, 0.01]))
         assert np.linalg.norm(np.asarray(session.sim.object_poses()["black_plate"][0])[:2] - plate[:2]) < 0.005
         assert verdict.verified is True, verdict
-    finally:
-        session.close()
 
 
 @pytest.mark.slow
@@ -310,14 +319,7 @@ def test_a_dark_block_in_a_bowl_is_seen_inside_by_its_colour_though_it_returns_n
     """A navy block returns depth on a few of its pixels; inside a purple bowl it is no segment of
     its own. Its pixels inside the bowl's outline, cast to its middle's height on the floor, put it
     in the bowl; put beside the bowl it is seen there and the check says no."""
-    from spacetools_ros.evaluation.openworld import make_case
-
-    case = make_case("dev", "colour_words", 46, "structured_light", "camera")
-    session = EmbeddedSession.create(case.scene)
-    try:
-        world = session.tool_world()
-        v = PerceptionVerifier(world.capture, world.cache)
-        assert v.begin(parse_command("put the navy block in the purple bowl")) is None
+    with _begun("colour_words", 46, "put the navy block in the purple bowl") as (session, v):
         bowl = np.asarray(session.sim.object_poses()["purple_bowl"][0])
         session.sim.set_object_pose("navy_box", [bowl[0] - 0.015, bowl[1] + 0.004, 0.04])
         session.sim.step(300)
@@ -327,5 +329,3 @@ def test_a_dark_block_in_a_bowl_is_seen_inside_by_its_colour_though_it_returns_n
         session.sim.set_object_pose("navy_box", [bowl[0], bowl[1] + 0.16, 0.03])
         session.sim.step(300)
         assert v.check(np.array([bowl[0], bowl[1], 0.01])).verified is False
-    finally:
-        session.close()
