@@ -425,11 +425,20 @@ class Manipulator:
         if width < min(self.max_width - 0.01, grip_width + cfg.release_clearance_m):
             return self._result("place", t0, phases, plans, FailureReason.RELEASE_FAILED.value,
                                 f"fingers opened only to {width * 1000:.1f} mm (held at {grip_width * 1000:.1f} mm)")
+        retreat = pose.translated([0.0, 0.0, cfg.retreat_height_m])
         try:
             retreat_allowed = frozenset({frozenset({"robot", f"obj:{placed.name}"})} |
                                         ({frozenset({"robot", f"obj:{support}"})} if support else set()))
-            self._timed(phases, plans, "retreat", self.motion.move_linear,
-                        pose.translated([0.0, 0.0, cfg.retreat_height_m]), allowed=retreat_allowed)
+            try:
+                self._timed(phases, plans, "retreat", self.motion.move_linear, retreat, allowed=retreat_allowed)
+            except MotionFailure as exc:
+                if exc.reason != FailureReason.COLLISION.value:
+                    raise
+                # the opened fingers reach into a neighbour's padded model beside the object (a
+                # real finger there would have pushed it): rising straight up moves them away from
+                # it. Left down there, the arm stood in the camera's view and hid the anchor
+                self._timed(phases, plans, "retreat", self.motion.move_linear, retreat,
+                            allowed=retreat_allowed | {frozenset({"robot", "obj"})})
         except MotionFailure as exc:
             # the object is down and released: the place succeeded even if the hand cannot back out
             # along a straight line; the next motion plans its own way out

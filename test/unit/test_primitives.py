@@ -290,3 +290,31 @@ def test_a_block_that_turns_in_the_fingers_as_it_is_lifted_is_put_back_down(lift
     if not held:
         assert res.reason == "grasp_missed" and "turned in the fingers" in res.message
         assert man.holding is None and motion.width == 0.08  # put down and let go
+
+
+class NeighbourAtTheFingersMotion(FakeMotion):
+    """The retreat after a release collides with a neighbour's padded model unless contact with
+    objects is allowed."""
+
+    def __init__(self) -> None:
+        super().__init__(grip_m=0.046, open_to=0.08)
+        self.retreats = []
+
+    def move_linear(self, goal, *, allowed=frozenset()):
+        from spacetools_ros.core.errors import MotionFailure
+
+        if self.width > 0.06 and goal.position[2] > self.tcp.position[2]:  # rising with open fingers
+            self.retreats.append(allowed)
+            if frozenset({"robot", "obj"}) not in allowed:
+                raise MotionFailure("collision", "Cartesian path collides: robot:panda_rightfinger vs obj:seen1_purple_box")
+        return super().move_linear(goal, allowed=allowed)
+
+
+def test_a_hand_whose_open_fingers_touch_a_neighbour_still_rises_out_of_the_view():
+    motion = NeighbourAtTheFingersMotion()
+    man = Manipulator(motion, 0.08, np.zeros(7), capture_images=False)
+    man.holding = AttachedObject("box", (Primitive("box", (0.02, 0.02, 0.02), (0.0, 0.0, 0.02)),),
+                                 Pose(np.array([0.0, 0.0, 0.02]), np.eye(3)), 0.04)
+    res = man.place_at(np.array([0.6, 0.15, 0.0]))
+    assert res.success and "retreat blocked" not in res.message, res.message
+    assert len(motion.retreats) == 2 and motion.tcp.position[2] > 0.08  # up, out of the way
