@@ -36,6 +36,10 @@ class PerceptionConfig:
                                        #     depth rose 2 cm over the floor beyond it (0.47-0.56 measured
                                        #     there, 0.69 and up around 234 objects of development scenes)
     ring_px: int = 4                   # ... the surrounding pixels: this wide a ring around the segment
+    table_like_max_height_m: float = 0.03  # ... nor low segments with depth on under this part of their
+    table_like_max_coverage: float = 0.6   #     pixels whose colour is the table's around them (within
+    table_like_rgb_dist: float = 30.0      #     this RGB distance): the table's own far edge, where
+                                           #     grazing depth rose 2 cm (seen from behind the robot)
     split_hue_deg: float = 40.0        # two colour clusters this far apart in hue split a segment
     split_min_chroma: float = 15.0     # ... when both are this colourful (Lab a*b* radius)
     hole_join_px: int = 3              # two segments this close across missing depth ...
@@ -52,6 +56,18 @@ def _around(mask: np.ndarray, support: np.ndarray, ring_px: int) -> float:
     k = 2 * ring_px + 1
     ring = cv2.dilate(mask.astype(np.uint8), np.ones((k, k), np.uint8)).astype(bool) & ~mask
     return float(support[ring].mean()) if ring.any() else 0.0
+
+
+def _table_coloured(mask: np.ndarray, rgb: np.ndarray, table_mask: np.ndarray, ring_px: int, max_dist: float) -> bool:
+    """Whether the segment's median colour is the table's just around it (within ``max_dist``)."""
+    import cv2
+
+    k = 2 * ring_px + 1
+    ring = cv2.dilate(mask.astype(np.uint8), np.ones((k, k), np.uint8)).astype(bool) & ~mask & table_mask
+    if ring.sum() < 10:
+        return False
+    seg = np.median(rgb[mask].astype(float), axis=0)
+    return float(np.linalg.norm(seg - np.median(rgb[ring].astype(float), axis=0))) < max_dist
 
 
 @dataclass
@@ -286,6 +302,7 @@ class TabletopPerception:
         rgb = frame.rgb.astype(np.float32)
         t_base = frame.extrinsics
         chroma = cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2LAB)[..., 1:].astype(np.float32)
+        measured = np.isfinite(frame.depth_m) & (frame.depth_m > 0)
         for lab in range(1, n_lab):
             m = labels == lab
             if m.sum() < min_px:
@@ -305,9 +322,12 @@ class TabletopPerception:
                     continue
                 if _around(part, table_mask | above, cfg.ring_px) < cfg.min_table_around:
                     continue
+                if (obj.height_m < cfg.table_like_max_height_m
+                        and measured[part].mean() < cfg.table_like_max_coverage
+                        and _table_coloured(part, frame.rgb, table_mask, cfg.ring_px, cfg.table_like_rgb_dist)):
+                    continue
                 objects.append(obj)
         objects = self._join_across_holes(objects, valid, pts, height, rgb, axes, t_base, table_mask)
-        measured = np.isfinite(frame.depth_m) & (frame.depth_m > 0)
         for o in objects:
             o.depth_coverage = float(measured[o.mask].mean())
         return TableScene(plane, table_mask, objects, frame, axes)
