@@ -49,21 +49,23 @@ class PerceptionConfig:
     container_gap_m: float = 0.03      # ... footprints this close: one container
 
 
-def _around(mask: np.ndarray, support: np.ndarray, ring_px: int) -> float:
-    """The part of the ``ring_px``-wide ring of pixels around ``mask`` that ``support`` covers."""
+def _ring(mask: np.ndarray, ring_px: int) -> np.ndarray:
+    """The ``ring_px``-wide ring of pixels around ``mask``."""
     import cv2
 
     k = 2 * ring_px + 1
-    ring = cv2.dilate(mask.astype(np.uint8), np.ones((k, k), np.uint8)).astype(bool) & ~mask
+    return cv2.dilate(mask.astype(np.uint8), np.ones((k, k), np.uint8)).astype(bool) & ~mask
+
+
+def _around(mask: np.ndarray, support: np.ndarray, ring_px: int) -> float:
+    """The part of the ring of pixels around ``mask`` that ``support`` covers."""
+    ring = _ring(mask, ring_px)
     return float(support[ring].mean()) if ring.any() else 0.0
 
 
 def _table_coloured(mask: np.ndarray, rgb: np.ndarray, table_mask: np.ndarray, ring_px: int, max_dist: float) -> bool:
     """Whether the segment's median colour is the table's just around it (within ``max_dist``)."""
-    import cv2
-
-    k = 2 * ring_px + 1
-    ring = cv2.dilate(mask.astype(np.uint8), np.ones((k, k), np.uint8)).astype(bool) & ~mask & table_mask
+    ring = _ring(mask, ring_px) & table_mask
     if ring.sum() < 10:
         return False
     seg = np.median(rgb[mask].astype(float), axis=0)

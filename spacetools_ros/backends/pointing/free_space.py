@@ -160,10 +160,8 @@ def find_spot(scene: TableScene, query: SpotQuery, spatial_frame: str = "camera"
         for frac in BETWEEN_FRACTIONS:
             for side in BETWEEN_OFFSETS_M:
                 p = np.array([*(a.position[:2] + frac * ab + side * across), 0.0])
-                if _free(p, query.room_m, [a, b, *others]) and REACH_M[0] <= math.hypot(p[0], p[1]) <= REACH_M[1] \
-                        and all(relation_holds("between", Body(p + e, query.room_m, query.room_m, None), a, k, t, b,
-                                               frame=spatial_frame)[0] for e in _ERRORS) \
-                        and _on_table(scene, p, query.room_m, k, t):
+                if _spot_fits(scene, p, query.room_m, [a, b, *others],
+                              lambda body: relation_holds("between", body, a, k, t, b, frame=spatial_frame)[0]):
                     return _normalized(p, frame)
         return None
     others = [s.body for i, s in seen.items() if i != anchor.index]
@@ -176,20 +174,21 @@ def find_spot(scene: TableScene, query: SpotQuery, spatial_frame: str = "camera"
     for dist in np.arange(first, last + 1e-9, STEP_M):
         for d in directions:
             p = at + np.array([d[0] * dist, d[1] * dist, 0.0])
-            if not REACH_M[0] <= math.hypot(p[0], p[1]) <= REACH_M[1]:
-                continue
-            if not _free(p, room, others):
-                continue
-            ok = all(relation_holds(query.relation, Body(p + e, room, room, None), a, k, t, frame=spatial_frame)[0]
-                     for e in _ERRORS)
-            if ok and _on_table(scene, p, room, k, t):
+            if _spot_fits(scene, p, room, others,
+                          lambda body: relation_holds(query.relation, body, a, k, t, frame=spatial_frame)[0]):
                 return _normalized(p, frame)
     return None
 
 
-def _free(p: np.ndarray, room: float, bodies: list[Body]) -> bool:
-    """Whether an object ``room`` in radius at ``p`` keeps FREE_GAP_M from every body."""
-    return all(np.linalg.norm(p[:2] - o.position[:2]) >= o.radius_m + room + FREE_GAP_M for o in bodies)
+def _spot_fits(scene: TableScene, p: np.ndarray, room: float, bodies: list[Body], holds) -> bool:
+    """Whether an object ``room`` in radius fits at ``p``: within the arm's reach, FREE_GAP_M clear of
+    every body, its relation (``holds``: Body -> bool) holding wherever within PLACE_ERROR_M of the
+    spot it lands, and on the table the camera sees."""
+    k, t = scene.frame.intrinsics, scene.frame.extrinsics
+    return (REACH_M[0] <= math.hypot(p[0], p[1]) <= REACH_M[1]
+            and all(np.linalg.norm(p[:2] - o.position[:2]) >= o.radius_m + room + FREE_GAP_M for o in bodies)
+            and all(holds(Body(p + e, room, room, None)) for e in _ERRORS)
+            and _on_table(scene, p, room, k, t))
 
 
 def _normalized(p: np.ndarray, frame) -> tuple[float, float]:

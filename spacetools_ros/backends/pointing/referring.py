@@ -139,7 +139,7 @@ def _looks(ref: Reference, objects: list[DetectedObject]) -> list[DetectedObject
     rightmost cube" / "the second cube", which speak of several), objects whose shape perception
     also found plausible (a box with clipped corners read as a can) are candidates too."""
     cands = [o for o in objects if (not ref.colors or o.color in ref.colors) and (ref.shape is None or o.shape == ref.shape)
-             and (not ref.tints or _tint_fits(ref, o))]
+             and _tint_fits(ref, o)]
     need = max(2, ref.ordinal or 0) if (ref.superlative or ref.ordinal is not None) and ref.shape else 1
     if len(cands) < need:  # counted among the objects the colour word fits (an orange ball is no navy one)
         cands += [o for o in objects if (not ref.colors or o.color in ref.colors)
