@@ -348,6 +348,7 @@ def test_an_anchor_mostly_hidden_from_the_camera_is_judged_where_it_was_seen_who
         verdict = v.check(np.array([0.633, 0.155, 0.0]))
         assert np.linalg.norm(np.asarray(session.sim.object_poses()["yellow_plate"][0])[:2] - plate[:2]) < 0.005
         assert verdict.verified is True, verdict
+        assert "hidden_under_object" not in verdict.evidence  # partly hidden from the camera, not covered
         session.manipulator.go_home()
         session.sim.set_object_pose("yellow_plate", [0.40, 0.32, 0.0])  # knocked away, in plain view
         session.sim.step(300)

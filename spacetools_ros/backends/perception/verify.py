@@ -278,9 +278,9 @@ class PerceptionVerifier:
                 # still). An anchor seen through the same camera in under PARTLY_HIDDEN_AREA of its
                 # pixels is mostly behind what was put in front of it (a plate's 255 of 860 pixels
                 # were located 31 cm off). Neither is evidence of a move: where it was seen whole
-                hidden = (frame.camera == self.view
-                          and scene.objects[i].area_px < PARTLY_HIDDEN_AREA * self._before_area[self._roles[role]])
-                if dark_container or hidden:
+                partly_hidden = (frame.camera == self.view
+                                 and scene.objects[i].area_px < PARTLY_HIDDEN_AREA * self._before_area[self._roles[role]])
+                if dark_container or partly_hidden:
                     at = was.body.position
                 found[role] = Seen(now.color, was.shape, Body(at, was.body.radius_m,
                                                               was.body.support_radius_m, was.body.support_height_m))
