@@ -307,3 +307,23 @@ def test_between_asks_for_a_free_spot_between_the_two_not_the_middle_of_the_imag
     with pytest.raises(StopIteration) as done:
         where.send("Detected 1 instance(s) of 'a free spot between the cyan plate and the red can': [(0.6, 0.46)]")
     assert done.value.value == (0.6, 0.46)
+
+
+def test_an_arm_left_in_the_view_goes_home_before_the_first_look(session):
+    """A cancelled command leaves the arm where it stopped; the next one moves it out of the
+    camera's view first (else its links are perceived as obstacles around the objects)."""
+    from spacetools_ros.core.geometry import Pose
+
+    man = session.manipulator
+    block = session.sim.object_poses()["red_block"][0]
+    hover = Pose(np.array([block[0], block[1], block[2] + 0.12]), man.motion.tcp_pose().rotation)
+    man.motion.move_linear(hover)
+    assert arm_travel(session, man.home_q) > 0.1
+    said = []
+    out, ep = run_command(session, "put the red block in the blue bowl", _scripted(), progress=said.append)
+    assert any("moved home before looking" in s for s in said)
+    assert out.success, out.to_dict()["transcript"][-1]
+    assert arm_travel(session, man.home_q) < 0.05
+    ep.close()
+    world = session.tool_world()
+    assert not world.clear_view_first()  # at home already: nothing moves

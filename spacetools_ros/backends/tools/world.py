@@ -47,6 +47,7 @@ def free_spot(scene: PlanningScene, held, point_xy: np.ndarray) -> np.ndarray:
     return p0
 
 
+HOME_TOLERANCE_RAD = 0.02  # an arm within this of home (every joint) already stands out of the view
 HELD_SEGMENT_M = 0.12  # a segment whose points' median lies this near the held object's centre is it
 
 
@@ -152,6 +153,21 @@ class PerceivedToolWorld:
             man.go_home(speed_scale=0.35 * man.load_speed_factor() if man.holding is not None else 1.0)
         except MotionFailure:
             pass
+
+    def clear_view_first(self) -> bool:
+        """Before an episode's first capture: the arm goes home when it stands elsewhere (a cancelled
+        or timed-out command leaves it where it stopped, in the camera's view, where its links would
+        be perceived as obstacles around the objects). True when it moved; an arm that holds
+        something or cannot plan its way home stays."""
+        man = self.manipulator
+        if man.holding is not None:
+            return False
+        if float(np.abs(man.motion.current_joints() - man.home_q).max()) <= HOME_TOLERANCE_RAD:
+            return False
+        before = man.motion.current_joints().copy()
+        self._clear_view()
+        self._last = None
+        return bool(np.abs(man.motion.current_joints() - before).max() > HOME_TOLERANCE_RAD)
 
     def execute_grasp(self, tcp_pose_base: Pose) -> ActionResult:
         """Plan against the perceived scene, run the grasp primitive, clear the camera's view."""
