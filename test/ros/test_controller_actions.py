@@ -208,7 +208,15 @@ def test_a_cancel_cancels_the_goal_and_the_arm_stops(rig):
     arm, fake = rig
     start = arm.joint_positions()
     n = fake.cancelled
-    threading.Timer(0.4, lambda: setattr(arm, "cancel_requested", True)).start()
+
+    def cancel_once_moving():
+        # once the arm is well under way (not after a fixed time: a loaded machine starts it later)
+        deadline = time.monotonic() + 10.0
+        while np.max(np.abs(arm.joint_positions() - start)) < 0.05 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        arm.cancel_requested = True
+
+    threading.Thread(target=cancel_once_moving, daemon=True).start()
     try:
         with pytest.raises(MotionFailure) as e:
             arm.execute(_move(arm, start + 0.5, 2.0))
