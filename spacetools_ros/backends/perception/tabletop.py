@@ -19,7 +19,13 @@ class PerceptionConfig:
 
     min_height_m: float = 0.005        # above the table plane
     max_height_m: float = 0.32         # taller clusters are the robot, not objects
-    max_float_m: float = 0.035         # segments whose lowest point is higher do not stand on the table
+    max_float_m: float = 0.035         # segments whose lowest point is higher do not stand on the table ...
+    top_view_max_m: float = 0.2        # ... unless seen from above: only a top face this low or lower, ...
+    top_view_table_around: float = 0.65  # ... with this much of the pixels around it table (a box or can
+                                       #     under a camera looking straight down shows no side faces;
+                                       #     0.76 around a black box at 80 deg elevation; the top of a
+                                       #     box in a bowl has the bowl around it, an object in the hand
+                                       #     is held far higher)
     depth_jump_m: float = 0.015        # splits touching segments at depth discontinuities
     min_pixels: int = 60               # at 640x480; scaled with the image's pixel count (a smaller image
                                        # shows the same object with fewer pixels)
@@ -40,11 +46,19 @@ class PerceptionConfig:
     table_like_max_coverage: float = 0.6   #     pixels whose colour is the table's around them (within
     table_like_rgb_dist: float = 30.0      #     this RGB distance): the table's own far edge, where
                                            #     grazing depth rose 2 cm (seen from behind the robot)
+    table_hole_chroma_dist: float = 0.03  # pixels without depth this near the table's chromaticity count
+                                       # as table around a segment (glare on a glossy top, seen from above)
+    own_hole_chroma_dist: float = 0.05  # ... and so do those of the segment's own paint (its side
+                                       # faces, too steep for depth)
     split_hue_deg: float = 40.0        # two colour clusters this far apart in hue split a segment
     split_min_chroma: float = 15.0     # ... when both are this colourful (Lab a*b* radius)
     hole_join_px: int = 3              # two segments this close across missing depth ...
     hole_join_chroma_dist: float = 0.04  # ... of the same paint (chromaticity; shading only scales) ...
     hole_join_gap_m: float = 0.012     # ... whose footprints touch: one object
+    island_chroma_dist: float = 0.12   # a segment inside another's outline, no higher and at most
+    island_max_height_m: float = 0.015  # this high, this near in chromaticity: one dish (its floor lit
+                                       # differently from its rim: 0.066 and 0.082 measured from above;
+                                       # anything put in a dish stands higher)
     container_max_m: float = 0.21      # two such parts spanning at most this, one of them large, ...
     container_gap_m: float = 0.03      # ... footprints this close: one container
 
@@ -61,6 +75,21 @@ def _around(mask: np.ndarray, support: np.ndarray, ring_px: int) -> float:
     """The part of the ring of pixels around ``mask`` that ``support`` covers."""
     ring = _ring(mask, ring_px)
     return float(support[ring].mean()) if ring.any() else 0.0
+
+
+def _table_colour_mask(rgb: np.ndarray, table_mask: np.ndarray, max_chroma_dist: float) -> np.ndarray:
+    """The pixels of the table's paint (chromaticity within ``max_chroma_dist`` of the median of the
+    pixels seen as table, brightness within a factor of 2; glare only brightens): where the sensor
+    returned no depth, these are most likely table (glare on a glossy top)."""
+    seen = rgb[table_mask]
+    if len(seen) < 100:
+        return np.zeros(table_mask.shape, bool)
+    ref = np.median(seen[:: max(1, len(seen) // 5000)].astype(np.float32), axis=0)
+    px = rgb.astype(np.float32)
+    total = px.sum(axis=2) + 1e-6
+    chroma = np.linalg.norm(px / total[..., None] - ref / (ref.sum() + 1e-6), axis=2)
+    ratio = total / (ref.sum() + 1e-6)
+    return (chroma <= max_chroma_dist) & (ratio >= 0.5) & (ratio <= 2.0)
 
 
 def _table_coloured(mask: np.ndarray, rgb: np.ndarray, table_mask: np.ndarray, ring_px: int, max_dist: float) -> bool:
@@ -100,6 +129,8 @@ class DetectedObject:
     maybe_shapes: frozenset[str] = frozenset()  # other readings the cues leave open (near a threshold)
     maybe_colors: frozenset[str] = frozenset()  # colour names of the same paint a little darker/lighter
     depth_coverage: float = 1.0       # fraction of its pixels where the sensor returned depth (before filling)
+    top_only: bool = False            # only its top face is seen (a camera looking down on it): it
+                                      # stands on the table around it, its bottom is hidden
 
 
 @dataclass
@@ -254,6 +285,22 @@ def _table_noise(m: np.ndarray, height: np.ndarray, table_mask: np.ndarray, pad_
     return float(1.4826 * np.median(np.abs(h - np.median(h))))
 
 
+def _island(outer: DetectedObject, inner: DetectedObject, max_height_m: float) -> bool:
+    """Whether ``inner`` lies inside ``outer``'s outline (its convex hull: the objects are convex, and
+    glare may have cut a dish's rim open) and no higher than it: a dish's floor cut off from its rim
+    where the floor, barely above the table, reads as table in a ring around it (seen from above).
+    Something standing in the dish is taller than ``max_height_m``."""
+    import cv2
+
+    if inner.height_m > min(outer.height_m, max_height_m):
+        return False
+    v, u = np.nonzero(outer.mask)
+    hull = cv2.convexHull(np.stack([u, v], axis=1).astype(np.int32))
+    filled = np.zeros(outer.mask.shape, np.uint8)
+    cv2.fillConvexPoly(filled, hull, 1)
+    return bool(filled.astype(bool)[inner.mask].mean() > 0.95)
+
+
 def _same_paint(rgb_a: np.ndarray, rgb_b: np.ndarray, max_chroma_dist: float) -> bool:
     """Two lit colours that shading alone can turn into each other: the same chromaticity
     (r, g, b) / (r + g + b) and brightness within a factor of 2.5."""
@@ -261,6 +308,7 @@ def _same_paint(rgb_a: np.ndarray, rgb_b: np.ndarray, max_chroma_dist: float) ->
     return bool(np.linalg.norm(rgb_a / sa - rgb_b / sb) <= max_chroma_dist and 0.4 <= sa / sb <= 2.5)
 
 
+TOP_ONLY_LOW_PERCENTILE = 2.0  # of a segment's heights: its bottom as far as it is seen
 REFERENCE_PIXELS = 640 * 480  # the image size PerceptionConfig's pixel counts are given for
 MIN_PIXELS_FLOOR = 12
 
@@ -305,15 +353,16 @@ class TabletopPerception:
         t_base = frame.extrinsics
         chroma = cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2LAB)[..., 1:].astype(np.float32)
         measured = np.isfinite(frame.depth_m) & (frame.depth_m > 0)
+        # the table where glare or a dark patch left no depth: its colour, without depth
+        table = table_mask | (~valid & _table_colour_mask(frame.rgb, table_mask, cfg.table_hole_chroma_dist))
         for lab in range(1, n_lab):
             m = labels == lab
             if m.sum() < min_px:
                 continue
-            hts = height[m]
-            if hts.max() > cfg.max_height_m or hts.min() > cfg.max_float_m:
+            if height[m].max() > cfg.max_height_m or self._floats(m, height, table, valid, frame.rgb):
                 continue  # the robot, or something it holds: not standing on the table
             for part in self._split_colours(m, chroma):
-                if height[part].min() > cfg.max_float_m:
+                if self._floats(part, height, table, valid, frame.rgb):
                     continue  # e.g. the top of a box inside a bowl, cut off from its lower faces
                 part = self._grow(part, rgb, depth, height, table_mask, above)
                 obj = self._describe(len(objects), part, pts, height, rgb, axes, t_base,
@@ -322,17 +371,45 @@ class TabletopPerception:
                     continue
                 if obj.centroid_base is not None and not self._in_workspace(obj.centroid_base):
                     continue
-                if _around(part, table_mask | above, cfg.ring_px) < cfg.min_table_around:
+                if _around(part, table | above, cfg.ring_px) < cfg.min_table_around:
                     continue
                 if (obj.height_m < cfg.table_like_max_height_m
                         and measured[part].mean() < cfg.table_like_max_coverage
                         and _table_coloured(part, frame.rgb, table_mask, cfg.ring_px, cfg.table_like_rgb_dist)):
                     continue
+                obj.top_only = self._top_only(part, height, table, valid, frame.rgb)
                 objects.append(obj)
         objects = self._join_across_holes(objects, valid, pts, height, rgb, axes, t_base, table_mask)
         for o in objects:
             o.depth_coverage = float(measured[o.mask].mean())
         return TableScene(plane, table_mask, objects, frame, axes)
+
+    def _floats(self, m: np.ndarray, height: np.ndarray, table: np.ndarray, valid: np.ndarray, rgb: np.ndarray) -> bool:
+        """Whether a segment does not stand on the table: its lowest point is higher than
+        ``max_float_m`` and it is not a top face seen from above."""
+        return float(height[m].min()) > self.cfg.max_float_m and not self._top_view(m, height, table, valid, rgb)
+
+    def _top_only(self, m: np.ndarray, height: np.ndarray, table: np.ndarray, valid: np.ndarray, rgb: np.ndarray) -> bool:
+        """Whether a segment is (nearly all) a top face seen from above: its bottom (the 2nd
+        percentile of its heights) is higher than ``max_float_m``, yet it stands on the table."""
+        low = float(np.percentile(height[m], TOP_ONLY_LOW_PERCENTILE))
+        return low > self.cfg.max_float_m and self._top_view(m, height, table, valid, rgb)
+
+    def _top_view(self, m: np.ndarray, height: np.ndarray, table: np.ndarray, valid: np.ndarray, rgb: np.ndarray) -> bool:
+        """Whether a segment above the table is a top face seen from above: low enough (not in the
+        hand at home) with ``table`` all around it but for its own side faces where the sensor
+        returned no depth (the top of a block on another block has that block around it)."""
+        cfg = self.cfg
+        if float(height[m].min()) > cfg.top_view_max_m:
+            return False
+        ring = _ring(m, cfg.ring_px)
+        if not ring.any():
+            return False
+        own = np.median(rgb[m].astype(np.float32), axis=0)
+        px = rgb[ring].astype(np.float32)
+        sides = ~valid[ring] & (np.linalg.norm(px / (px.sum(axis=1, keepdims=True) + 1e-6) - own / (own.sum() + 1e-6),
+                                               axis=1) <= cfg.own_hole_chroma_dist)
+        return float((table[ring] | sides).mean()) >= cfg.top_view_table_around
 
     def _in_workspace(self, centre_base: np.ndarray) -> bool:
         """Whether a cluster centred here (base frame) can be an object on the robot's table: not the
@@ -354,7 +431,10 @@ class TabletopPerception:
             joined = False
             for i, j in ((i, j) for i in range(len(objects)) for j in range(i + 1, len(objects))):
                 a, b = objects[i], objects[j]
-                if not _same_paint(a.rgb_median, b.rgb_median, cfg.hole_join_chroma_dist):
+                if not _same_paint(a.rgb_median, b.rgb_median, cfg.island_chroma_dist):
+                    continue
+                island = _island(a, b, cfg.island_max_height_m) or _island(b, a, cfg.island_max_height_m)
+                if not island and not _same_paint(a.rgb_median, b.rgb_median, cfg.hole_join_chroma_dist):
                     continue
                 da = cv2.dilate(a.mask.astype(np.uint8), kernel).astype(bool)
                 db = cv2.dilate(b.mask.astype(np.uint8), kernel).astype(bool)
@@ -368,13 +448,14 @@ class TabletopPerception:
                 # one container seen as its near and far walls (a real sensor's holes at the rim between)
                 container = (span <= cfg.container_max_m and max(a.footprint_size[0], b.footprint_size[0]) > 0.06
                              and gap <= cfg.container_gap_m and not bool(valid.all()))
-                if not ((holes_between and gap <= cfg.hole_join_gap_m) or container):
+                if not ((holes_between and gap <= cfg.hole_join_gap_m) or container or island):
                     continue
                 m = a.mask | b.mask
                 obj = self._describe(i, m, pts, height, rgb, axes, t_base, _table_noise(m, height, table_mask))
                 if obj is None:
                     continue
                 obj.centroid_base = obj.centroid_base if obj.centroid_base is not None else a.centroid_base
+                obj.top_only = a.top_only and b.top_only
                 objects = [*objects[:i], obj, *objects[i + 1:j], *objects[j + 1:]]
                 joined = True
                 break

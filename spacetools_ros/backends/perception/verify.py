@@ -56,6 +56,8 @@ def seen_object(o: DetectedObject, scene: TableScene) -> Seen:
     # its bottom: the lowest visible points (a few stray ones at the edges, mixed with what is
     # behind, do not count)
     low = float(np.percentile(o.points_cam @ t[:3, :3].T[:, 2] + t[2, 3], BOTTOM_PERCENTILE))
+    if o.top_only:  # its top face alone, seen from above with the table all around it: on the table
+        low = 0.0
     position = np.array([*fp.centre, max(low, 0.0)])
     radius = max(l1, l2) / 2
     height = fp.height

@@ -1,0 +1,100 @@
+"""A camera looking straight down on the table: objects show only their top faces (no side faces
+down to the table), a glossy table returns no depth in a glare spot under the camera, and a dish's
+floor, barely above the table, reads as table between its rim and its middle."""
+
+import numpy as np
+import pytest
+
+from spacetools_ros.backends.perception.tabletop import TabletopPerception
+from spacetools_ros.backends.perception.verify import seen_object
+from spacetools_ros.compose.session import EmbeddedSession
+from spacetools_ros.core.camera import CameraFrame
+from spacetools_ros.core.geometry import Pose
+from spacetools_ros.core.grasping import top_down_rotation
+from spacetools_ros.core.scene import scene_from_dict, with_sensor
+from spacetools_ros.evaluation.openworld import camera_dict
+
+OBJECTS = [
+    {"name": "black_box", "shape": "box", "color": "black", "size": [0.045, 0.045, 0.06], "position": [0.47, -0.05]},
+    # under the camera's axis: in the glare spot, where the table around it has no depth
+    {"name": "purple_cylinder", "shape": "cylinder", "color": "purple", "size": [0.025, 0.075], "position": [0.50, 0.01]},
+    {"name": "blue_plate", "shape": "plate", "color": "blue", "size": [0.17, 0.016], "position": [0.62, -0.22]},
+]
+
+
+def _session(elevation_deg: float, objects=OBJECTS) -> EmbeddedSession:
+    scene = scene_from_dict({"seed": 7, "camera": camera_dict(0.0, elevation_deg, 1.0), "objects": objects})
+    return EmbeddedSession.create(with_sensor(scene, "structured_light"))
+
+
+def _seen(session):
+    world = session.tool_world()
+    scene = world.cache(world.capture())
+    return scene, {f"{o.color}_{o.shape}": o for o in scene.objects}
+
+
+@pytest.mark.slow
+def test_from_straight_above_every_object_is_found_standing_on_the_table():
+    session = _session(85.0)
+    try:
+        scene, seen = _seen(session)
+        assert set(seen) == {"black_box", "purple_cylinder", "blue_plate"}, sorted(seen)
+        truth = {k: np.asarray(v[0]) for k, v in session.sim.object_poses().items()}
+        for name in ("black_box", "purple_cylinder"):
+            assert seen[name].top_only  # (nearly) no side face reaches the table in this view
+            body = seen_object(seen[name], scene).body
+            assert body.position[2] == 0.0  # it stands on the table, though its bottom is hidden
+            assert np.linalg.norm(body.position[:2] - truth[name][:2]) < 0.02, (name, body.position, truth[name])
+        assert not seen["blue_plate"].top_only
+        # the glare spot: the can's surroundings returned hardly any depth
+        d = scene.frame.depth_m[seen["purple_cylinder"].mask]
+        assert np.mean(np.isfinite(d) & (d > 0)) < 0.5
+    finally:
+        session.close()
+
+
+@pytest.mark.slow
+def test_from_the_usual_oblique_view_side_faces_reach_the_table():
+    session = _session(40.0)
+    try:
+        _, seen = _seen(session)
+        assert set(seen) == {"black_box", "purple_cylinder", "blue_plate"}, sorted(seen)
+        assert not any(o.top_only for o in seen.values())
+    finally:
+        session.close()
+
+
+@pytest.mark.slow
+def test_from_above_an_object_in_the_hand_at_home_is_not_one_standing_on_the_table():
+    session = _session(85.0, OBJECTS[:1] + OBJECTS[2:])
+    try:
+        session.refresh_planning_scene()
+        man = session.manipulator
+        res = man.execute_grasp(Pose(np.array([0.47, -0.05, 0.035]), top_down_rotation(0.0)), "black_box")
+        assert res.success, res.message
+        world = session.tool_world()
+        world._clear_view()
+        _, seen = _seen(session)
+        assert set(seen) == {"blue_plate"}, sorted(seen)
+    finally:
+        session.close()
+
+
+def test_a_dish_whose_floor_reads_as_table_around_its_middle_is_one_object():
+    # a camera 0.8 m straight above a blue plate: rim 17 mm high, floor 4 mm (under the table
+    # threshold of 5 mm) and its middle 9 mm (sagging depth there) inside the rim's outline
+    h, w = 240, 320
+    k = np.array([[300.0, 0, w / 2], [0, 300.0, h / 2], [0, 0, 1]])
+    v, u = np.mgrid[0:h, 0:w]
+    r = np.hypot(u - w / 2, v - h / 2)
+    height = np.where(r < 32, 0.017, 0.0)
+    height = np.where(r < 26, 0.004, height)
+    height = np.where(r < 12, 0.009, height)
+    rgb = np.full((h, w, 3), 150, np.uint8)
+    rgb[r < 32] = (30, 60, 170)
+    rgb[r < 12] = (24, 58, 180)  # lit a little differently
+    down = np.array([[1.0, 0, 0, 0.5], [0, -1.0, 0, 0.0], [0, 0, -1.0, 0.8], [0, 0, 0, 1.0]])
+    frame = CameraFrame("scene", rgb, (0.8 - height).astype(np.float32), k, down)
+    objects = TabletopPerception()(frame).objects
+    assert len(objects) == 1, [(o.area_px, o.height_m) for o in objects]
+    assert objects[0].mask[h // 2, w // 2] and objects[0].mask[h // 2, w // 2 + 30]
