@@ -80,21 +80,30 @@ def test_from_above_an_object_in_the_hand_at_home_is_not_one_standing_on_the_tab
         session.close()
 
 
-def test_a_dish_whose_floor_reads_as_table_around_its_middle_is_one_object():
-    # a camera 0.8 m straight above a blue plate: rim 17 mm high, floor 4 mm (under the table
-    # threshold of 5 mm) and its middle 9 mm (sagging depth there) inside the rim's outline
+def _dish_from_above(middle_height_m: float, middle_rgb) -> list:
+    """Perception of a blue plate seen 0.8 m straight above: rim 17 mm high, floor 4 mm (under the
+    table threshold of 5 mm), its middle ``middle_height_m`` high in ``middle_rgb``."""
     h, w = 240, 320
     k = np.array([[300.0, 0, w / 2], [0, 300.0, h / 2], [0, 0, 1]])
     v, u = np.mgrid[0:h, 0:w]
     r = np.hypot(u - w / 2, v - h / 2)
     height = np.where(r < 32, 0.017, 0.0)
     height = np.where(r < 26, 0.004, height)
-    height = np.where(r < 12, 0.009, height)
+    height = np.where(r < 12, middle_height_m, height)
     rgb = np.full((h, w, 3), 150, np.uint8)
     rgb[r < 32] = (30, 60, 170)
-    rgb[r < 12] = (24, 58, 180)  # lit a little differently
+    rgb[r < 12] = middle_rgb
     down = np.array([[1.0, 0, 0, 0.5], [0, -1.0, 0, 0.0], [0, 0, -1.0, 0.8], [0, 0, 0, 1.0]])
-    frame = CameraFrame("scene", rgb, (0.8 - height).astype(np.float32), k, down)
-    objects = TabletopPerception()(frame).objects
+    return TabletopPerception()(CameraFrame("scene", rgb, (0.8 - height).astype(np.float32), k, down)).objects
+
+
+def test_a_dish_whose_floor_reads_as_table_around_its_middle_is_one_object():
+    objects = _dish_from_above(0.009, (24, 58, 180))  # sagging depth, lit a little differently
     assert len(objects) == 1, [(o.area_px, o.height_m) for o in objects]
-    assert objects[0].mask[h // 2, w // 2] and objects[0].mask[h // 2, w // 2 + 30]
+    assert objects[0].mask[120, 160] and objects[0].mask[120, 190]
+
+
+@pytest.mark.parametrize("height_m, rgb", [(0.03, (24, 58, 180)), (0.009, (200, 40, 40))])
+def test_something_in_the_dish_taller_than_its_floor_or_of_another_paint_stays_apart(height_m, rgb):
+    objects = _dish_from_above(height_m, rgb)
+    assert len(objects) == 2, [(o.area_px, o.height_m) for o in objects]
