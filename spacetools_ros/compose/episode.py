@@ -46,8 +46,7 @@ def run_command(session, command: str, policy, progress=lambda s: print(s, file=
     t0 = time.perf_counter()
     outcome = None
     try:
-        if world.clear_view_first():
-            progress("[agent] the arm stood in the camera's view: moved home before looking")
+        world.clear_view_before_first_look(progress)
         outcome = orch.run(command)
     except Exception as exc:  # noqa: BLE001 - reported in the result, never a traceback with a held object
         outcome = EpisodeOutcome(False, "internal_error", None, 0, [], [], None, time.perf_counter() - t0, {},

@@ -100,6 +100,13 @@ class PerceivedToolWorld:
         self.table = table
         self.cache = cache or PerceptionCache()
         self._last: CameraFrame | None = None
+        self._before_first_look: Callable[[str], None] | None = None
+
+    def clear_view_before_first_look(self, progress: Callable[[str], None]) -> None:
+        """The next capture first moves the arm out of the camera's view when it stands elsewhere
+        than home (see ``clear_view_first``); a command refused before anything is looked at moves
+        nothing."""
+        self._before_first_look = progress
 
     def cameras(self) -> list[str]:
         """Camera names (first = the robot's camera)."""
@@ -120,6 +127,9 @@ class PerceivedToolWorld:
 
     def capture(self, camera: str | None = None) -> CameraFrame:
         """A fresh frame of ``camera`` (None: the active camera)."""
+        pending, self._before_first_look = self._before_first_look, None
+        if pending is not None and self.clear_view_first():
+            pending("[agent] the arm stood in the camera's view: moved home before looking")
         name = camera or self._active
         frame = self._capture(None if name == self._cameras[0] else name)
         if name == self._active:
