@@ -61,6 +61,9 @@ class PerceptionConfig:
                                        # anything put in a dish stands higher)
     container_max_m: float = 0.21      # two such parts spanning at most this, one of them large, ...
     container_gap_m: float = 0.03      # ... footprints this close: one container
+    rims_min_long_m: float = 0.06      # ... or both parts this long, the two together at most
+    rims_span_ratio: float = 1.25      # ... this many times the longer one, at most
+    rims_gap_m: float = 0.08           # ... this far apart (a black plate's rims were 3.5 cm apart)
 
 
 def _ring(mask: np.ndarray, ring_px: int) -> np.ndarray:
@@ -308,6 +311,7 @@ def _same_paint(rgb_a: np.ndarray, rgb_b: np.ndarray, max_chroma_dist: float) ->
     return bool(np.linalg.norm(rgb_a / sa - rgb_b / sb) <= max_chroma_dist and 0.4 <= sa / sb <= 2.5)
 
 
+JOIN_SAMPLE_POINTS = 1000     # of each segment's points, when the gap between two is measured
 TOP_ONLY_LOW_PERCENTILE = 2.0  # of a segment's heights: its bottom as far as it is seen
 REFERENCE_PIXELS = 640 * 480  # the image size PerceptionConfig's pixel counts are given for
 MIN_PIXELS_FLOOR = 12
@@ -439,15 +443,22 @@ class TabletopPerception:
                 da = cv2.dilate(a.mask.astype(np.uint8), kernel).astype(bool)
                 db = cv2.dilate(b.mask.astype(np.uint8), kernel).astype(bool)
                 band = da & db & ~a.mask & ~b.mask
-                fa = a.points_cam[:: max(1, len(a.points_cam) // 300)] @ axes[:, :2]
-                fb = b.points_cam[:: max(1, len(b.points_cam) // 300)] @ axes[:, :2]
+                # footprints sampled finely enough that the gap is not the sampling's (every third
+                # point of a dark bowl's two walls put them 3.1 cm apart, every one 2.7 cm)
+                fa = a.points_cam[:: max(1, len(a.points_cam) // JOIN_SAMPLE_POINTS)] @ axes[:, :2]
+                fb = b.points_cam[:: max(1, len(b.points_cam) // JOIN_SAMPLE_POINTS)] @ axes[:, :2]
                 gap = float(np.min(np.linalg.norm(fa[:, None] - fb[None], axis=2)))
                 both = np.concatenate([fa, fb])
                 span = float(np.max(np.linalg.norm(both[:, None] - both[None], axis=2)))
                 holes_between = bool((da & b.mask).any() and band.any() and np.mean(~valid[band]) >= 0.5)
                 # one container seen as its near and far walls (a real sensor's holes at the rim between)
-                container = (span <= cfg.container_max_m and max(a.footprint_size[0], b.footprint_size[0]) > 0.06
-                             and gap <= cfg.container_gap_m and not bool(valid.all()))
+                longest = max(a.footprint_size[0], b.footprint_size[0])
+                container = (span <= cfg.container_max_m and longest > 0.06 and not bool(valid.all())
+                             and (gap <= cfg.container_gap_m
+                                  # ... or its near and far rims, both long, together hardly longer
+                                  # than either (a dark plate's floor without depth between them)
+                                  or (min(a.footprint_size[0], b.footprint_size[0]) > cfg.rims_min_long_m
+                                      and span <= cfg.rims_span_ratio * longest and gap <= cfg.rims_gap_m)))
                 if not ((holes_between and gap <= cfg.hole_join_gap_m) or container or island):
                     continue
                 m = a.mask | b.mask
