@@ -448,8 +448,8 @@ class TabletopPerception:
                 fa = a.points_cam[:: max(1, len(a.points_cam) // JOIN_SAMPLE_POINTS)] @ axes[:, :2]
                 fb = b.points_cam[:: max(1, len(b.points_cam) // JOIN_SAMPLE_POINTS)] @ axes[:, :2]
                 gap = float(np.min(np.linalg.norm(fa[:, None] - fb[None], axis=2)))
-                both = np.concatenate([fa, fb])
-                span = float(np.max(np.linalg.norm(both[:, None] - both[None], axis=2)))
+                rim = cv2.convexHull(np.concatenate([fa, fb]).astype(np.float32)).reshape(-1, 2)  # the span's ends
+                span = float(np.max(np.linalg.norm(rim[:, None] - rim[None], axis=2)))
                 holes_between = bool((da & b.mask).any() and band.any() and np.mean(~valid[band]) >= 0.5)
                 # one container seen as its near and far walls (a real sensor's holes at the rim between)
                 longest = max(a.footprint_size[0], b.footprint_size[0])
