@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from spacetools_ros.compose.session import EmbeddedSession
-from spacetools_ros.core.geometry import Pose
-from spacetools_ros.core.grasping import top_down_rotation
 from spacetools_ros.core.scene import scene_from_dict
+
+from holding import hold_at_home
 
 
 @pytest.mark.slow
@@ -17,12 +17,8 @@ def test_a_plate_under_the_hand_at_home_stays_in_the_planning_scene():
         {"name": "orange_plate", "shape": "plate", "color": "orange", "size": [0.17, 0.015], "position": [0.34, -0.01]}]})
     session = EmbeddedSession.create(scene)
     try:
-        session.refresh_planning_scene()
+        world = hold_at_home(session, "red_box", [0.55, -0.2, 0.025])  # home: the hand stands above the plate
         man = session.manipulator
-        res = man.execute_grasp(Pose(np.array([0.55, -0.2, 0.025]), top_down_rotation(0.0)), "red_box")
-        assert res.success, res.message
-        world = session.tool_world()
-        world._clear_view()  # home: the hand stands above the plate
         assert np.linalg.norm(man.motion.tcp_pose().position[:2] - [0.34, -0.01]) < 0.06
         world._perceived_scene()
         names = [o.name for o in man.motion.planning_scene().objects]

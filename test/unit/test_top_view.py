@@ -9,10 +9,10 @@ from spacetools_ros.backends.perception.tabletop import TabletopPerception
 from spacetools_ros.backends.perception.verify import seen_object
 from spacetools_ros.compose.session import EmbeddedSession
 from spacetools_ros.core.camera import CameraFrame
-from spacetools_ros.core.geometry import Pose
-from spacetools_ros.core.grasping import top_down_rotation
 from spacetools_ros.core.scene import scene_from_dict, with_sensor
 from spacetools_ros.evaluation.openworld import camera_dict
+
+from holding import hold_at_home
 
 OBJECTS = [
     {"name": "black_box", "shape": "box", "color": "black", "size": [0.045, 0.045, 0.06], "position": [0.47, -0.05]},
@@ -68,12 +68,7 @@ def test_from_the_usual_oblique_view_side_faces_reach_the_table():
 def test_from_above_an_object_in_the_hand_at_home_is_not_one_standing_on_the_table():
     session = _session(85.0, OBJECTS[:1] + OBJECTS[2:])
     try:
-        session.refresh_planning_scene()
-        man = session.manipulator
-        res = man.execute_grasp(Pose(np.array([0.47, -0.05, 0.035]), top_down_rotation(0.0)), "black_box")
-        assert res.success, res.message
-        world = session.tool_world()
-        world._clear_view()
+        hold_at_home(session, "black_box", [0.47, -0.05, 0.035])
         _, seen = _seen(session)
         assert set(seen) == {"blue_plate"}, sorted(seen)
     finally:
