@@ -48,6 +48,10 @@ class PerceptionConfig:
                                            #     grazing depth rose 2 cm (seen from behind the robot)
     table_hole_chroma_dist: float = 0.03  # pixels without depth this near the table's chromaticity count
                                        # as table around a segment (glare on a glossy top, seen from above)
+    top_view_lower_m: float = 0.01     # ... and, under a camera looking down (its axis within
+    looking_down_deg: float = 20.0     #     this of the table's normal), pixels this much lower than
+                                       #     it: a box in a bowl shows only its top face from there,
+                                       #     with the bowl's floor around it (2 of 8 scenes missed it)
     own_hole_chroma_dist: float = 0.05  # ... and so do those of the segment's own paint (its side
                                        # faces, too steep for depth)
     split_hue_deg: float = 40.0        # two colour clusters this far apart in hue split a segment
@@ -333,6 +337,8 @@ class TabletopPerception:
 
         cfg = self.cfg
         rng = np.random.default_rng(self.seed)
+        self._looking_down = bool(frame.extrinsics is not None
+                                  and frame.extrinsics[2, 2] <= -np.cos(np.radians(cfg.looking_down_deg)))
         depth = fill_holes_by_colour(denoise_depth(frame.depth_m), frame.rgb)
         h, w = depth.shape
         min_px = self._min_pixels(depth.shape)
@@ -391,7 +397,7 @@ class TabletopPerception:
     def _floats(self, m: np.ndarray, height: np.ndarray, table: np.ndarray, valid: np.ndarray, rgb: np.ndarray) -> bool:
         """Whether a segment does not stand on the table: its lowest point is higher than
         ``max_float_m`` and it is not a top face seen from above."""
-        return float(height[m].min()) > self.cfg.max_float_m and not self._top_view(m, height, table, valid, rgb)
+        return float(height[m].min()) > self.cfg.max_float_m and not self._top_view(m, height, table, valid, rgb, True)
 
     def _top_only(self, m: np.ndarray, height: np.ndarray, table: np.ndarray, valid: np.ndarray, rgb: np.ndarray) -> bool:
         """Whether a segment is (nearly all) a top face seen from above: its bottom (the 2nd
@@ -399,10 +405,13 @@ class TabletopPerception:
         low = float(np.percentile(height[m], TOP_ONLY_LOW_PERCENTILE))
         return low > self.cfg.max_float_m and self._top_view(m, height, table, valid, rgb)
 
-    def _top_view(self, m: np.ndarray, height: np.ndarray, table: np.ndarray, valid: np.ndarray, rgb: np.ndarray) -> bool:
+    def _top_view(self, m: np.ndarray, height: np.ndarray, table: np.ndarray, valid: np.ndarray, rgb: np.ndarray,
+                  on_anything: bool = False) -> bool:
         """Whether a segment above the table is a top face seen from above: low enough (not in the
         hand at home) with ``table`` all around it but for its own side faces where the sensor
-        returned no depth (the top of a block on another block has that block around it)."""
+        returned no depth (the top of a block on another block has that block around it); with
+        ``on_anything``, under a camera looking down, lower surfaces around it count too (the floor
+        of the bowl it stands in, the block it stands on)."""
         cfg = self.cfg
         if float(height[m].min()) > cfg.top_view_max_m:
             return False
@@ -413,7 +422,10 @@ class TabletopPerception:
         px = rgb[ring].astype(np.float32)
         sides = ~valid[ring] & (np.linalg.norm(px / (px.sum(axis=1, keepdims=True) + 1e-6) - own / (own.sum() + 1e-6),
                                                axis=1) <= cfg.own_hole_chroma_dist)
-        return float((table[ring] | sides).mean()) >= cfg.top_view_table_around
+        support = table[ring] | sides
+        if on_anything and self._looking_down:  # ... or, looking down, what it stands in or on (lower)
+            support |= valid[ring] & (height[ring] < float(height[m].min()) - cfg.top_view_lower_m)
+        return float(support.mean()) >= cfg.top_view_table_around
 
     def _in_workspace(self, centre_base: np.ndarray) -> bool:
         """Whether a cluster centred here (base frame) can be an object on the robot's table: not the
