@@ -84,6 +84,13 @@ def _around(mask: np.ndarray, support: np.ndarray, ring_px: int) -> float:
     return float(support[ring].mean()) if ring.any() else 0.0
 
 
+def _chroma_dist(rgb_a: np.ndarray, rgb_b: np.ndarray) -> np.ndarray | float:
+    """Distance between chromaticities (r, g, b) / (r + g + b) of colours along the last axis
+    (broadcast): shading scales a paint's colour, not its chromaticity."""
+    a, b = np.asarray(rgb_a, np.float32), np.asarray(rgb_b, np.float32)
+    return np.linalg.norm(a / (a.sum(axis=-1, keepdims=True) + 1e-6) - b / (b.sum(axis=-1, keepdims=True) + 1e-6), axis=-1)
+
+
 def _table_colour_mask(rgb: np.ndarray, table_mask: np.ndarray, max_chroma_dist: float) -> np.ndarray:
     """The pixels of the table's paint (chromaticity within ``max_chroma_dist`` of the median of the
     pixels seen as table, brightness within a factor of 2; glare only brightens): where the sensor
@@ -92,11 +99,8 @@ def _table_colour_mask(rgb: np.ndarray, table_mask: np.ndarray, max_chroma_dist:
     if len(seen) < 100:
         return np.zeros(table_mask.shape, bool)
     ref = np.median(seen[:: max(1, len(seen) // 5000)].astype(np.float32), axis=0)
-    px = rgb.astype(np.float32)
-    total = px.sum(axis=2) + 1e-6
-    chroma = np.linalg.norm(px / total[..., None] - ref / (ref.sum() + 1e-6), axis=2)
-    ratio = total / (ref.sum() + 1e-6)
-    return (chroma <= max_chroma_dist) & (ratio >= 0.5) & (ratio <= 2.0)
+    ratio = (rgb.astype(np.float32).sum(axis=2) + 1e-6) / (ref.sum() + 1e-6)
+    return (_chroma_dist(rgb, ref) <= max_chroma_dist) & (ratio >= 0.5) & (ratio <= 2.0)
 
 
 def _table_coloured(mask: np.ndarray, rgb: np.ndarray, table_mask: np.ndarray, ring_px: int, max_dist: float) -> bool:
@@ -312,7 +316,7 @@ def _same_paint(rgb_a: np.ndarray, rgb_b: np.ndarray, max_chroma_dist: float) ->
     """Two lit colours that shading alone can turn into each other: the same chromaticity
     (r, g, b) / (r + g + b) and brightness within a factor of 2.5."""
     sa, sb = float(np.sum(rgb_a)) + 1e-6, float(np.sum(rgb_b)) + 1e-6
-    return bool(np.linalg.norm(rgb_a / sa - rgb_b / sb) <= max_chroma_dist and 0.4 <= sa / sb <= 2.5)
+    return bool(_chroma_dist(rgb_a, rgb_b) <= max_chroma_dist and 0.4 <= sa / sb <= 2.5)
 
 
 JOIN_SAMPLE_POINTS = 1000     # of each segment's points, when the gap between two is measured
@@ -337,8 +341,8 @@ class TabletopPerception:
 
         cfg = self.cfg
         rng = np.random.default_rng(self.seed)
-        self._looking_down = bool(frame.extrinsics is not None
-                                  and frame.extrinsics[2, 2] <= -np.cos(np.radians(cfg.looking_down_deg)))
+        # a camera looking down: its optical axis within looking_down_deg of the table's normal
+        down = bool(frame.extrinsics is not None and frame.extrinsics[2, 2] <= -np.cos(np.radians(cfg.looking_down_deg)))
         depth = fill_holes_by_colour(denoise_depth(frame.depth_m), frame.rgb)
         h, w = depth.shape
         min_px = self._min_pixels(depth.shape)
@@ -369,10 +373,10 @@ class TabletopPerception:
             m = labels == lab
             if m.sum() < min_px:
                 continue
-            if height[m].max() > cfg.max_height_m or self._floats(m, height, table, valid, frame.rgb):
+            if height[m].max() > cfg.max_height_m or self._floats(m, height, table, valid, frame.rgb, down):
                 continue  # the robot, or something it holds: not standing on the table
             for part in self._split_colours(m, chroma):
-                if self._floats(part, height, table, valid, frame.rgb):
+                if self._floats(part, height, table, valid, frame.rgb, down):
                     continue  # e.g. the top of a box inside a bowl, cut off from its lower faces
                 part = self._grow(part, rgb, depth, height, table_mask, above)
                 obj = self._describe(len(objects), part, pts, height, rgb, axes, t_base,
@@ -394,10 +398,13 @@ class TabletopPerception:
             o.depth_coverage = float(measured[o.mask].mean())
         return TableScene(plane, table_mask, objects, frame, axes)
 
-    def _floats(self, m: np.ndarray, height: np.ndarray, table: np.ndarray, valid: np.ndarray, rgb: np.ndarray) -> bool:
+    def _floats(self, m: np.ndarray, height: np.ndarray, table: np.ndarray, valid: np.ndarray, rgb: np.ndarray,
+                looking_down: bool) -> bool:
         """Whether a segment does not stand on the table: its lowest point is higher than
-        ``max_float_m`` and it is not a top face seen from above."""
-        return float(height[m].min()) > self.cfg.max_float_m and not self._top_view(m, height, table, valid, rgb, True)
+        ``max_float_m`` and it is not a top face seen from above (``looking_down``: the camera looks
+        down, and what the face stands in or on counts, see ``_top_view``)."""
+        return float(height[m].min()) > self.cfg.max_float_m and not self._top_view(m, height, table, valid, rgb,
+                                                                                      looking_down)
 
     def _top_only(self, m: np.ndarray, height: np.ndarray, table: np.ndarray, valid: np.ndarray, rgb: np.ndarray) -> bool:
         """Whether a segment is (nearly all) a top face seen from above: its bottom (the 2nd
@@ -406,12 +413,12 @@ class TabletopPerception:
         return low > self.cfg.max_float_m and self._top_view(m, height, table, valid, rgb)
 
     def _top_view(self, m: np.ndarray, height: np.ndarray, table: np.ndarray, valid: np.ndarray, rgb: np.ndarray,
-                  on_anything: bool = False) -> bool:
+                  lower_counts: bool = False) -> bool:
         """Whether a segment above the table is a top face seen from above: low enough (not in the
         hand at home) with ``table`` all around it but for its own side faces where the sensor
         returned no depth (the top of a block on another block has that block around it); with
-        ``on_anything``, under a camera looking down, lower surfaces around it count too (the floor
-        of the bowl it stands in, the block it stands on)."""
+        ``lower_counts`` (a camera looking down), lower surfaces around it count too (the floor of
+        the bowl it stands in, the block it stands on)."""
         cfg = self.cfg
         if float(height[m].min()) > cfg.top_view_max_m:
             return False
@@ -419,11 +426,9 @@ class TabletopPerception:
         if not ring.any():
             return False
         own = np.median(rgb[m].astype(np.float32), axis=0)
-        px = rgb[ring].astype(np.float32)
-        sides = ~valid[ring] & (np.linalg.norm(px / (px.sum(axis=1, keepdims=True) + 1e-6) - own / (own.sum() + 1e-6),
-                                               axis=1) <= cfg.own_hole_chroma_dist)
+        sides = ~valid[ring] & (_chroma_dist(rgb[ring], own) <= cfg.own_hole_chroma_dist)
         support = table[ring] | sides
-        if on_anything and self._looking_down:  # ... or, looking down, what it stands in or on (lower)
+        if lower_counts:  # ... or what it stands in or on (lower)
             support |= valid[ring] & (height[ring] < float(height[m].min()) - cfg.top_view_lower_m)
         return float(support.mean()) >= cfg.top_view_table_around
 

@@ -172,9 +172,9 @@ class PerceivedToolWorld:
         man = self.manipulator
         if man.holding is not None:
             return False
-        if float(np.abs(man.motion.current_joints() - man.home_q).max()) <= HOME_TOLERANCE_RAD:
-            return False
         before = man.motion.current_joints().copy()
+        if float(np.abs(before - man.home_q).max()) <= HOME_TOLERANCE_RAD:
+            return False
         self._clear_view()
         self._last = None
         return bool(np.abs(man.motion.current_joints() - before).max() > HOME_TOLERANCE_RAD)
