@@ -142,6 +142,16 @@ class DetectedObject:
     depth_coverage: float = 1.0       # fraction of its pixels where the sensor returned depth (before filling)
     top_only: bool = False            # only its top face is seen (a camera looking down on it): it
                                       # stands on the table around it, its bottom is hidden
+    chroma_median: np.ndarray | None = None  # median of its pixels' chromaticities (r, g, b) / (r + g + b):
+                                      # its paint, whatever the shading and a few pixels of something
+                                      # else (None: that of ``rgb_median``)
+
+    def paint(self) -> np.ndarray:
+        """Its paint as a chromaticity (r, g, b) / (r + g + b)."""
+        if self.chroma_median is not None:
+            return self.chroma_median
+        c = np.asarray(self.rgb_median, np.float32)
+        return c / (float(c.sum()) + 1e-6)
 
 
 @dataclass
@@ -312,11 +322,22 @@ def _island(outer: DetectedObject, inner: DetectedObject, max_height_m: float) -
     return bool(filled.astype(bool)[inner.mask].mean() > 0.95)
 
 
-def _same_paint(rgb_a: np.ndarray, rgb_b: np.ndarray, max_chroma_dist: float) -> bool:
-    """Two lit colours that shading alone can turn into each other: the same chromaticity
-    (r, g, b) / (r + g + b) and brightness within a factor of 2.5."""
-    sa, sb = float(np.sum(rgb_a)) + 1e-6, float(np.sum(rgb_b)) + 1e-6
-    return bool(_chroma_dist(rgb_a, rgb_b) <= max_chroma_dist and 0.4 <= sa / sb <= 2.5)
+def colour_stats(px: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A segment's colour from its (N, 3) RGB pixels: the mean of its brightest 30% (its lit faces,
+    what it is named by) and the median of their chromaticities (its paint, which shading does not
+    change and a few pixels of something else do not move)."""
+    px = np.asarray(px, np.float32)
+    br = px.sum(axis=1)
+    return px[br >= np.percentile(br, 70)].mean(axis=0), np.median(px / (br[:, None] + 1e-6), axis=0)
+
+
+def _same_paint(a: DetectedObject, b: DetectedObject, max_chroma_dist: float) -> bool:
+    """Two segments that shading alone can turn into each other: the same paint (the median of
+    their pixels' chromaticities; the colour of their brightest pixels is that of whatever
+    bright thing shares the segment, a light ball against a bowl's wall) and lit colours within
+    a factor of 2.5 in brightness."""
+    sa, sb = float(np.sum(a.rgb_median)) + 1e-6, float(np.sum(b.rgb_median)) + 1e-6
+    return bool(np.linalg.norm(a.paint() - b.paint()) <= max_chroma_dist and 0.4 <= sa / sb <= 2.5)
 
 
 JOIN_SAMPLE_POINTS = 1000     # of each segment's points, when the gap between two is measured
@@ -452,10 +473,10 @@ class TabletopPerception:
             joined = False
             for i, j in ((i, j) for i in range(len(objects)) for j in range(i + 1, len(objects))):
                 a, b = objects[i], objects[j]
-                if not _same_paint(a.rgb_median, b.rgb_median, cfg.island_chroma_dist):
+                if not _same_paint(a, b, cfg.island_chroma_dist):
                     continue
                 island = _island(a, b, cfg.island_max_height_m) or _island(b, a, cfg.island_max_height_m)
-                if not island and not _same_paint(a.rgb_median, b.rgb_median, cfg.hole_join_chroma_dist):
+                if not island and not _same_paint(a, b, cfg.hole_join_chroma_dist):
                     continue
                 da = cv2.dilate(a.mask.astype(np.uint8), kernel).astype(bool)
                 db = cv2.dilate(b.mask.astype(np.uint8), kernel).astype(bool)
@@ -565,9 +586,7 @@ class TabletopPerception:
         cen = p.mean(axis=0)
         cen_base = None if t_base is None else t_base[:3, :3] @ cen + t_base[:3, 3]
         long_, short = max(sw, sh), min(sw, sh)
-        px = rgb[m]
-        br = px.sum(axis=1)
-        rgb_med = px[br >= np.percentile(br, 70)].mean(axis=0)  # the lit faces: shading-robust colour
+        rgb_med, chroma = colour_stats(rgb[m])
         top_pts = uv[hts > top - 0.008]
         corners = footprint_corners = corner_strength(uv)
         if len(top_pts) >= 20:  # the top face alone tells a disc from a rectangle
@@ -578,4 +597,4 @@ class TabletopPerception:
         sphere_rms = float(np.sqrt(max(sphere_rms**2 - noise_m**2, 0.0)))  # the part the sensor noise does not explain
         return DetectedObject(idx, m, p, cen, top, rgb_med, (int(u), int(v)), int(m.sum()), np.array([cx, cy]),
                               np.array([long_, short]), float(np.deg2rad(ang)), circ, corners, footprint_corners, flat_top, centre_low,
-                              sphere_rms, sphere_r, cen_base)
+                              sphere_rms, sphere_r, cen_base, chroma_median=chroma)
