@@ -52,6 +52,8 @@ class PerceptionConfig:
     looking_down_deg: float = 20.0     #     this of the table's normal), pixels this much lower than
                                        #     it: a box in a bowl shows only its top face from there,
                                        #     with the bowl's floor around it (2 of 8 scenes missed it)
+    unseen_support_min: float = 0.5    # ... or, with this much of the pixels just below it surfaces the
+                                       # sensor returned no depth for (a block on a black block: 0.73)
     own_hole_chroma_dist: float = 0.05  # ... and so do those of the segment's own paint (its side
                                        # faces, too steep for depth)
     split_hue_deg: float = 40.0        # two colour clusters this far apart in hue split a segment
@@ -390,14 +392,16 @@ class TabletopPerception:
         measured = np.isfinite(frame.depth_m) & (frame.depth_m > 0)
         # the table where glare or a dark patch left no depth: its colour, without depth
         table = table_mask | (~valid & _table_colour_mask(frame.rgb, table_mask, cfg.table_hole_chroma_dist))
+        # surfaces the sensor returned no depth for that are not the table: dark or shiny objects
+        unseen_depth = ~measured & ~table
         for lab in range(1, n_lab):
             m = labels == lab
             if m.sum() < min_px:
                 continue
-            if height[m].max() > cfg.max_height_m or self._floats(m, height, table, valid, frame.rgb, down):
+            if height[m].max() > cfg.max_height_m or self._floats(m, height, table, valid, frame.rgb, down, unseen_depth):
                 continue  # the robot, or something it holds: not standing on the table
             for part in self._split_colours(m, chroma):
-                if self._floats(part, height, table, valid, frame.rgb, down):
+                if self._floats(part, height, table, valid, frame.rgb, down, unseen_depth):
                     continue  # e.g. the top of a box inside a bowl, cut off from its lower faces
                 part = self._grow(part, rgb, depth, height, table_mask, above)
                 obj = self._describe(len(objects), part, pts, height, rgb, axes, t_base,
@@ -420,12 +424,26 @@ class TabletopPerception:
         return TableScene(plane, table_mask, objects, frame, axes)
 
     def _floats(self, m: np.ndarray, height: np.ndarray, table: np.ndarray, valid: np.ndarray, rgb: np.ndarray,
-                looking_down: bool) -> bool:
+                looking_down: bool, unseen_depth: np.ndarray) -> bool:
         """Whether a segment does not stand on the table: its lowest point is higher than
-        ``max_float_m`` and it is not a top face seen from above (``looking_down``: the camera looks
-        down, and what the face stands in or on counts, see ``_top_view``)."""
-        return float(height[m].min()) > self.cfg.max_float_m and not self._top_view(m, height, table, valid, rgb,
-                                                                                      looking_down)
+        ``max_float_m`` and it is neither a top face seen from above (``looking_down``: the camera
+        looks down, and what the face stands in or on counts, see ``_top_view``) nor resting on an
+        object the sensor returns no depth for (``unseen_depth``; see ``_on_unseen``)."""
+        if float(height[m].min()) <= self.cfg.max_float_m:
+            return False
+        return not (self._top_view(m, height, table, valid, rgb, looking_down) or self._on_unseen(m, height, unseen_depth))
+
+    def _on_unseen(self, m: np.ndarray, height: np.ndarray, unseen_depth: np.ndarray) -> bool:
+        """Whether a segment low enough to stand on something (not in the hand) has, just below it
+        in the image, mostly a surface without depth that is not the table: a block put on a black
+        block, which returns no depth, is cut off from it and would otherwise float."""
+        cfg = self.cfg
+        if float(height[m].min()) > cfg.top_view_max_m:
+            return False
+        ring = _ring(m, cfg.ring_px)
+        rows = np.nonzero(m)[0]
+        below = ring & (np.arange(m.shape[0])[:, None] > 0.5 * (rows.min() + rows.max()))
+        return bool(below.any() and unseen_depth[below].mean() >= cfg.unseen_support_min)
 
     def _top_only(self, m: np.ndarray, height: np.ndarray, table: np.ndarray, valid: np.ndarray, rgb: np.ndarray) -> bool:
         """Whether a segment is (nearly all) a top face seen from above: its bottom (the 2nd
