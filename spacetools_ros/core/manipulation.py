@@ -267,30 +267,37 @@ class Manipulator:
                 or np.linalg.norm(grasp.position[:2] - target.pose.position[:2])
                 > RECENTRE_MAX_OFF_AXIS * target.primitives[0].size[0]):
             return grasp, width
-        turned = None
-        for quarter in (np.pi / 2, -np.pi / 2):  # the two are the same grasp; the wrist may reach one
-            cand = Pose(grasp.position, grasp.rotation @ rot_z(quarter), grasp.frame)
+        # the two are the same grasp; the wrist may reach only one (IK may find the other one in
+        # another arm posture, which the turn in place cannot reach: a joint at its limit)
+        turns = [Pose(grasp.position, grasp.rotation @ rot_z(q), grasp.frame) for q in (np.pi / 2, -np.pi / 2)]
+        reachable = []
+        for cand in turns:
             try:
                 self.motion.ik(cand, allowed=allowed, finger_width_m=self.max_width)
             except MotionFailure:
                 continue
-            turned = cand
-            break
-        if turned is None:
+            reachable.append(cand)
+        if not reachable:
             return grasp, width
-        return self._turn_and_close(turned, allowed, phases, plans, fallback=grasp)
+        return self._turn_and_close(reachable, allowed, phases, plans, fallback=grasp)
 
-    def _turn_and_close(self, to: Pose, allowed: frozenset, phases: dict, plans: list,
+    def _turn_and_close(self, to: Pose | list[Pose], allowed: frozenset, phases: dict, plans: list,
                         fallback: Pose | None = None) -> tuple[Pose, float]:
-        """Open, turn the hand in place to ``to`` and close again: the grasp held and the width
-        (when the turn cannot be made the hand closes where it is: ``fallback``, or its pose now)."""
+        """Open, turn the hand in place to ``to`` (the first of several the hand can turn to) and
+        close again: the grasp held and the width (when no turn can be made the hand closes where
+        it is: ``fallback``, or its pose now)."""
         grasp = fallback if fallback is not None else self.motion.tcp_pose()
         try:
             self._timed(phases, plans, "recentre", self.motion.set_gripper, self.max_width)
-            self._timed(phases, plans, "recentre", self.motion.move_linear, to, allowed=allowed)
-            grasp = to
         except MotionFailure:
-            pass  # the hand stays where it was: close there again
+            to = []  # the fingers did not open: close again where they are
+        for cand in (to if isinstance(to, list) else [to]):
+            try:
+                self._timed(phases, plans, "recentre", self.motion.move_linear, cand, allowed=allowed)
+            except MotionFailure:
+                continue  # the hand stays where it was
+            grasp = cand
+            break
         return grasp, self._timed(phases, plans, "close", self.motion.set_gripper, 0.0)
 
     def _recover_open(self, retreat: Pose, phases, plans) -> None:

@@ -18,15 +18,16 @@ from spacetools_ros.core.scene import scene_from_dict
 CAN = {"name": "red_can", "shape": "cylinder", "color": "red", "size": [0.038, 0.064], "position": [0.5, 0.0]}
 
 
-def _offset_across_fingers(recentre: bool) -> tuple[float, float]:
-    """Grasp the can 7 mm off its axis across the finger axis; (offset across, along) the fingers
-    of the can's axis from the TCP once held and lifted."""
+def _offset_across_fingers(recentre: bool, at=(0.5, 0.0), yaw_deg: float = 0.0) -> tuple[float, float]:
+    """Grasp the can at ``at`` 7 mm off its axis across the finger axis, the hand turned
+    ``yaw_deg``; (offset across, along) the fingers of the can's axis from the TCP once held and
+    lifted."""
     settings = motion_settings()
     settings = replace(settings, primitives=replace(settings.primitives, recentre_round_grasps=recentre))
-    s = EmbeddedSession.create(scene_from_dict({"objects": [CAN]}), settings)
+    s = EmbeddedSession.create(scene_from_dict({"objects": [{**CAN, "position": list(at)}]}), settings)
     try:
-        rot = top_down_rotation(0.0)          # fingers along base x
-        grasp = Pose(np.array([0.5, 0.007, 0.04]), rot)  # 7 mm off along base y: across the fingers
+        rot = top_down_rotation(np.radians(yaw_deg))  # yaw 0: fingers along base x
+        grasp = Pose(np.array([at[0], at[1], 0.04]) + 0.007 * rot[:, 1], rot)  # 7 mm off across the fingers
         res = s.manipulator.execute_grasp(grasp, "red_can")
         assert res.success, res.message
         tcp = s.motion.tcp_pose()
@@ -42,6 +43,14 @@ def test_a_can_held_off_centre_across_the_fingers_is_centred_by_a_turned_second_
     assert across < 0.003 and along < 0.003, (across, along)
     across_plain, _ = _offset_across_fingers(recentre=False)
     assert across_plain > 0.005, across_plain  # without it the offset stays
+
+
+def test_the_quarter_turn_the_wrist_can_make_is_the_one_made():
+    """Left of the base with the hand turned 150 deg, the wrist's last joint is near its limit: the
+    first quarter turn is reachable in another arm posture (IK finds one) but not by turning in
+    place, which stopped the re-centring; the other way round it turns."""
+    across, along = _offset_across_fingers(recentre=True, at=(0.34, 0.29), yaw_deg=150.0)
+    assert across < 0.003 and along < 0.003, (across, along)
 
 
 def test_the_setting_is_a_true_or_false_parameter():
