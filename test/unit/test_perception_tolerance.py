@@ -316,3 +316,11 @@ def test_a_dark_dish_seen_as_its_near_and_far_rims_is_one_object(index, dish):
         assert len(seen.objects) == len(case.scene.objects)
     finally:
         s.close()
+
+
+def test_a_lit_can_with_an_oblong_footprint_may_be_a_block():
+    """A block whose top face shows hardly any corners reads as a can; its footprint is no disc."""
+    oblong = _obj(0, "brown", "cylinder", 0.005)
+    oblong.footprint_size = np.array([0.051, 0.035])
+    assert "box" in other_shapes(oblong)
+    assert "box" not in other_shapes(_obj(0, "brown", "cylinder", 0.005))  # round: a can

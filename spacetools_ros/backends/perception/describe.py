@@ -73,6 +73,9 @@ ROUND_SILHOUETTE = 0.8     # mask area / its enclosing circle's from which on a 
                            # of them above 0.8; blocks and cans up to 0.77)
 
 
+CAN_MIN_ROUNDNESS = 0.72  # a lit "can" whose footprint's short side is under this part of its long
+                          # side may be a block (136 lit cans on development scenes: 0.74 and up;
+                          # blocks from 0.65; a block with faint corners read 0.69)
 SMALL_SEGMENT_PX = 160    # a block, can or ball seen in fewer pixels (in a 640x480 image: far and low,
                            # 118-154 px measured) has too few points for its shape: all three stay open
 SPARSE_DEPTH = 0.6        # a segment with depth on fewer of its pixels (black paint: 0.2-0.5 measured,
@@ -134,6 +137,8 @@ def other_shapes(o: DetectedObject) -> frozenset[str]:
     long_, short = o.footprint_size
     if o.shape == "cylinder" and long_ > DISH_MIN_WIDTH_M:
         out.add("bowl")  # seen from low across the table a bowl's inside is hidden behind its near wall
+    if o.shape == "cylinder" and o.depth_coverage >= SPARSE_DEPTH and short < CAN_MIN_ROUNDNESS * long_:
+        out.add("box")  # a can's footprint is round, however few corners a block's top face shows
     if o.shape in ("box", "cylinder") and (abs(box_score(o) - BOX_SCORE) < SHAPE_MARGIN
                                            or o.depth_coverage < SPARSE_DEPTH):
         out |= {"box", "cylinder"}  # near the corner threshold, or a dark object's 3D shape guessed
