@@ -353,3 +353,16 @@ def test_an_anchor_mostly_hidden_from_the_camera_is_judged_where_it_was_seen_who
         session.sim.set_object_pose("yellow_plate", [0.40, 0.32, 0.0])  # knocked away, in plain view
         session.sim.step(300)
         assert v.check(np.array([0.633, 0.155, 0.0])).verified is False
+
+
+def test_an_object_is_matched_where_it_stands_though_its_shape_reading_changed():
+    from spacetools_ros.backends.perception.verify import Seen, _nearest
+
+    def seen(shape, x):
+        return Seen("blue", shape, body(x, 0.0, r=0.02))
+
+    was = seen("box", 0.30)  # a small ball read as a block before the place
+    # now read as a ball where it stood; another ball, read as a block, 29 cm away
+    assert _nearest([seen("sphere", 0.31), seen("box", 0.59)], was, was.body.position, set()) == 0
+    # among objects near each other the same shape still wins
+    assert _nearest([seen("sphere", 0.32), seen("box", 0.34)], was, was.body.position, set()) == 1

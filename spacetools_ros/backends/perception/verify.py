@@ -99,9 +99,14 @@ NEIGHBOUR_MAX_M = 0.06  # ... accepted only this close to where the object shoul
 KNOCK_MAX_M = 0.35  # a bystander found again further than this from where it stood is not found again
 
 
+SHAPE_MISMATCH_M = 0.05  # an object of another shape counts as this much further away when matching
+
+
 def _nearest(objs: list[Seen], like: Seen, near: np.ndarray, used: set[int]) -> int | None:
-    """The object that looks like ``like`` (same colour, else a colour shading turns it into; same
-    shape preferred) nearest ``near``."""
+    """The object that looks like ``like`` (same colour, else a colour shading turns it into) nearest
+    ``near``, one of the same shape preferred by SHAPE_MISMATCH_M: a small ball's reading flickers
+    between ball and block from frame to frame, and a bystander ball read as a block, now read as a
+    ball where it stood, was matched to another ball read as a block 29 cm away (knocked 29 cm)."""
     best = None
     for i, o in enumerate(objs):
         if i in used:
@@ -115,7 +120,7 @@ def _nearest(objs: list[Seen], like: Seen, near: np.ndarray, used: set[int]) -> 
         dist = float(np.linalg.norm(o.body.position[:2] - near[:2]))
         if off and dist > NEIGHBOUR_MAX_M:
             continue  # another colour far away is another object
-        key = (off, o.shape != like.shape, dist)
+        key = (off, dist + (SHAPE_MISMATCH_M if o.shape != like.shape else 0.0))
         if best is None or key < best[0]:
             best = (key, i)
     return None if best is None else best[1]
