@@ -324,3 +324,16 @@ def test_a_lit_can_with_an_oblong_footprint_may_be_a_block():
     oblong.footprint_size = np.array([0.051, 0.035])
     assert "box" in other_shapes(oblong)
     assert "box" not in other_shapes(_obj(0, "brown", "cylinder", 0.005))  # round: a can
+
+
+def test_a_tie_in_measured_colour_goes_to_the_object_whose_paint_the_word_names():
+    """A dim khaki block and a yellow one fit "khaki" alike as measured (lightness and chroma both
+    drop in dim light); in any light the khaki one is khaki and the yellow one is not."""
+    khaki = _obj(0, "yellow", "box", 0.07, rgb=(159, 144, 94), u=50)
+    yellow = _obj(1, "yellow", "box", 0.07, rgb=(175, 157, 18), u=250)
+    res = resolve(parse_reference("khaki block"), [khaki, yellow])
+    assert res.question is None and res.found is khaki
+    # the same paint twice, lit alike: still a question
+    twin = _obj(1, "yellow", "box", 0.07, rgb=(165, 150, 98), u=250)
+    res = resolve(parse_reference("khaki block"), [khaki, twin])
+    assert res.found is None and res.question

@@ -22,6 +22,7 @@ from ...core.language.colors import (
     FIT_MAX,
     FIT_TIE,
     color_fit,
+    shade_fit,
 )
 from ...core.language.frames import SPATIAL_FRAMES, check_frame
 from ...core.language.phrasing import noun_phrase, which_question, with_article
@@ -149,6 +150,10 @@ def _looks(ref: Reference, objects: list[DetectedObject]) -> list[DetectedObject
         cands = sorted((o for o in cands if fit[id(o)] <= FIT_MAX), key=lambda o: fit[id(o)])
         if cands and not ref.plural:  # the nearest colour, and whatever fits as well as it
             cands = [o for o in cands if fit[id(o)] - fit[id(cands[0])] < FIT_TIE]
+        if len(cands) > 1 and not ref.plural:  # ... unless one of them is the word's paint in other light
+            shade = {id(o): max(shade_fit(t, o.rgb_median) for t in ref.tints) for o in cands}
+            best = min(shade.values())
+            cands = [o for o in cands if shade[id(o)] - best < FIT_TIE]
     if ref.size and len(cands) > 1:
         med = np.median([_size(o) for o in objects])
         keep = [o for o in cands if (_size(o) >= med) == (ref.size == "big")]

@@ -149,3 +149,16 @@ def color_fit(phrase: str, rgb: np.ndarray | tuple[float, float, float]) -> floa
     fits when <= FIT_MAX."""
     seen = srgb_to_lab(rgb)
     return min(delta_e(lab, seen) for lab in phrase_labs(phrase))
+
+
+SHADE_SCALES = tuple(float(k) for k in np.geomspace(0.55, 1.8, 13))  # the light's range over the table
+
+
+def shade_fit(phrase: str, rgb: np.ndarray | tuple[float, float, float]) -> float:
+    """``color_fit`` of the same paint under the light that suits the phrase best (the measured
+    colour scaled in brightness over SHADE_SCALES): tells a dim khaki block (159, 144, 94) from a
+    yellow one (175, 157, 18), which fit "khaki" alike as measured (23.4 and 23.9), the khaki one's
+    paint being khaki's own and the yellow one's far more saturated."""
+    c = np.asarray(rgb, dtype=float)
+    return min(color_fit(phrase, np.clip(c * k, 0.0, 255.0)) for k in SHADE_SCALES)
+
