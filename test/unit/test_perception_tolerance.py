@@ -337,3 +337,14 @@ def test_a_tie_in_measured_colour_goes_to_the_object_whose_paint_the_word_names(
     twin = _obj(1, "yellow", "box", 0.07, rgb=(165, 150, 98), u=250)
     res = resolve(parse_reference("khaki block"), [khaki, twin])
     assert res.found is None and res.question
+
+
+def test_a_plate_partly_hidden_behind_a_can_is_a_plate_not_a_can():
+    from spacetools_ros.backends.perception.describe import shape_name
+
+    seen = _obj(0, "blue", "cylinder", 0.027)
+    seen.footprint_corners, seen.height_m = 0.015, 0.017
+    seen.footprint_size = np.array([0.113, 0.059])  # its far half only: not round
+    assert shape_name(seen) == "plate"
+    seen.height_m = 0.045  # as high as a block: not a plate
+    assert shape_name(seen) != "plate"

@@ -98,6 +98,8 @@ def shape_name(o: DetectedObject) -> str:
         short > DISH_MIN_ROUNDNESS * long_ and o.footprint_corners < BOX_CORNERS))
     if dish and o.height_m < (DARK_PLATE_MAX_HEIGHT_M if o.depth_coverage < SPARSE_DEPTH else PLATE_MAX_HEIGHT_M):
         return "plate"
+    if long_ > DISH_MIN_WIDTH_M and o.height_m < PLATE_MAX_HEIGHT_M and o.footprint_corners < BOX_CORNERS:
+        return "plate"  # wide, low and without corners, but not round: a plate partly hidden (by a can before it)
     if dish and o.centre_low_fraction > 0.35:
         return "bowl"
     if o.sphere_rms_m < 0.0015 and abs(2 * o.sphere_radius_m - o.height_m) < 0.25 * o.height_m:
