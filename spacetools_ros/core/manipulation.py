@@ -307,6 +307,14 @@ class Manipulator:
         except MotionFailure:
             pass
 
+    def lost_hold(self) -> bool:
+        """Whether what the hand held has slipped out since it was lifted (the fingers closed past
+        ``min_hold_width_m``); it is then no longer held."""
+        if self.holding is None or self.motion.gripper_width() >= self.config.min_hold_width_m:
+            return False
+        self._drop_held()
+        return True
+
     def _drop_held(self) -> None:
         scene = self.motion.planning_scene()
         self.holding = None

@@ -4,6 +4,7 @@ robot reached over ROS."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable
 
 import numpy as np
@@ -13,7 +14,7 @@ from ...core.errors import MotionFailure
 from ...core.geometry import Pose
 from ...core.manipulation import BOX_PADDING_M, Manipulator
 from ...core.planning_scene import CollisionObject, PlanningScene, footprint_radius
-from ...core.results import ActionResult
+from ...core.results import ActionResult, FailureReason
 from ...core.scene import Table
 from ...core.shapes import DISH_FLOOR_M, Primitive
 from ..perception.tabletop import TableScene
@@ -185,6 +186,9 @@ class PerceivedToolWorld:
         res = self.manipulator.execute_grasp(tcp_pose_base)
         if set(res.phase_times_s) - {"ik"}:
             self._clear_view()
+            if res.success and self.manipulator.lost_hold():  # held when lifted, lost on the way
+                res = replace(res, success=False, reason=FailureReason.OBJECT_DROPPED.value,
+                              message="the object slipped out of the hand on its way out of the camera's view")
         return res
 
     def place_at(self, point_base: np.ndarray, support: str | None) -> ActionResult:
