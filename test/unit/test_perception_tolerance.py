@@ -71,7 +71,9 @@ def test_a_wide_low_can_may_be_a_bowl_whose_inside_the_camera_cannot_see():
     can = _obj(1, "green", "cylinder", 0.004, rgb=(30, 160, 40), u=250)  # 4.5 cm across
     assert "bowl" in bowl_from_low.maybe_shapes and "bowl" not in can.maybe_shapes
     assert ground(parse_reference("green bowl"), [bowl_from_low, can]) == [bowl_from_low]
-    assert ground(parse_reference("green can"), [bowl_from_low, can]) == [bowl_from_low, can]
+    # a can-sized can is the can meant; the dish-wide one only when it is the only one
+    assert ground(parse_reference("green can"), [bowl_from_low, can]) == [can]
+    assert ground(parse_reference("green can"), [bowl_from_low]) == [bowl_from_low]
 
 
 def test_a_black_object_with_little_depth_keeps_both_block_and_can_open():
@@ -348,3 +350,4 @@ def test_a_plate_partly_hidden_behind_a_can_is_a_plate_not_a_can():
     assert shape_name(seen) == "plate"
     seen.height_m = 0.045  # as high as a block: not a plate
     assert shape_name(seen) != "plate"
+

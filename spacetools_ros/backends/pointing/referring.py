@@ -28,6 +28,7 @@ from ...core.language.frames import SPATIAL_FRAMES, check_frame
 from ...core.language.phrasing import noun_phrase, which_question, with_article
 from ...core.language.reference import Reference, ReferenceError, parse_reference
 from ...core.language.vocabulary import GENERIC_WORDS, SHAPE_WORDS, SUPERLATIVE_AXES
+from ..perception.describe import DISH_MIN_WIDTH_M
 from ..perception.tabletop import DetectedObject
 from .synonyms import default_resolver
 
@@ -154,6 +155,11 @@ def _looks(ref: Reference, objects: list[DetectedObject]) -> list[DetectedObject
             shade = {id(o): max(shade_fit(t, o.rgb_median) for t in ref.tints) for o in cands}
             best = min(shade.values())
             cands = [o for o in cands if shade[id(o)] - best < FIT_TIE]
+    if ref.shape == "cylinder" and len(cands) > 1:
+        # a can as wide as a dish that may be a bowl (its inside hidden behind its near wall) is no
+        # rival of a can-sized one: "the orange can" beside an orange bowl seen from low
+        firm = [o for o in cands if not ("bowl" in o.maybe_shapes and o.footprint_size[0] > DISH_MIN_WIDTH_M)]
+        cands = firm or cands
     if ref.size and len(cands) > 1:
         med = np.median([_size(o) for o in objects])
         keep = [o for o in cands if (_size(o) >= med) == (ref.size == "big")]
