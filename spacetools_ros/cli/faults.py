@@ -20,6 +20,7 @@ class FaultInjector:
         self.spot_xy = None if spot_xy is None else np.asarray(spot_xy, dtype=float)
         self.fired = False
         self._closed = False
+        self._carried = 0  # trajectories started with the object lifted
 
     def __call__(self, sim: MujocoSim, event: str) -> None:
         if self.fired:
@@ -41,8 +42,11 @@ class FaultInjector:
             if event == "gripper_closing":
                 self._closed = True
             elif event == "trajectory_start" and self._closed and pos[2] > 0.05:
-                sim.set_object_pose(self.target, [-0.6, 0.0, -0.70])
-                self.fired = True
+                # on the way to the place: the move home after the grasp is the first one lifted
+                self._carried += 1
+                if self._carried == 2:
+                    sim.set_object_pose(self.target, [-0.6, 0.0, -0.70])
+                    self.fired = True
         elif self.kind == "block" and event == "gripper_closing" and self.blocker and self.spot_xy is not None:
             sim.set_object_pose(self.blocker, [self.spot_xy[0], self.spot_xy[1], 0.0005])
             self.fired = True

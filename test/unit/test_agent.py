@@ -182,7 +182,8 @@ def test_an_object_lost_in_transport_ends_the_episode_with_what_happened(session
     names = [c["name"] for c in out.tool_calls]
     assert names.count("robot.place_object_at_2d_location") == 1
     texts = [m.content for m in out.messages]
-    assert any("Release operation failed. The gripper is empty: the object was lost" in t for t in texts)
+    assert any("Release operation failed. The gripper is empty: the object slipped out during transport" in t
+               for t in texts)
     assert "slipped out of the gripper" in (out.answer or "")
     assert session.manipulator.holding is None
 
