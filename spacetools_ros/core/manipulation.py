@@ -221,7 +221,7 @@ class Manipulator:
                     # limit): open, turn back and lift as first closed
                     self.holding = None
                     self.motion.set_planning_scene(scene)
-                    grasp, width = self._turn_and_close(closed_at, allowed, phases, plans)
+                    grasp, width = self._turn_and_close([closed_at], allowed, phases, plans)
                     turned_back = True
                     if width >= cfg.min_hold_width_m:
                         continue
@@ -281,17 +281,17 @@ class Manipulator:
             return grasp, width
         return self._turn_and_close(reachable, allowed, phases, plans, fallback=grasp)
 
-    def _turn_and_close(self, to: Pose | list[Pose], allowed: frozenset, phases: dict, plans: list,
+    def _turn_and_close(self, turns: list[Pose], allowed: frozenset, phases: dict, plans: list,
                         fallback: Pose | None = None) -> tuple[Pose, float]:
-        """Open, turn the hand in place to ``to`` (the first of several the hand can turn to) and
-        close again: the grasp held and the width (when no turn can be made the hand closes where
-        it is: ``fallback``, or its pose now)."""
+        """Open, turn the hand in place to the first of ``turns`` it can turn to and close again:
+        the grasp held and the width (when no turn can be made the hand closes where it is:
+        ``fallback``, or its pose now)."""
         grasp = fallback if fallback is not None else self.motion.tcp_pose()
         try:
             self._timed(phases, plans, "recentre", self.motion.set_gripper, self.max_width)
         except MotionFailure:
-            to = []  # the fingers did not open: close again where they are
-        for cand in (to if isinstance(to, list) else [to]):
+            turns = []  # the fingers did not open: close again where they are
+        for cand in turns:
             try:
                 self._timed(phases, plans, "recentre", self.motion.move_linear, cand, allowed=allowed)
             except MotionFailure:
@@ -383,8 +383,7 @@ class Manipulator:
         why = place_violation(point, cfg.workspace, surface_tol_m=0.005)
         if why is not None:
             return self._result("place", t0, phases, plans, FailureReason.INVALID_TARGET.value, why)
-        if self.motion.gripper_width() < cfg.min_hold_width_m:
-            self._drop_held()
+        if self.lost_hold():
             return self._result("place", t0, phases, plans, FailureReason.OBJECT_DROPPED.value,
                                 "the object was lost before placing")
         point = self._above_walls(point, support)
@@ -400,8 +399,7 @@ class Manipulator:
             try:
                 self._timed(phases, plans, "transport", self.motion.move_joints, q_pre,
                             speed_scale=cfg.transport_speed_scale * self.load_speed_factor())
-                if self.motion.gripper_width() < cfg.min_hold_width_m:
-                    self._drop_held()
+                if self.lost_hold():
                     return self._result("place", t0, phases, plans, FailureReason.OBJECT_DROPPED.value,
                                         "the object slipped out during transport")
                 self._timed(phases, plans, "lower", self.motion.move_linear, pose, allowed=lower_allowed)

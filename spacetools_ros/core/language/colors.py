@@ -161,4 +161,3 @@ def shade_fit(phrase: str, rgb: np.ndarray | tuple[float, float, float]) -> floa
     paint being khaki's own and the yellow one's far more saturated."""
     c = np.asarray(rgb, dtype=float)
     return min(color_fit(phrase, np.clip(c * k, 0.0, 255.0)) for k in SHADE_SCALES)
-
