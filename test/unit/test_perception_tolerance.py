@@ -341,6 +341,23 @@ def test_a_tie_in_measured_colour_goes_to_the_object_whose_paint_the_word_names(
     assert res.found is None and res.question
 
 
+def test_a_pale_paint_in_dim_light_is_told_from_a_saturated_one_of_its_hue():
+    """A mint can (153, 255, 178) in a dim corner, measured (124, 195, 142), and a saturated green
+    one (33, 135, 43): as measured the green fits "mint" better (lightness counts half); relit, the
+    mint can is mint's pale paint and the green is not. Seen at 0.45 of its brightness the mint can
+    is still a mint can (as measured it is 45 from the word), while a bright blue block is no navy one."""
+    mint = _obj(0, "green", "cylinder", 0.07, rgb=(124, 195, 142), u=50)
+    green = _obj(1, "green", "cylinder", 0.07, rgb=(33, 135, 43), u=250)
+    for order in ([mint, green], [green, mint]):
+        res = resolve(parse_reference("mint tin"), order)
+        assert res.question is None and res.found is mint
+    dim = _obj(0, "green", "cylinder", 0.07, rgb=(66, 110, 77), u=50)
+    assert resolve(parse_reference("mint can"), [dim]).found is dim
+    blue = _obj(0, "blue", "box", 0.07, rgb=(20, 40, 250), u=50)
+    res = resolve(parse_reference("navy block"), [blue])
+    assert res.found is None and res.question
+
+
 def test_a_plate_partly_hidden_behind_a_can_is_a_plate_not_a_can():
     from spacetools_ros.backends.perception.describe import shape_name
 

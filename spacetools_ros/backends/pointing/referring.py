@@ -19,10 +19,10 @@ from ...core.language import senses
 from ...core.language.colors import (
     BASE_COLORS,
     BASE_SYNONYMS,
-    FIT_MAX,
     FIT_TIE,
     color_fit,
     shade_fit,
+    tint_fits,
 )
 from ...core.language.frames import SPATIAL_FRAMES, check_frame
 from ...core.language.phrasing import noun_phrase, which_question, with_article
@@ -125,13 +125,27 @@ def _tied(a: float, b: float, axis: str, frame: str) -> bool:
 
 def _tint_fits(ref: Reference, o: DetectedObject, rivals: list[DetectedObject] | tuple = ()) -> bool:
     """An off-palette colour word ("teal") fits the object's measured colour (no such word: True),
-    and, among ``rivals`` that it fits, as well as the best of them (within FIT_TIE): a blue block
-    is no navy ball beside a ball that is navy."""
+    and, among ``rivals`` that it fits, it is one of the best fits (``_best_tints``): a blue block is
+    no navy ball beside a ball that is navy."""
     if not ref.tints:
         return True
-    fit = lambda x: max(color_fit(t, x.rgb_median) for t in ref.tints)  # noqa: E731
-    best = min((fit(r) for r in rivals), default=float("inf"))
-    return fit(o) <= FIT_MAX and fit(o) - best < FIT_TIE
+    if not all(tint_fits(t, o.rgb_median) for t in ref.tints):
+        return False
+    pool = [o, *(r for r in rivals if r is not o and all(tint_fits(t, r.rgb_median) for t in ref.tints))]
+    return any(b is o for b in _best_tints(ref, pool))
+
+
+def _best_tints(ref: Reference, objs: list[DetectedObject]) -> list[DetectedObject]:
+    """The objects an off-palette colour word fits best: the word's paint in the light that suits it
+    best (``shade_fit``: a dim mint can over a saturated green one, a dim khaki block over a yellow
+    one) and, among those within FIT_TIE of the best, its colour as measured (``color_fit``: an olive
+    block over a yellow one that is olive-like only darkened), within FIT_TIE of the best."""
+    shade = {id(o): max(shade_fit(t, o.rgb_median) for t in ref.tints) for o in objs}
+    best = min(shade.values(), default=0.0)
+    objs = [o for o in objs if shade[id(o)] - best < FIT_TIE]
+    fit = {id(o): max(color_fit(t, o.rgb_median) for t in ref.tints) for o in objs}
+    best = min(fit.values(), default=0.0)
+    return sorted((o for o in objs if fit[id(o)] - best < FIT_TIE), key=lambda o: fit[id(o)])
 
 
 def _looks(ref: Reference, objects: list[DetectedObject]) -> list[DetectedObject]:
@@ -147,14 +161,11 @@ def _looks(ref: Reference, objects: list[DetectedObject]) -> list[DetectedObject
         cands += [o for o in objects if (not ref.colors or o.color in ref.colors)
                   and ref.shape is not None and ref.shape != o.shape and ref.shape in o.maybe_shapes]
     if ref.tints:
-        fit = {id(o): max(color_fit(t, o.rgb_median) for t in ref.tints) for o in cands}
-        cands = sorted((o for o in cands if fit[id(o)] <= FIT_MAX), key=lambda o: fit[id(o)])
-        if cands and not ref.plural:  # the nearest colour, and whatever fits as well as it
-            cands = [o for o in cands if fit[id(o)] - fit[id(cands[0])] < FIT_TIE]
-        if len(cands) > 1 and not ref.plural:  # ... unless one of them is the word's paint in other light
-            shade = {id(o): max(shade_fit(t, o.rgb_median) for t in ref.tints) for o in cands}
-            best = min(shade.values())
-            cands = [o for o in cands if shade[id(o)] - best < FIT_TIE]
+        cands = [o for o in cands if _tint_fits(ref, o)]
+        if cands and not ref.plural:  # the best fit, and whatever fits as well as it
+            cands = _best_tints(ref, cands)
+        else:
+            cands.sort(key=lambda o: max(color_fit(t, o.rgb_median) for t in ref.tints))
     if ref.shape == "cylinder" and len(cands) > 1:
         # a can as wide as a dish that may be a bowl (its inside hidden behind its near wall) is no
         # rival of a can-sized one: "the orange can" beside an orange bowl seen from low

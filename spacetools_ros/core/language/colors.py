@@ -87,9 +87,9 @@ def srgb_to_lab(rgb: np.ndarray | tuple[float, float, float]) -> np.ndarray:
     return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], axis=-1)
 
 
-def delta_e(lab_word: np.ndarray, lab_seen: np.ndarray) -> float:
-    """Distance of a seen colour from a word's colour: CIELAB with lightness weighted 1/2, or
-    ``inf`` when a chromatic word meets a grey object or a far hue."""
+def delta_e(lab_word: np.ndarray, lab_seen: np.ndarray, lightness_weight: float = 0.5) -> float:
+    """Distance of a seen colour from a word's colour: CIELAB with lightness weighted
+    ``lightness_weight``, or ``inf`` when a chromatic word meets a grey object or a far hue."""
     l1, a1, b1 = (float(v) for v in lab_word)
     l2, a2, b2 = (float(v) for v in lab_seen)
     c1, c2 = float(np.hypot(a1, b1)), float(np.hypot(a2, b2))
@@ -99,7 +99,7 @@ def delta_e(lab_word: np.ndarray, lab_seen: np.ndarray) -> float:
         dh = abs(np.degrees(np.arctan2(b1, a1) - np.arctan2(b2, a2))) % 360.0
         if min(dh, 360.0 - dh) > MAX_HUE_DEG:
             return float("inf")
-    return float(np.sqrt(((l1 - l2) / 2.0) ** 2 + (a1 - a2) ** 2 + (b1 - b2) ** 2))
+    return float(np.sqrt((lightness_weight * (l1 - l2)) ** 2 + (a1 - a2) ** 2 + (b1 - b2) ** 2))
 
 
 def is_color_phrase(phrase: str) -> bool:
@@ -144,20 +144,46 @@ def phrase_labs(phrase: str) -> list[np.ndarray]:
     return [np.array(lab) for lab in _phrase_labs(" ".join(phrase.lower().split()))]
 
 
-def color_fit(phrase: str, rgb: np.ndarray | tuple[float, float, float]) -> float:
+def color_fit(phrase: str, rgb: np.ndarray | tuple[float, float, float], lightness_weight: float = 0.5) -> float:
     """Distance of a measured colour (sRGB 0..255) from the nearest referent of a colour phrase;
     fits when <= FIT_MAX."""
     seen = srgb_to_lab(rgb)
-    return min(delta_e(lab, seen) for lab in phrase_labs(phrase))
+    return min(delta_e(lab, seen, lightness_weight) for lab in phrase_labs(phrase))
 
 
-SHADE_SCALES = tuple(float(k) for k in np.geomspace(0.55, 1.8, 13))  # the light's range over the table
+# the light's range over the table: a pale paint in a dim corner with the light behind it is seen at
+# under half its brightness
+SHADE_SCALES = tuple(float(k) for k in np.geomspace(0.55, 2.5, 17))
+# A paint seen in dim light fits a word when the measured colour, brightened (never darkened: a bright
+# blue block is no navy one), comes this close to it (``dim_fit``). Paints people give a word lie some
+# way from its referent (a mint (153, 255, 178) is 13 from "mint" in full light) and a dim reading
+# brightened carries its quantisation: a mint can seen at 0.45 of its brightness reads 45 from
+# "mint" as measured and about 14 brightened
+DIM_FIT_MAX = 20.0
+
+
+def _relit_fit(phrase: str, rgb: np.ndarray | tuple[float, float, float], scales: tuple[float, ...]) -> float:
+    c = np.asarray(rgb, dtype=float)
+    return min(color_fit(phrase, np.clip(c * k, 0.0, 255.0), 1.0) for k in scales)
 
 
 def shade_fit(phrase: str, rgb: np.ndarray | tuple[float, float, float]) -> float:
-    """``color_fit`` of the same paint under the light that suits the phrase best (the measured
-    colour scaled in brightness over SHADE_SCALES): tells a dim khaki block (159, 144, 94) from a
-    yellow one (175, 157, 18), which fit "khaki" alike as measured (23.4 and 23.9), the khaki one's
-    paint being khaki's own and the yellow one's far more saturated."""
-    c = np.asarray(rgb, dtype=float)
-    return min(color_fit(phrase, np.clip(c * k, 0.0, 255.0)) for k in SHADE_SCALES)
+    """Distance of the phrase from the same paint under the light that suits it best (the measured
+    colour scaled in brightness over SHADE_SCALES), lightness weighted in full since the light has
+    been accounted for: a pale paint is then told from a saturated one of the same hue, which
+    ``color_fit`` (lightness weighted 1/2) takes alike. A mint can (124, 195, 142) and a green one
+    (33, 135, 43) fit "mint" 28 and 21 as measured, 18 and 28 relit; a dim khaki block (159, 144, 94)
+    and a yellow one (175, 157, 18) fit "khaki" 23 and 24 as measured, 6 and 32 relit."""
+    return _relit_fit(phrase, rgb, SHADE_SCALES)
+
+
+def dim_fit(phrase: str, rgb: np.ndarray | tuple[float, float, float]) -> float:
+    """``shade_fit`` over the SHADE_SCALES of at least 1 only: the same paint seen in less light
+    than the word's colour."""
+    return _relit_fit(phrase, rgb, tuple(k for k in SHADE_SCALES if k >= 1.0))
+
+
+def tint_fits(phrase: str, rgb: np.ndarray | tuple[float, float, float]) -> bool:
+    """Whether a colour phrase can name an object of this measured colour: as measured (within
+    FIT_MAX) or as its paint seen in dim light (within DIM_FIT_MAX)."""
+    return color_fit(phrase, rgb) <= FIT_MAX or dim_fit(phrase, rgb) <= DIM_FIT_MAX
