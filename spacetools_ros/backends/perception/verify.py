@@ -30,6 +30,7 @@ PROPPED_M = 0.02  # a top this much higher than the object's own height: it rest
 TOP_FACE_PERCENTILE = 95.0  # of a block's point heights: its top face
 PARTLY_HIDDEN_AREA = 0.5  # an anchor seen in less than this part of its pixels before is partly hidden
 FAR_FROM_PLACE_M = 0.10     # a look-alike further than this from where the object was put is another one
+SAME_SIZE = 0.8  # a segment this wide, of a container's radius, where the container stood: it, joined
 
 
 @dataclass(frozen=True)
@@ -186,7 +187,6 @@ class PerceptionVerifier:
         if self._relation_frame is None:
             self._relation_frame = (scene.frame.intrinsics, scene.frame.extrinsics)
         self._before_area = [int(o.area_px) for o in scene.objects]
-        self._before_dark = [o.depth_coverage < SPARSE_DEPTH for o in scene.objects]
         self._roles = {}
         for role, text in (("anchor", command.anchor), ("anchor2", command.anchor2), ("pick", command.pick)):
             if not text:
@@ -265,8 +265,13 @@ class PerceptionVerifier:
             if role in self._roles:
                 was = self._before[self._roles[role]]
                 i = _nearest(after, was, was.body.position, used)
-                if i is None and role == "anchor" and cmd.relation in ("in", "on"):
-                    hidden.append(was.label)  # covered by what was put on it: judged where it stood
+                if role == "anchor" and cmd.relation in ("in", "on") and (i is None or (
+                        np.linalg.norm(after[i].body.position[:2] - was.body.position[:2]) > FAR_FROM_PLACE_M
+                        and self._stands_where(after, was, used))):
+                    # covered by what was put on it, or one segment with it (an orange block in a
+                    # black bowl reads as one orange can where the bowl stood, while a black plate
+                    # 38 cm away looks like the bowl): judged where it stood
+                    hidden.append(was.label)
                     found[role] = was
                     continue
                 if i is None:
@@ -341,6 +346,15 @@ class PerceptionVerifier:
             return Verdict(False, f"the {moved[0]['object']} was knocked {moved[0]['moved_m'] * 100:.0f} cm", evidence)
         return Verdict(True, f"the {obj.label} is {_words(cmd)}", evidence)
 
+    @staticmethod
+    def _stands_where(after: list[Seen], was: Seen, used: set[int]) -> bool:
+        """Whether something of ``was``'s size (of any look: it, joined with what was put in it)
+        now stands on the spot ``was`` stood on: centre within COLLATERAL_M, radius at least
+        SAME_SIZE of its own (the object put there alone, the container pushed away, is smaller)."""
+        return any(np.linalg.norm(o.body.position[:2] - was.body.position[:2]) <= COLLATERAL_M
+                   and o.body.radius_m >= SAME_SIZE * was.body.radius_m
+                   for j, o in enumerate(after) if j not in used)
+
     def _twins_in_place(self, after: list[Seen], picked: Seen, used: set[int]) -> set[int]:
         """Objects that look like the picked one and stand where a look-alike bystander stood: that
         bystander, not the picked object (which, merged into a container's segment, may not be a
@@ -373,9 +387,11 @@ class PerceptionVerifier:
         z = frame.depth_m[pv, pu].astype(float)
         k, t = frame.intrinsics, frame.extrinsics
         need = max(INSIDE_MIN_PX, INSIDE_MIN_FRACTION * self._before_area[pick_index])
-        if not same and self._before_dark[pick_index] and len(pv) >= need and np.mean(np.isfinite(z) & (z > 0)) < SPARSE_DEPTH:
+        if not same and len(pv) >= need and np.mean(np.isfinite(z) & (z > 0)) < SPARSE_DEPTH:
             # a dark object returns too little depth to stand anywhere: its pixels, cast onto the
-            # level of its middle standing on the container's floor (a wall hides its lower part)
+            # level of its middle standing on the container's floor (a wall hides its lower part).
+            # Whatever its depth before: a black block seen whole returned depth on 0.71 of its
+            # pixels, its top face alone in a bowl on 26 of 222
             a = anchor.body
             floor = a.position[2] + (a.support_height_m or 0.0)
             mid = floor + 0.5 * (was.body.support_height_m or 2 * was.body.radius_m)
