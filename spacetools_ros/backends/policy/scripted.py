@@ -216,8 +216,13 @@ class ScriptedPolicy(ScriptDriver):
             self.images += 0 if resp.startswith("Error") else 1
             self.places += 1
             if "succeeded" in resp:
-                yield _answer(f"Done: the {cmd.pick} is {relation_words(cmd.relation)} the {cmd.anchor}"
-                              f"{' and the ' + cmd.anchor2 if cmd.anchor2 else ''}.", "The object was released.")
+                where = f"{relation_words(cmd.relation)} the {cmd.anchor}{' and the ' + cmd.anchor2 if cmd.anchor2 else ''}"
+                unchecked = re.search(r"\(cannot check: ([^)]*)\)", resp)
+                if unchecked:  # released, but the look afterwards could not tell: say so, claim nothing
+                    yield _answer(f"I put the {cmd.pick} {where}, but I could not confirm it: {unchecked.group(1)}.",
+                                  "The object was released; the check could not see the result.")
+                else:
+                    yield _answer(f"Done: the {cmd.pick} is {where}.", "The object was released.")
                 return "done"
             if self.places >= self.max_place_attempts:
                 yield _answer(f"I failed to place the {cmd.pick} after {self.places} attempts.", "Out of attempts.")
