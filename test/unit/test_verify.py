@@ -422,6 +422,34 @@ def test_a_container_joined_with_what_was_put_in_it_is_not_a_look_alike_far_away
         s.close()
 
 
+def test_a_look_alike_taken_after_the_object_fell_is_not_the_object_in_the_bowl():
+    """The black can on the left fell out of the hand far from the bowl; a second grasp took its twin
+    and put that in the bowl. The twin, no longer where it stood, is not given the fallen can's
+    place as its own (19 cm away), so the check does not take the twin in the bowl for the can."""
+    data = scene_to_dict(load_scene(DEMO))
+    data["objects"] = [
+        {"name": "black_can", "shape": "cylinder", "color": "black", "size": [0.037, 0.087], "position": [0.372, -0.269]},
+        {"name": "blue_bowl", "shape": "bowl", "color": "blue", "size": [0.169, 0.057], "position": [0.36, 0.149]},
+        {"name": "red_box", "shape": "box", "color": "red", "size": [0.039, 0.036, 0.056], "position": [0.671, -0.212]},
+        {"name": "black_can_twin", "shape": "cylinder", "color": "black", "size": [0.04, 0.084], "position": [0.579, -0.019]},
+    ]
+    s = EmbeddedSession.create(scene_from_dict(data))
+    try:
+        world = s.tool_world()
+        v = PerceptionVerifier(world.capture, world.cache)
+        assert v.begin(parse_command("put the black can on the left in the blue bowl")) is None
+        s.sim.set_object_pose("black_can", [0.555, 0.168, 0.0])  # fell there
+        s.sim.set_object_pose("black_can_twin", [-0.6, 0.0, 0.3])  # in the hand, out of view
+        s.sim.step(300)
+        v.after_grasp()
+        s.sim.set_object_pose("black_can_twin", [0.365, 0.15, 0.012])  # put in the bowl
+        s.sim.step(300)
+        verdict = v.check(np.array([0.36, 0.149, 0.01]))
+        assert verdict.verified is not True, verdict
+    finally:
+        s.close()
+
+
 @pytest.mark.slow
 def test_an_anchor_mostly_hidden_from_the_camera_is_judged_where_it_was_seen_whole():
     """A hand that could not rise after a place stood in front of a flat plate and hid two thirds of

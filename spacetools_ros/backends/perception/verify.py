@@ -216,7 +216,10 @@ class PerceptionVerifier:
 
     def after_grasp(self) -> None:
         """New baseline for the bystanders (not the picked object, not the anchors): collateral is
-        what moves between now and the check."""
+        what moves between now and the check. A bystander not seen within FAR_FROM_PLACE_M of where
+        it stood keeps its baseline: the nearest look-alike further off is another object (a can's
+        twin, taken by a second grasp, was given the dropped can 19 cm away as its place, and the
+        twin put in the bowl passed for the can)."""
         if "pick" not in self._roles:
             return
         after, _scene = self._look()
@@ -225,7 +228,7 @@ class PerceptionVerifier:
             if k in self._roles.values():
                 continue
             j = _nearest(after, was, was.body.position, used)
-            if j is not None:
+            if j is not None and np.linalg.norm(after[j].body.position[:2] - was.body.position[:2]) <= FAR_FROM_PLACE_M:
                 used.add(j)
                 self._before[k] = after[j]
 
