@@ -358,6 +358,19 @@ def test_a_pale_paint_in_dim_light_is_told_from_a_saturated_one_of_its_hue():
     assert res.found is None and res.question
 
 
+def test_a_pale_paint_in_bright_light_keeps_its_hue_though_its_reading_is_clipped():
+    """A mint ball in bright light measured (180, 255, 210): its green clipped at 255, the reading is
+    bluer and paler than its paint and 31 from "mint". The median chromaticity of its pixels keeps
+    the paint's hue, so it is still the mint ball, also beside a saturated green one."""
+    mint = _obj(0, "green", "sphere", 0.0, rgb=(180, 255, 210), u=50)
+    mint.chroma_median = np.array([0.26, 0.43, 0.31])
+    assert resolve(parse_reference("mint ball"), [mint]).found is mint
+    green = _obj(1, "green", "sphere", 0.0, rgb=(41, 175, 54), u=250)
+    for order in ([mint, green], [green, mint]):
+        res = resolve(parse_reference("mint ball"), order)
+        assert res.question is None and res.found is mint
+
+
 def test_a_plate_partly_hidden_behind_a_can_is_a_plate_not_a_can():
     from spacetools_ros.backends.perception.describe import shape_name
 

@@ -129,10 +129,17 @@ def _tint_fits(ref: Reference, o: DetectedObject, rivals: list[DetectedObject] |
     no navy ball beside a ball that is navy."""
     if not ref.tints:
         return True
-    if not all(tint_fits(t, o.rgb_median) for t in ref.tints):
+    if not all(tint_fits(t, o.rgb_median, _paint_rgb(o)) for t in ref.tints):
         return False
-    pool = [o, *(r for r in rivals if r is not o and all(tint_fits(t, r.rgb_median) for t in ref.tints))]
+    pool = [o, *(r for r in rivals if r is not o and all(tint_fits(t, r.rgb_median, _paint_rgb(r)) for t in ref.tints))]
     return any(b is o for b in _best_tints(ref, pool))
+
+
+def _paint_rgb(o: DetectedObject) -> np.ndarray:
+    """Its paint's hue (the median chromaticity of its pixels) at the brightness it was seen (the
+    sum of its measured colour): a mint ball in bright light measured (180, 255, 210), its green
+    clipped, which reads a bluer, paler hue than its paint's (0.26, 0.43, 0.31)."""
+    return np.asarray(o.paint(), float) * float(np.sum(o.rgb_median))
 
 
 def _best_tints(ref: Reference, objs: list[DetectedObject]) -> list[DetectedObject]:
@@ -140,7 +147,7 @@ def _best_tints(ref: Reference, objs: list[DetectedObject]) -> list[DetectedObje
     best (``shade_fit``: a dim mint can over a saturated green one, a dim khaki block over a yellow
     one) and, among those within FIT_TIE of the best, its colour as measured (``color_fit``: an olive
     block over a yellow one that is olive-like only darkened), within FIT_TIE of the best."""
-    shade = {id(o): max(shade_fit(t, o.rgb_median) for t in ref.tints) for o in objs}
+    shade = {id(o): max(shade_fit(t, _paint_rgb(o)) for t in ref.tints) for o in objs}
     best = min(shade.values(), default=0.0)
     objs = [o for o in objs if shade[id(o)] - best < FIT_TIE]
     fit = {id(o): max(color_fit(t, o.rgb_median) for t in ref.tints) for o in objs}

@@ -163,8 +163,10 @@ DIM_FIT_MAX = 20.0
 
 
 def _relit_fit(phrase: str, rgb: np.ndarray | tuple[float, float, float], scales: tuple[float, ...]) -> float:
+    # not clipped at 255: a paint in more light than the camera's range is still that paint (the
+    # CIELAB formulas extend past white)
     c = np.asarray(rgb, dtype=float)
-    return min(color_fit(phrase, np.clip(c * k, 0.0, 255.0), 1.0) for k in scales)
+    return min(color_fit(phrase, np.maximum(c * k, 0.0), 1.0) for k in scales)
 
 
 def shade_fit(phrase: str, rgb: np.ndarray | tuple[float, float, float]) -> float:
@@ -183,7 +185,10 @@ def dim_fit(phrase: str, rgb: np.ndarray | tuple[float, float, float]) -> float:
     return _relit_fit(phrase, rgb, tuple(k for k in SHADE_SCALES if k >= 1.0))
 
 
-def tint_fits(phrase: str, rgb: np.ndarray | tuple[float, float, float]) -> bool:
+def tint_fits(phrase: str, rgb: np.ndarray | tuple[float, float, float],
+              paint_rgb: np.ndarray | tuple[float, float, float] | None = None) -> bool:
     """Whether a colour phrase can name an object of this measured colour: as measured (within
-    FIT_MAX) or as its paint seen in dim light (within DIM_FIT_MAX)."""
-    return color_fit(phrase, rgb) <= FIT_MAX or dim_fit(phrase, rgb) <= DIM_FIT_MAX
+    FIT_MAX) or as its paint seen in dim light (within DIM_FIT_MAX). ``paint_rgb``: the paint's hue
+    at the brightness seen, where the measured colour may have lost it (clipped at 255), for the
+    second test."""
+    return color_fit(phrase, rgb) <= FIT_MAX or dim_fit(phrase, rgb if paint_rgb is None else paint_rgb) <= DIM_FIT_MAX
