@@ -21,6 +21,7 @@ NEAR_MAX_GAP_M = 0.10    # next to: footprints at most this far apart
 SUPPORT_TOL_M = 0.005    # in/on: centre inside the support area (+ this)
 SUPPORT_Z_TOL_M = 0.012  # in/on: resting no lower than the support surface (- this)
 RAISED_SUPPORT_Z_FRACTION = 0.5  # ... or, on a raised support, no lower than half its height
+RAISED_SUPPORT_M = 0.02  # a support whose top is this high (a block, a can; not a dish's floor) is raised
 ON_TABLE_MAX_Z_M = 0.03  # a side placement rests on the table
 BETWEEN_MAX_OFF_M = 0.06  # between: at most this far from the line joining the anchors
 SIDE_MIN_M = 0.02        # robot frame: at least this far beside the anchor's centre
@@ -61,7 +62,12 @@ def relation_holds(relation: str, obj: Body, anchor: Body, intrinsics: np.ndarra
         # block): the bottom need only be well above the table, which a measured top (a dark
         # block's reads centimetres off) does not decide to the millimetre
         z_tol = max(SUPPORT_Z_TOL_M, RAISED_SUPPORT_Z_FRACTION * anchor.support_height_m)
-        ok = d <= anchor.support_radius_m + SUPPORT_TOL_M and p[2] >= a[2] + anchor.support_height_m - z_tol
+        up = p[2] >= a[2] + anchor.support_height_m - z_tol
+        # on a raised support (a block, a can) at its top's height, what overlaps its top rests on
+        # it: nothing else stands there (a block 2.4 cm off a 5.6 cm cube's centre rests on it, and
+        # the camera put it 3.6 cm off, beyond the top's half size)
+        reach = anchor.support_radius_m + (obj.radius_m if anchor.support_height_m >= RAISED_SUPPORT_M else 0.0)
+        ok = d <= reach + SUPPORT_TOL_M and up
         return ok, f"{d * 100:.1f} cm from the anchor's centre (support radius {anchor.support_radius_m * 100:.1f} cm), " \
                    f"bottom at {p[2] * 100:.1f} cm"
     if p[2] > ON_TABLE_MAX_Z_M:

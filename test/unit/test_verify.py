@@ -33,6 +33,11 @@ def body(x, y, z=0.0, r=0.03, support_r=0.03, support_h=0.04):
     ("on", body(0.5, 0.0, 0.038), body(0.5, 0.0, 0.003, 0.035, 0.026, 0.047), True),
     ("on", body(0.5, 0.0, 0.015), body(0.5, 0.0, 0.003, 0.035, 0.026, 0.047), False),  # below half its height
     ("on", body(0.5, 0.0, 0.05), body(0.5, 0.0, 0.0, 0.03, 0.0, None), False),     # nothing rests on a ball
+    # at a cube's top height, overlapping its top: resting on it though its centre is off the top's half size
+    ("on", body(0.536, 0.0, 0.045, 0.02), body(0.5, 0.0, 0.0, 0.04, 0.028, 0.045), True),
+    ("on", body(0.556, 0.0, 0.045, 0.02), body(0.5, 0.0, 0.0, 0.04, 0.028, 0.045), False),  # no overlap
+    ("on", body(0.536, 0.0, 0.010, 0.02), body(0.5, 0.0, 0.0, 0.04, 0.028, 0.045), False),  # leaning, low
+    ("on", body(0.59, 0.0, 0.004, 0.02), body(0.5, 0.0, 0.0, 0.09, 0.08, 0.004), False),  # past a plate's floor: no overlap rule
     ("left", body(0.5, -0.15, 0.0), body(0.5, 0.0), True),   # the camera looks along -x: -y is image left
     ("left", body(0.5, 0.15, 0.0), body(0.5, 0.0), False),
     ("right", body(0.5, 0.15, 0.0), body(0.5, 0.0), True),
