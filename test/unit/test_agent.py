@@ -332,3 +332,24 @@ def test_an_arm_left_in_the_view_goes_home_before_the_first_look(session):
     ep.close()
     world = session.tool_world()
     assert not world.clear_view_first()  # at home already: nothing moves
+
+
+def test_a_refuted_place_whose_object_is_not_found_again_is_reported_as_put_down():
+    """The place let go and the check refuted it; the object (one segment with the block it was put
+    on) is not found again. The answer says it was put down and what the check saw, not that it
+    slipped out of the hand, and no place is tried with an empty hand."""
+    from spacetools_ros.backends.policy.scripted import ScriptedPolicy
+
+    cmd = parse_command("put the blue block on the brown block")
+    policy = ScriptedPolicy()
+    policy.images, policy.places, policy.grasps, policy.failed_spots, policy.fallback_pick = 2, 0, 1, [], None
+    policy.views_tried, policy.pick_half, policy.pick_across_cm = 0, None, None
+    steps = policy._place(cmd, (0.4, 0.4))
+    assert "robot.place_object_at_2d_location" in next(steps)
+    said = [steps.send("Release operation failed. The object was released, but the blue box is not on the brown "
+                       "block: 3.6 cm from the anchor's centre (support radius 2.8 cm).")]
+    while "<answer>" not in said[-1]:
+        assert "robot.place_object_at_2d_location" not in said[-1], said
+        said.append(steps.send("Detected 0 instance(s): []"))
+    assert "slipped" not in said[-1]
+    assert "I put the blue block down, but the blue box is not on the brown block: 3.6 cm" in said[-1], said[-1]

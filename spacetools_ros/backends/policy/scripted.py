@@ -252,6 +252,11 @@ class ScriptedPolicy(ScriptDriver):
                     yield _answer(f"The {cmd.pick} fell and I am out of grasp attempts.", "Out of attempts.")
                     return "done"
                 return "regrasp"
+            released = re.search(r"The object was released, but (.+)\.\s*$", resp_place)
+            if released:  # let go where it was put, and not found again to pick up: say what the check saw
+                yield _answer(f"I put the {cmd.pick} down, but {released.group(1)}, and I cannot find it again "
+                              "to try once more.", "Released; the check refuted it; the object is not found again.")
+                return "done"
             if "gripper is empty" in resp_place:  # it fell where the camera does not see it
                 yield _answer(f"The {cmd.pick} slipped out of the gripper and I cannot see it on the table any more.",
                               "The hand is empty and the object is nowhere in view.")
