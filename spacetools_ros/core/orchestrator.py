@@ -280,6 +280,10 @@ class Orchestrator:
             verification = Verdict(False, "the object is still in the hand") if holding else \
                 last_verdict if last_verdict is not None else self._check(last_point)
         success = reason is None and answer is not None and verification is not None and verification.verified is True
+        if success and last_verdict is None:
+            # the last place was not what put it there (it fell there from the hand, or a grasp failed
+            # after it): the policy's words may tell of a failure; the answer adds what the look found
+            answer = f"{answer} Looking again, though: {verification.summary}."
         if not success and reason is None:
             reason = ("no_robot_action" if grasp_attempts == 0
                       else "not_verified" if verification is None or verification.verified is None else "task_failed")

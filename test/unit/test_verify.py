@@ -211,6 +211,33 @@ def test_a_place_that_could_not_be_checked_is_not_reported_done(session):
     assert not out.answer.startswith("Done") and "could not confirm it: the red box is not seen" in out.answer
 
 
+class FakeSatisfiedVerifier(FakeBlindVerifier):
+    """A fake OutcomeVerifier (named as such) whose look after acting finds the command done."""
+
+    def check(self, place_point_base):
+        from spacetools_ros.core.verify import Verdict
+
+        return Verdict(True, "the red box is in the blue bowl")
+
+
+def test_a_task_found_done_by_the_last_look_after_a_failed_grasp_says_so_in_the_answer(session):
+    """Every grasp slips; the policy gives up, while the last look finds the command done (as when
+    a plate fell from the hand next to where it was to go): the outcome is a success and the answer,
+    besides the policy's words, says what the look found."""
+    from test_agent import FakeSlippingWorld
+
+    from spacetools_ros.backends.tools.factory import build_toolshed
+    from spacetools_ros.backends.tools.toolshed import Episode
+    from spacetools_ros.core.orchestrator import Orchestrator, ToolResult
+
+    shed, ep = build_toolshed(FakeSlippingWorld(session.tool_world())), Episode()
+    orch = Orchestrator(ScriptedPolicy(), lambda c: ToolResult(*(lambda r: (r.text, r.ok, r.data))(shed.execute(c, ep))),
+                        shed.schemas, verifier=FakeSatisfiedVerifier())
+    out = orch.run("put the red block in the blue bowl")
+    assert out.success, out
+    assert "failed to grasp" in out.answer and out.answer.endswith("Looking again, though: the red box is in the blue bowl.")
+
+
 def test_a_look_alike_where_it_stood_is_not_the_object_that_was_placed():
     """A brown can put on a yellow plate becomes one segment with it; the other brown can, still
     where it stood, is not mistaken for the placed one (the check looks at the plate instead)."""
