@@ -222,7 +222,7 @@ class Manipulator:
                     # limit): open, turn back and lift as first closed
                     self.holding = None
                     self.motion.set_planning_scene(scene)
-                    grasp, width = self._turn_and_close([closed_at], allowed, phases, plans)
+                    grasp, width = self._turn_and_close([closed_at], allowed, phases, plans, rise=False)
                     turned_back = True
                     if width >= cfg.min_hold_width_m:
                         continue
@@ -292,22 +292,37 @@ class Manipulator:
         return self._turn_and_close(reachable, allowed, phases, plans, fallback=grasp)
 
     def _turn_and_close(self, turns: list[Pose], allowed: frozenset, phases: dict, plans: list,
-                        fallback: Pose | None = None) -> tuple[Pose, float]:
-        """Open, turn the hand in place to the first of ``turns`` it can turn to and close again:
-        the grasp held and the width (when no turn can be made the hand closes where it is:
-        ``fallback``, or its pose now)."""
+                        fallback: Pose | None = None, rise: bool = True) -> tuple[Pose, float]:
+        """Open, rise clear above the object (``rise``; else turn in place: an object the fingers
+        centred, under a wrist that cannot rise), turn to the first of ``turns`` the hand can come
+        down to and close again: the grasp held and the width (when no turn can be made the hand
+        comes back down and closes where it was: ``fallback``, or its pose now). Turned in place
+        round an object off their middle, the open fingers swept a can held 1.5 cm off and knocked
+        it over."""
         grasp = fallback if fallback is not None else self.motion.tcp_pose()
+        up = np.array([0.0, 0.0, self.config.approach_distance_m if rise else 0.0])
         try:
             self._timed(phases, plans, "recentre", self.motion.set_gripper, self.max_width)
+            if turns and rise:
+                self._timed(phases, plans, "recentre", self.motion.move_linear, grasp.translated(up), allowed=allowed)
         except MotionFailure:
-            turns = []  # the fingers did not open: close again where they are
-        for cand in turns:
-            try:
-                self._timed(phases, plans, "recentre", self.motion.move_linear, cand, allowed=allowed)
-            except MotionFailure:
-                continue  # the hand stays where it was
-            grasp = cand
-            break
+            turns = []  # the fingers did not open, or the hand cannot rise: close again where it is
+        else:
+            for cand in turns:
+                try:
+                    if rise:
+                        self._timed(phases, plans, "recentre", self.motion.move_linear, cand.translated(up), allowed=allowed)
+                    self._timed(phases, plans, "recentre", self.motion.move_linear, cand, allowed=allowed)
+                except MotionFailure:
+                    continue
+                grasp = cand
+                break
+            else:
+                if turns and rise:  # back down to where it closed first
+                    try:
+                        self._timed(phases, plans, "recentre", self.motion.move_linear, grasp, allowed=allowed)
+                    except MotionFailure:
+                        pass
         return grasp, self._timed(phases, plans, "close", self.motion.set_gripper, 0.0)
 
     def _recover_open(self, retreat: Pose, phases, plans) -> None:
