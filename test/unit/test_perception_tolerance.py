@@ -3,6 +3,8 @@ person names (used only when no object fits exactly); a colour light can shift i
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -369,6 +371,20 @@ def test_a_pale_paint_in_bright_light_keeps_its_hue_though_its_reading_is_clippe
     for order in ([mint, green], [green, mint]):
         res = resolve(parse_reference("mint ball"), order)
         assert res.question is None and res.found is mint
+
+
+def test_a_ball_seen_from_the_side_and_fitted_a_little_wide_may_be_a_ball():
+    """A 4.8 cm ball seen from the side: half its footprint (4.7 by 3.2 cm), corners of a block's
+    strength on its top, a ball fit 1.7 mm rms and 5.4 cm wide for a 4.9 cm segment. Read as a block,
+    it may still be a ball ("the brown ball" had been 'not seen'); a block's rougher fit leaves no such
+    reading."""
+    ball = _obj(0, "brown", "box", 0.064, u=50)
+    ball.footprint_size, ball.height_m = np.array([0.047, 0.032]), 0.049
+    ball.sphere_rms_m, ball.sphere_radius_m = 0.0017, 0.0272
+    assert "sphere" in other_shapes(ball)
+    assert resolve(parse_reference("brown ball"), [replace(ball, maybe_shapes=other_shapes(ball))]).found is not None
+    block = replace(ball, sphere_rms_m=0.003)
+    assert "sphere" not in other_shapes(block)
 
 
 def test_a_plate_partly_hidden_behind_a_can_is_a_plate_not_a_can():

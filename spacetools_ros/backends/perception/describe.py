@@ -66,6 +66,7 @@ BOX_CORNERS = 0.036       # corner strength of a top face from which on it is a 
 # leaves 2 of them outside SHAPE_MARGIN (9 before) while leaving fewer correct ones open (86, 92)
 BOX_SCORE = 0.031
 SHAPE_MARGIN = 0.010      # box vs cylinder: a score this close to BOX_SCORE leaves both open
+SPHERE_WIDE_FIT = 1.2  # a fitted ball up to this much wider than the segment is tall may be one
 SPHERE_LOOSE_RMS_M = 0.004  # a rounder fit than this, a round footprint and height ~ width: maybe a sphere
 SHADE_FACTORS = (0.75, 1.3)  # the same paint under dimmer / brighter light
 ROUND_SILHOUETTE = 0.8     # mask area / its enclosing circle's from which on a ball is plausible (a
@@ -147,6 +148,11 @@ def other_shapes(o: DetectedObject) -> frozenset[str]:
     h = o.height_m
     if (o.shape in ("box", "cylinder") and o.sphere_rms_m < SPHERE_LOOSE_RMS_M and short > 0.75 * long_
             and abs(h - long_) < 0.3 * max(h, long_)):
+        out.add("sphere")
+    if (o.shape in ("box", "cylinder") and o.sphere_rms_m < SPHERE_NOISY_RMS_M
+            and 0.78 * h <= 2 * o.sphere_radius_m <= SPHERE_WIDE_FIT * h):
+        # a ball seen from the side shows half its footprint (4.7 by 3.2 cm for a 4.8 cm ball), and
+        # a noisy sensor may fit it a little wide (5.4 cm): its fit still says it may be a ball
         out.add("sphere")
     if o.shape == "sphere":
         out.add("cylinder")
