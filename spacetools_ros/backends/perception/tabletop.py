@@ -305,7 +305,13 @@ def _table_noise(m: np.ndarray, height: np.ndarray, table_mask: np.ndarray, pad_
     h = height[win][table_mask[win]]
     if len(h) < 50:
         return 0.0
-    return float(1.4826 * np.median(np.abs(h - np.median(h))))
+    return robust_std(h)
+
+
+def robust_std(values: np.ndarray) -> float:
+    """The standard deviation of normally distributed values estimated from their median absolute
+    deviation (outliers do not move it)."""
+    return float(1.4826 * np.median(np.abs(values - np.median(values))))
 
 
 def _island(outer: DetectedObject, inner: DetectedObject, max_height_m: float) -> bool:

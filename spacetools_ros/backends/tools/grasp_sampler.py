@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...core.grasping import GRASP_FRAME_TO_TCP_M, grasp_height_m
-from ..perception.tabletop import plane_axes
+from ..perception.tabletop import plane_axes, robust_std
 from .geometry3d import hull_circle, table_plane
 
 
@@ -51,7 +51,7 @@ def table_noise_m(heights: np.ndarray) -> float:
     near = heights[np.abs(heights) < 0.015]
     if len(near) < 100:
         return 0.0
-    return float(1.4826 * np.median(np.abs(near - np.median(near))))
+    return robust_std(near)
 
 
 def resting_sphere(uv: np.ndarray, h: np.ndarray, iters: int = 15) -> tuple[np.ndarray, float, float]:
