@@ -307,22 +307,21 @@ class Manipulator:
                 self._timed(phases, plans, "recentre", self.motion.move_linear, grasp.translated(up), allowed=allowed)
         except MotionFailure:
             turns = []  # the fingers did not open, or the hand cannot rise: close again where it is
+        for cand in turns:
+            try:
+                if rise:
+                    self._timed(phases, plans, "recentre", self.motion.move_linear, cand.translated(up), allowed=allowed)
+                self._timed(phases, plans, "recentre", self.motion.move_linear, cand, allowed=allowed)
+            except MotionFailure:
+                continue
+            grasp = cand
+            break
         else:
-            for cand in turns:
+            if turns and rise:  # no turn made: back down to where it closed first
                 try:
-                    if rise:
-                        self._timed(phases, plans, "recentre", self.motion.move_linear, cand.translated(up), allowed=allowed)
-                    self._timed(phases, plans, "recentre", self.motion.move_linear, cand, allowed=allowed)
+                    self._timed(phases, plans, "recentre", self.motion.move_linear, grasp, allowed=allowed)
                 except MotionFailure:
-                    continue
-                grasp = cand
-                break
-            else:
-                if turns and rise:  # back down to where it closed first
-                    try:
-                        self._timed(phases, plans, "recentre", self.motion.move_linear, grasp, allowed=allowed)
-                    except MotionFailure:
-                        pass
+                    pass
         return grasp, self._timed(phases, plans, "close", self.motion.set_gripper, 0.0)
 
     def _recover_open(self, retreat: Pose, phases, plans) -> None:

@@ -131,8 +131,8 @@ def _tint_fits(ref: Reference, o: DetectedObject, rivals: list[DetectedObject] |
         return True
     if not all(tint_fits(t, o.rgb_median, _paint_rgb(o)) for t in ref.tints):
         return False
-    pool = [o, *(r for r in rivals if r is not o and all(tint_fits(t, r.rgb_median, _paint_rgb(r)) for t in ref.tints))]
-    return any(b is o for b in _best_tints(ref, pool))
+    fitting = [r for r in rivals if r is not o and all(tint_fits(t, r.rgb_median, _paint_rgb(r)) for t in ref.tints)]
+    return not fitting or any(b is o for b in _best_tints(ref, [o, *fitting]))
 
 
 def _paint_rgb(o: DetectedObject) -> np.ndarray:

@@ -154,6 +154,7 @@ def color_fit(phrase: str, rgb: np.ndarray | tuple[float, float, float], lightne
 # the light's range over the table: a pale paint in a dim corner with the light behind it is seen at
 # under half its brightness
 SHADE_SCALES = tuple(float(k) for k in np.geomspace(0.55, 2.5, 17))
+DIM_SCALES = tuple(k for k in SHADE_SCALES if k >= 1.0)  # ... those that brighten what was seen
 # A paint seen in dim light fits a word when the measured colour, brightened (never darkened: a bright
 # blue block is no navy one), comes this close to it (``dim_fit``). Paints people give a word lie some
 # way from its referent (a mint (153, 255, 178) is 13 from "mint" in full light) and a dim reading
@@ -180,9 +181,8 @@ def shade_fit(phrase: str, rgb: np.ndarray | tuple[float, float, float]) -> floa
 
 
 def dim_fit(phrase: str, rgb: np.ndarray | tuple[float, float, float]) -> float:
-    """``shade_fit`` over the SHADE_SCALES of at least 1 only: the same paint seen in less light
-    than the word's colour."""
-    return _relit_fit(phrase, rgb, tuple(k for k in SHADE_SCALES if k >= 1.0))
+    """``shade_fit`` over DIM_SCALES only: the same paint seen in less light than the word's colour."""
+    return _relit_fit(phrase, rgb, DIM_SCALES)
 
 
 def tint_fits(phrase: str, rgb: np.ndarray | tuple[float, float, float],
