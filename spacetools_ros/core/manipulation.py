@@ -271,15 +271,16 @@ class Manipulator:
         # the two are the same grasp; the wrist may reach only one (IK may find the other one in
         # another arm posture, which the turn in place cannot reach: a joint at its limit)
         turns = [Pose(grasp.position, grasp.rotation @ rot_z(q), grasp.frame) for q in (np.pi / 2, -np.pi / 2)]
-        reachable = []
+        q_now, reachable = self.motion.current_joints(), []
         for cand in turns:
             try:
-                self.motion.ik(cand, allowed=allowed, finger_width_m=self.max_width)
+                q = self.motion.ik(cand, allowed=allowed, finger_width_m=self.max_width)
             except MotionFailure:
                 continue
-            reachable.append(cand)
+            reachable.append((float(np.abs(np.asarray(q) - q_now).sum()), len(reachable), cand))
         if not reachable:
             return grasp, width
+        reachable = [cand for *_, cand in sorted(reachable)]  # the wrist's own turn before another posture
         # lifted clear of the table the object hangs between the pads and centres along them; on the
         # table its friction holds it a few millimetres off (3.5 of 6 mm left on a can), which the
         # turn would put across the pads, where it creeps towards their edge on the way and falls

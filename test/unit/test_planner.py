@@ -77,6 +77,30 @@ def test_cartesian_line_is_straight(planner):
     assert np.linalg.norm(planner.kin.fk(plan.path[-1]).position - goal.position) < 1e-3
 
 
+def test_a_turn_in_place_past_the_wrist_limit_does_not_swing_the_arm(planner, monkeypatch):
+    """The hand a quarter turn about its approach, the wrist's last joint 0.1 rad from its limit: no
+    straight path exists, and the IK solution of the goal is another arm posture (the one met in an
+    evaluation scene: the joint-space path to it dipped the TCP 8 cm and knocked a can over). The
+    fallback's deviation is measured from the segment, 3 mm long here, not from the infinite line
+    through it, so that path is refused."""
+    planner.set_scene(PlanningScene())
+    q0 = np.array([0.04, 0.21, 0.27, -2.3, -0.09, 2.5, 1.42])
+    q_other = q0 + [1.49, 0.4, -1.5, 0.05, 0.9, -0.21, 0.96]
+    start, goal = planner.kin.fk(q0), planner.kin.fk(q_other)
+    assert np.linalg.norm(goal.position - start.position) < 0.004  # a turn in place
+    real_ik = planner.kin.ik
+    monkeypatch.setattr(planner.kin, "ik", lambda pose, seed, **kw: real_ik(pose, seed, **kw)
+                        if kw.get("restarts") == 0 else q_other.copy())
+    with pytest.raises(MotionFailure) as err:
+        planner.plan_cartesian(q0, goal, finger_width_m=0.08)
+    assert err.value.reason == "ik_failed"
+    # the same fallback still takes a short joint-space path that keeps to the line
+    q_near = q0 + [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -0.3]
+    monkeypatch.setattr(planner.kin, "ik", lambda pose, seed, **kw: None if kw.get("restarts") == 0 else q_near.copy())
+    plan = planner.plan_cartesian(q0, planner.kin.fk(q_near), finger_width_m=0.08)
+    assert np.allclose(plan.path[-1], q_near)
+
+
 def test_held_object_is_part_of_collision_checking(planner):
     from spacetools_ros.core.planning_scene import AttachedObject
 

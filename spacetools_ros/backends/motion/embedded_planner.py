@@ -251,7 +251,10 @@ class EmbeddedPlanner:
             for s_ in np.linspace(0.0, 1.0, 21):
                 p = self.kin.fk(path[0] + s_ * (path[1] - path[0])).position
                 off = p - start_pose.position
-                dev = np.linalg.norm(off - (off @ seg) / max(seg @ seg, 1e-12) * seg)
+                # off the segment, not the infinite line: turned in place (a segment of 1 mm), a
+                # swing of the whole arm dipped the TCP 8 cm along the line's direction
+                along = float(np.clip((off @ seg) / max(seg @ seg, 1e-12), 0.0, 1.0))
+                dev = np.linalg.norm(off - along * seg)
                 if dev > self.config.cartesian_max_deviation_m:
                     raise
             if self.first_collision(path, finger_width_m, allowed) is not None:
