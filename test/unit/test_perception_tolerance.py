@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from spacetools_ros.backends.perception.describe import BOX_CORNERS, SHAPE_MARGIN, color_name, other_colors, other_shapes
-from spacetools_ros.backends.perception.tabletop import DetectedObject, corner_strength
+from spacetools_ros.backends.perception.tabletop import DetectedObject, colour_stats, corner_strength
 from spacetools_ros.backends.pointing.referring import ground, parse_reference, resolve
 from spacetools_ros.core.scene import COLORS
 
@@ -371,6 +371,34 @@ def test_a_pale_paint_in_bright_light_keeps_its_hue_though_its_reading_is_clippe
     for order in ([mint, green], [green, mint]):
         res = resolve(parse_reference("mint ball"), order)
         assert res.question is None and res.found is mint
+
+
+def _lit(paint_rgb, lo: float, hi: float, n: int = 300, seed: int = 0) -> DetectedObject:
+    """An object of this paint, its pixels lit from ``lo`` to ``hi`` times, as the camera clips them."""
+    rng = np.random.default_rng(seed)
+    px = np.clip(np.asarray(paint_rgb, float)[None] * rng.uniform(lo, hi, (n, 1)), 0, 255)
+    rgb, chroma = colour_stats(px)
+    o = _obj(0, color_name(rgb), "sphere", 0.0, rgb=rgb, u=50 if seed == 0 else 250)
+    o.chroma_median = chroma
+    return o
+
+
+def test_a_pale_paint_over_lit_is_read_from_its_unclipped_pixels_and_fits_its_word():
+    """A mint ball (153, 255, 178) under a light that clipped the green of two thirds of its pixels
+    read (207, 255, 241) and a paint of (0.28, 0.40, 0.32), brighter than the camera's range and 29
+    from "mint": "the mint orb" was not seen beside a green ball. The pixels with no channel clipped
+    keep its paint's hue, and a paint brighter than the range is also taken at its top; a bright
+    blue block is still no navy one."""
+    mint = _lit((153, 255, 178), 0.6, 1.5)
+    assert np.abs(mint.paint() - np.array([153, 255, 178]) / 586).max() < 0.01
+    green = _lit((41, 175, 54), 0.6, 1.3, seed=1)
+    for order in ([mint, green], [green, mint]):
+        res = resolve(parse_reference("mint orb"), order)
+        assert res.question is None and res.found is mint
+    blue = _lit((20, 40, 250), 0.8, 1.6)
+    blue.shape = "box"
+    res = resolve(parse_reference("navy block"), [blue])
+    assert res.found is None and res.question
 
 
 def test_a_ball_seen_from_the_side_and_fitted_a_little_wide_may_be_a_ball():

@@ -181,8 +181,11 @@ def shade_fit(phrase: str, rgb: np.ndarray | tuple[float, float, float]) -> floa
 
 
 def dim_fit(phrase: str, rgb: np.ndarray | tuple[float, float, float]) -> float:
-    """``shade_fit`` over DIM_SCALES only: the same paint seen in less light than the word's colour."""
-    return _relit_fit(phrase, rgb, DIM_SCALES)
+    """``shade_fit`` over DIM_SCALES only: the same paint seen in less light than the word's colour;
+    a paint seen brighter than the camera's range (a channel over 255: the pixels were clipped) also
+    as if seen at that range's top (an over-lit mint ball (184, 306, 215) is mint (152, 255, 179))."""
+    top = float(np.max(rgb))
+    return _relit_fit(phrase, rgb, DIM_SCALES if top <= 255.0 else (255.0 / top, *DIM_SCALES))
 
 
 def tint_fits(phrase: str, rgb: np.ndarray | tuple[float, float, float],
