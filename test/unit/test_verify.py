@@ -347,6 +347,39 @@ def test_a_plate_put_beside_another_but_resting_on_a_neighbour_is_not_on_the_tab
     assert propped_up(flat, first).body.position[2] == 0.0
 
 
+def test_a_plate_dropped_onto_another_is_judged_by_its_own_footprint_not_by_their_joined_segment():
+    """A brown plate slipped out of the hand onto an orange plate, 12 cm from the black plate it was
+    to go next to. The two read as one brown "bowl" 2 cm wider than the brown plate, whose gap to
+    the black plate then measured 9.6 cm: the check said it was next to it. The object's footprint
+    is the one first seen, standing alone."""
+    data = scene_to_dict(load_scene(DEMO))
+    data["camera"] = {"name": "scene", "position": [1.3043, 0.0, 0.6749], "look_at": [0.5, 0.0, 0.0],
+                      "width": 640, "height": 480, "fov_y_deg": 58.0, "sensor": "structured_light"}
+    data["appearance"] = {"table_color": [0.421, 0.343, 0.249], "light_intensity": 0.835,
+                          "light_azimuth_deg": 29.5, "light_tilt_deg": 34.4}
+    data["objects"] = [
+        {"name": "brown_plate", "shape": "plate", "color": "brown", "size": [0.1665, 0.015], "position": [0.462, 0.032]},
+        {"name": "black_plate", "shape": "plate", "color": "black", "size": [0.111, 0.015], "position": [0.591, -0.272]},
+        {"name": "orange_plate", "shape": "plate", "color": "orange", "size": [0.1155, 0.015], "position": [0.723, -0.008]},
+    ]
+    s = EmbeddedSession.create(scene_from_dict(data))
+    try:
+        world = s.tool_world()
+        v = PerceptionVerifier(world.capture, world.cache)
+        assert v.begin(parse_command("put the brown dish next to the black dish")) is None
+        s.sim.set_object_pose("brown_plate", [0.752, -0.069, 0.02])  # fell onto the orange plate
+        s.sim.step(300)
+        verdict = v.check(np.array([0.70, -0.15, 0.0]))
+        assert verdict.verified is False, verdict
+        assert "between the footprints" in verdict.summary
+        s.sim.set_object_pose("brown_plate", [0.55, -0.10, 0.0])  # next to it on the table, 4 cm apart
+        s.sim.step(300)
+        verdict = v.check(np.array([0.55, -0.10, 0.0]))
+        assert verdict.verified is True, verdict
+    finally:
+        s.close()
+
+
 @contextmanager
 def _begun(category: str, index: int, command: str):
     """A development case's scene with a verifier that has begun checking ``command``."""
