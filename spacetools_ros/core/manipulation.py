@@ -15,7 +15,7 @@ import numpy as np
 
 from .envelope import Workspace, approach_violation, grasp_violation, place_violation
 from .errors import MotionFailure
-from .geometry import Pose, rot_z
+from .geometry import Pose, rot_x, rot_z
 from .grasping import top_down_rotation
 from .planning_scene import AttachedObject, CollisionObject, PlanningScene, footprint_radius
 from .results import ActionResult, FailureReason
@@ -46,6 +46,20 @@ LIFTED_PINCH_RATIO = 0.7  # ... or, once lifted, narrower than this: it turns be
                           # grip holds 0.9-1.0 of the perceived side; a cube held by its edge closed at
                           # 0.73, lifted 0.60, and went on turning to 0.23 on its way)
 BOX_PADDING_M = 0.003   # perception pads a seen block's box by this on every side
+# at the far edge of the table a grasp straight down may be out of reach (a block 80 cm from the base:
+# the wrist would have to stand above it); leaning the hand about its finger axis, which keeps the pads
+# on the same two faces, brings the wrist back towards the base
+LEAN_DEG = (10.0, 20.0)
+
+
+def _leaning(grasp: Pose, angle_rad: float) -> list[Pose]:
+    """The grasp and its half-turned twin, each leaned ``angle_rad`` about its finger axis either way:
+    the one whose approach points away from the robot base (its wrist nearer the base) first."""
+    out = []
+    for r in (grasp.rotation, grasp.rotation @ np.diag([-1.0, -1.0, 1.0])):
+        out += [Pose(grasp.position, r @ rot_x(sign * angle_rad), grasp.frame) for sign in (1.0, -1.0)]
+    outward = grasp.position[:2] / max(float(np.linalg.norm(grasp.position[:2])), 1e-9)
+    return sorted(out, key=lambda p: -float(p.rotation[:2, 2] @ outward))
 
 
 def _narrowest_side(target: CollisionObject | None) -> float | None:
@@ -155,19 +169,22 @@ class Manipulator:
         else:
             target = self.object_at(grasp.position)
         allowed = frozenset() if target is None else frozenset({frozenset({"robot", f"obj:{target.name}"})})
-        approach = grasp.rotation[:, 2]
         tp = time.perf_counter()
         # a parallel gripper is symmetric: the same grasp turned half a turn about the approach axis
         flipped = Pose(grasp.position, grasp.rotation @ np.diag([-1.0, -1.0, 1.0]), grasp.frame)
         reachable, last_exc = [], None
-        for cand in (grasp, flipped):
-            try:
-                q_pre = self.motion.ik(cand.translated(-approach * cfg.approach_distance_m), finger_width_m=self.max_width)
-                self.motion.ik(cand, allowed=allowed, finger_width_m=self.max_width)
-            except MotionFailure as exc:
-                last_exc = exc
-                continue
-            reachable.append((cand, q_pre))
+        for cands in ((grasp, flipped), *(_leaning(grasp, np.deg2rad(a)) for a in LEAN_DEG)):
+            for cand in cands:
+                try:
+                    q_pre = self.motion.ik(cand.translated(-cand.rotation[:, 2] * cfg.approach_distance_m),
+                                           finger_width_m=self.max_width)
+                    self.motion.ik(cand, allowed=allowed, finger_width_m=self.max_width)
+                except MotionFailure as exc:
+                    last_exc = exc
+                    continue
+                reachable.append((cand, q_pre))
+            if reachable:  # leaning only where straight down is out of reach
+                break
         phases["ik"] = time.perf_counter() - tp
         if not reachable:
             return self._result("grasp", t0, phases, plans, last_exc.reason, str(last_exc))
@@ -186,7 +203,7 @@ class Manipulator:
                 # configuration; the half-turned grasp puts the wrist elsewhere: try it once
                 if exc.reason != FailureReason.IK_FAILED.value or k == len(reachable) - 1:
                     return self._result("grasp", t0, phases, plans, exc.reason, str(exc))
-        pre = grasp.translated(-approach * cfg.approach_distance_m)
+        pre = grasp.translated(-grasp.rotation[:, 2] * cfg.approach_distance_m)
         width = self._timed(phases, plans, "close", self.motion.set_gripper, 0.0)
         closed_at = grasp
         if width >= cfg.min_hold_width_m:
