@@ -38,6 +38,8 @@ class ActionResult:
         phase_times_s: seconds per phase (plan, approach, close, lift, ...).
         plan_times_s: planning time of each planner call, seconds.
         image: RGB image (H, W, 3) uint8 from the scene camera after the action, or None.
+        point_base: for a place, the point (base frame, m) its object was put at, when the world
+            moved the asked one (the middle of a dish, a free spot beside a crowd); else None.
     """
 
     action: str
@@ -48,6 +50,7 @@ class ActionResult:
     phase_times_s: dict[str, float] = field(default_factory=dict)
     plan_times_s: tuple[float, ...] = ()
     image: np.ndarray | None = field(default=None, repr=False, compare=False)
+    point_base: tuple[float, float, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (the image is left out)."""
@@ -59,4 +62,5 @@ class ActionResult:
             "execution_time_s": round(self.execution_time_s, 4),
             "phase_times_s": {k: round(v, 4) for k, v in self.phase_times_s.items()},
             "plan_times_s": [round(t, 4) for t in self.plan_times_s],
+            **({} if self.point_base is None else {"point_base": [round(float(v), 4) for v in self.point_base]}),
         }

@@ -413,7 +413,8 @@ class Toolshed:
         elif not res.success and res.reason in EMPTY_HAND:  # there was nothing left to place
             text += f" The gripper is empty: {res.message}."
         return ToolResponse("robot.place_object_at_2d_location", text, True,
-                            {"result": res.to_dict(), "point_base": np.round(target.point_base, 4).tolist(),
+                            {"result": res.to_dict(), "point_base": np.round(
+                                target.point_base if res.point_base is None else res.point_base, 4).tolist(),
                              "image_index": index, "stamp_s": after.stamp_s, **_target_data(target)}, [after.rgb])
 
     # ------------------------------------------------------------------ view selection

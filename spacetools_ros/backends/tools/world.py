@@ -210,8 +210,7 @@ class PerceivedToolWorld:
         res = man.place_at(point, support)
         if set(res.phase_times_s) - {"ik"}:
             self._clear_view()
-        return res
-
+        return replace(res, point_base=tuple(float(v) for v in point))
 
     def return_held(self) -> ActionResult | None:
         """At the end of an episode, an object still in the hand goes back where it was picked
