@@ -380,6 +380,39 @@ def test_a_plate_dropped_onto_another_is_judged_by_its_own_footprint_not_by_thei
         s.close()
 
 
+def test_a_can_in_a_dark_bowl_joined_with_it_into_one_segment_is_looked_for_inside_that_segment():
+    """An orange can put in a black bowl: the two read as one brown bowl where the bowl stood, and
+    the can's orange twin stands where it stood. The bowl is judged where it stood and the can is
+    found by its colour inside that segment (it was "not seen", and the agent could not confirm a
+    place the world shows done)."""
+    data = scene_to_dict(load_scene(DEMO))
+    data["objects"] = [
+        {"name": "orange_can", "shape": "cylinder", "color": "orange", "size": [0.04, 0.064], "position": [0.436, 0.084]},
+        {"name": "black_bowl", "shape": "bowl", "color": "black", "size": [0.156, 0.052], "position": [0.685, 0.006]},
+        {"name": "cyan_ball", "shape": "sphere", "color": "cyan", "size": [0.042], "position": [0.578, 0.166]},
+        {"name": "orange_can_twin", "shape": "cylinder", "color": "orange", "size": [0.047, 0.053], "position": [0.33, -0.176]},
+    ]
+    data["camera"] = {"name": "scene", "position": [1.3043, 0.0, 0.6749], "look_at": [0.5, 0.0, 0.0],
+                      "width": 640, "height": 480, "fov_y_deg": 58.0, "sensor": "structured_light"}
+    data["appearance"] = {"table_color": [0.827, 0.874, 0.785], "light_intensity": 1.171,
+                          "light_azimuth_deg": -126.6, "light_tilt_deg": 4.1}  # a pale table, light low and behind
+    s = EmbeddedSession.create(scene_from_dict(data))
+    try:
+        world = s.tool_world()
+        v = PerceptionVerifier(world.capture, world.cache)
+        assert v.begin(parse_command("put the orange can on the right in the black bowl")) is None
+        s.sim.set_object_pose("orange_can", [0.685, 0.006, 0.01])
+        s.sim.step(300)
+        verdict = v.check(np.array([0.685, 0.006, 0.008]))
+        assert verdict.verified is True, verdict
+        assert verdict.evidence.get("hidden_under_object") == ["black bowl"]
+        s.sim.set_object_pose("orange_can", [0.60, -0.12, 0.0])  # beside the bowl: not in it
+        s.sim.step(300)
+        assert v.check(np.array([0.685, 0.006, 0.008])).verified is not True
+    finally:
+        s.close()
+
+
 @contextmanager
 def _begun(category: str, index: int, command: str):
     """A development case's scene with a verifier that has begun checking ``command``."""

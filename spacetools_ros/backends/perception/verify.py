@@ -268,14 +268,19 @@ class PerceptionVerifier:
             if role in self._roles:
                 was = self._before[self._roles[role]]
                 i = _nearest(after, was, was.body.position, used)
+                standing = self._stands_where(after, was, used) if role == "anchor" else None
                 if role == "anchor" and cmd.relation in ("in", "on") and (i is None or (
                         np.linalg.norm(after[i].body.position[:2] - was.body.position[:2]) > FAR_FROM_PLACE_M
-                        and self._stands_where(after, was, used))):
+                        and standing is not None)):
                     # covered by what was put on it, or one segment with it (an orange block in a
                     # black bowl reads as one orange can where the bowl stood, while a black plate
-                    # 38 cm away looks like the bowl): judged where it stood
+                    # 38 cm away looks like the bowl): judged where it stood; what was put in it
+                    # is looked for inside that segment (an orange can in a black bowl: one "brown
+                    # bowl")
                     hidden.append(was.label)
                     found[role] = was
+                    if standing is not None:
+                        where[role] = standing
                     continue
                 if i is None:
                     return Verdict(None, f"cannot check: the {was.label} is not seen any more", {"role": role})
@@ -353,13 +358,14 @@ class PerceptionVerifier:
         return Verdict(True, f"the {obj.label} is {_words(cmd)}", evidence)
 
     @staticmethod
-    def _stands_where(after: list[Seen], was: Seen, used: set[int]) -> bool:
-        """Whether something of ``was``'s size (of any look: it, joined with what was put in it)
-        now stands on the spot ``was`` stood on: centre within COLLATERAL_M, radius at least
-        SAME_SIZE of its own (the object put there alone, the container pushed away, is smaller)."""
-        return any(np.linalg.norm(o.body.position[:2] - was.body.position[:2]) <= COLLATERAL_M
-                   and o.body.radius_m >= SAME_SIZE * was.body.radius_m
-                   for j, o in enumerate(after) if j not in used)
+    def _stands_where(after: list[Seen], was: Seen, used: set[int]) -> int | None:
+        """The index of something of ``was``'s size (of any look: it, joined with what was put in
+        it) that now stands on the spot ``was`` stood on: centre within COLLATERAL_M, radius at
+        least SAME_SIZE of its own (the object put there alone, the container pushed away, is
+        smaller); None when nothing does."""
+        return next((j for j, o in enumerate(after) if j not in used
+                     and np.linalg.norm(o.body.position[:2] - was.body.position[:2]) <= COLLATERAL_M
+                     and o.body.radius_m >= SAME_SIZE * was.body.radius_m), None)
 
     def _twins_in_place(self, after: list[Seen], picked: Seen, used: set[int]) -> set[int]:
         """Objects that look like the picked one and stand where a look-alike bystander stood: that
