@@ -73,6 +73,8 @@ def relation_holds(relation: str, obj: Body, anchor: Body, intrinsics: np.ndarra
     if p[2] > ON_TABLE_MAX_Z_M:
         return False, f"not resting on the table (bottom at {p[2] * 100:.1f} cm)"
     if relation == "near":
+        if d < anchor.radius_m:  # on it (a plate dropped onto the dish it was to go beside), not next to it
+            return False, f"within the anchor's footprint ({d * 100:.1f} cm from its centre)"
         gap = d - obj.radius_m - anchor.radius_m
         return gap <= NEAR_MAX_GAP_M, f"{gap * 100:.1f} cm between the footprints"
     if relation == "between":

@@ -48,6 +48,9 @@ def body(x, y, z=0.0, r=0.03, support_r=0.03, support_h=0.04):
     ("behind", body(0.48, 0.0, 0.0), body(0.5, 0.0, 0.0, 0.065, 0.06, 0.003), False),  # on the plate, not behind it
     ("near", body(0.5, 0.1, 0.0), body(0.5, 0.0), True),
     ("near", body(0.5, 0.4, 0.0), body(0.5, 0.0), False),
+    # a 17 cm plate that fell onto the 11 cm dish it was to go beside lies on it, not next to it
+    ("near", body(0.493, 0.313, 0.015, 0.088), body(0.508, 0.29, 0.0, 0.055, 0.05, 0.003), False),
+    ("near", body(0.508, 0.43, 0.0, 0.088), body(0.508, 0.29, 0.0, 0.055, 0.05, 0.003), True),  # rims touching
 ])
 def test_relation_rules(relation, obj, anchor, ok):
     got, why = relation_holds(relation, obj, anchor, CAM.intrinsics(), CAM.extrinsics())
