@@ -74,7 +74,13 @@ MAX_PLACE_DESCENTS = 3  # place poses whose descent is tried before a place fail
 FINGERTIP_CLEAR_M = 0.005  # a release keeps the fingertips this far above the top of the support
 RECENTRE_LIFT_M = 0.015  # a round object is lifted this far to centre between the pads before the turn
 RECENTRE_MAX_OFF_AXIS = 0.5  # a grasp this far off a round object's axis, in radii, holds it off its centre
+RECENTRE_SLIP_RATIO = 0.8  # the fingers closed narrower than this of the first close as it was lifted: it was
+                           # squeezed out across the pads (held at their edge) and stands where the turn misses it
 OFF_CENTRE_GRIP_M = 0.03  # an object whose centre is this far beside the fingers (a dish by its rim) swings
+
+
+class _SqueezedOut(Exception):
+    """A round object held at the pads' edge left the fingers as it was lifted to centre it."""
 
 
 def _off_centre(obj: AttachedObject) -> bool:
@@ -207,16 +213,20 @@ class Manipulator:
         width = self._timed(phases, plans, "close", self.motion.set_gripper, 0.0)
         closed_at = grasp
         if width >= cfg.min_hold_width_m:
-            grasp, width = self._recentre(grasp, width, target, allowed, phases, plans)
+            try:
+                grasp, width = self._recentre(grasp, width, target, allowed, phases, plans)
+            except _SqueezedOut as exc:  # open and back off: it stands where a fresh look finds it
+                self._recover_open(pre, phases, plans, allowed)
+                return self._result("grasp", t0, phases, plans, FailureReason.GRASP_MISSED.value, str(exc))
         if width < cfg.min_hold_width_m:
-            self._recover_open(pre, phases, plans)
+            self._recover_open(pre, phases, plans, allowed)
             return self._result("grasp", t0, phases, plans, FailureReason.GRASP_MISSED.value,
                                 f"fingers closed to {width * 1000:.1f} mm: nothing between them")
         narrow = _narrowest_side(target)
         if narrow is not None and width < EDGE_PINCH_RATIO * narrow:
             # far narrower than the block's narrowest side: the fingers hold an edge or a corner,
             # which turns out of the grip on the way (or wedges the block on the hand)
-            self._recover_open(pre, phases, plans)
+            self._recover_open(pre, phases, plans, allowed)
             return self._result("grasp", t0, phases, plans, FailureReason.GRASP_MISSED.value,
                                 f"fingers closed to {width * 1000:.1f} mm on a block {narrow * 1000:.0f} mm "
                                 "across: only an edge was between them")
@@ -245,7 +255,7 @@ class Manipulator:
                         continue
                     exc = MotionFailure(FailureReason.GRASP_MISSED.value, "nothing held after turning back")
                 # safe state: put the object down where it is, back off, hold nothing
-                self._recover_open(pre, phases, plans)
+                self._recover_open(pre, phases, plans, allowed)
                 self._drop_held()
                 return self._result("grasp", t0, phases, plans, exc.reason, f"lift failed, object released: {exc}")
         width = self.motion.gripper_width()
@@ -261,7 +271,7 @@ class Manipulator:
                 self._timed(phases, plans, "recover", self.motion.move_linear, grasp, allowed=held_allowed)
             except MotionFailure:
                 pass  # released from where the hand is: it was only lifted a few centimetres
-            self._recover_open(pre, phases, plans)
+            self._recover_open(pre, phases, plans, allowed)
             self._drop_held()
             return self._result("grasp", t0, phases, plans, FailureReason.GRASP_MISSED.value,
                                 f"the block turned in the fingers as it was lifted ({width * 1000:.1f} mm held, "
@@ -307,6 +317,12 @@ class Manipulator:
             self._timed(phases, plans, "recentre", self.motion.move_linear, grasp, allowed=allowed)
         except MotionFailure:
             pass  # turned where the hand is: as centred as the close left it
+        now = self.motion.gripper_width()
+        if now < RECENTRE_SLIP_RATIO * width:
+            # a 5 cm can held 1 cm off across the pads slid out of them 2.3 cm as it was lifted: the
+            # turned fingers, coming down where it had been, landed on it and knocked it over
+            raise _SqueezedOut(f"the object slipped out across the fingers as it was lifted (closed from "
+                               f"{width * 1000:.1f} to {now * 1000:.1f} mm): it was held at the pads' edge")
         return self._turn_and_close(reachable, allowed, phases, plans, fallback=grasp)
 
     def _turn_and_close(self, turns: list[Pose], allowed: frozenset, phases: dict, plans: list,
@@ -342,10 +358,13 @@ class Manipulator:
                     pass
         return grasp, self._timed(phases, plans, "close", self.motion.set_gripper, 0.0)
 
-    def _recover_open(self, retreat: Pose, phases, plans) -> None:
+    def _recover_open(self, retreat: Pose, phases, plans, allowed: frozenset = frozenset()) -> None:
+        """Open and back off along the approach; the hand may stand inside the grasped object's
+        padded model (``allowed``: it and the robot), which would otherwise hold it down there, in
+        the camera's view, hiding what it failed to pick."""
         self._timed(phases, plans, "recover", self.motion.set_gripper, self.max_width)
         try:
-            self._timed(phases, plans, "recover", self.motion.move_linear, retreat)
+            self._timed(phases, plans, "recover", self.motion.move_linear, retreat, allowed=allowed)
         except MotionFailure:
             pass
 
