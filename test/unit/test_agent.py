@@ -292,6 +292,57 @@ def test_a_retry_goes_for_the_object_it_tried_not_the_one_the_words_now_fit():
     with pytest.raises(StopIteration) as done:
         next(policy._same_object(cmd, (0.70, 0.50), tried, 1))
     assert done.value.value == (0.70, 0.50)
+    # nothing fits the words (tipped over, a can reads as a block): its colour where it stood, else none
+    ask = policy._same_object(cmd, None, tried, 1)
+    assert "black object" in next(ask)
+    with pytest.raises(StopIteration) as done:
+        ask.send("Detected 1 instance(s) of 'black object': [(0.71, 0.53)]")
+    assert done.value.value == (0.71, 0.53)
+    ask = policy._same_object(cmd, None, tried, 1)
+    next(ask)
+    with pytest.raises(StopIteration) as done:
+        ask.send("Detected 1 instance(s) of 'black object': [(0.47, 0.51)]")
+    assert done.value.value is None
+
+
+def test_a_retry_finds_the_object_it_tipped_over_though_it_now_reads_as_another_shape():
+    """A blue can slipped out as it was lifted and lies on its side, read as a block: "the blue can"
+    finds nothing, and the agent said it could not find it. The retry takes what is blue where it
+    stood and segments that."""
+    import json as _json
+    import re as _re
+
+    from spacetools_ros.backends.policy.scripted import ScriptedPolicy
+
+    def answer(call: str, grasps: int) -> str:
+        tool = _json.loads(_re.search(r"<tool_call>\s*(\{.*\})\s*</tool_call>", call, _re.S).group(1))
+        name, words = tool["name"], str(tool["arguments"].get("obj_name", ""))
+        if name == "robot.capture_image":
+            return "Captured image: 640x480 pixels."
+        if name == "roborefer.detect_all" and words == "blue can":
+            return ("Detected 1 instance(s) of 'blue can': [(0.359, 0.495)]" if grasps == 0
+                    else "Detected 0 instance(s) of 'blue can': []")
+        if name == "roborefer.detect_all" and words == "blue object":
+            return "Detected 1 instance(s) of 'blue object': [(0.35, 0.52)]"
+        if name == "roborefer.detect_one":
+            return f"Detected 1 instance(s) of '{words}': [(0.58, 0.51)]"
+        if name == "grasp_generator.compute_grasp":
+            return "Generated collision-free grasp with confidence 0.789 from 340/232231 masked points."
+        if name == "robot.execute_grasp":
+            return "Grasp execution failed."
+        return f"{name} done."
+
+    gen = ScriptedPolicy()._script("put the blue can next to the yellow dish")
+    calls, grasps = [next(gen)], 0
+    while grasps < 2 and len(calls) < 40 and "<tool_call>" in calls[-1]:  # until it answers
+        grasps += "robot.execute_grasp" in calls[-1]
+        try:
+            calls.append(gen.send(answer(calls[-1], grasps)))
+        except StopIteration:
+            break
+    segments = [c for c in calls if "sam2.segment_from_point" in c]
+    assert len(segments) == 2 and '"x": 0.35,' in segments[1], calls
+    assert not any("cannot find" in c for c in calls), calls[-1]
 
 
 def test_between_asks_for_a_free_spot_between_the_two_not_the_middle_of_the_image():

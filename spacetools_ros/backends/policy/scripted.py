@@ -163,6 +163,10 @@ class ScriptedPolicy(ScriptDriver):
             resp = yield _call("roborefer.detect_all", {"obj_name": name, "image_index": img},
                                f"Find every '{name}' in the latest image.")
             pts = _points(resp)
+            if not pts and self.last_pick is not None and self.last_pick[1] == self.views_tried:
+                # a can the failed grasp tipped over may read as another shape now: its colour where it stood
+                near = yield from self._same_object(cmd, None, self.last_pick[0], img)
+                pts = [near] if near is not None else []
             if not pts:
                 other = yield from self._other_view(name)
                 if other is not None:
@@ -269,8 +273,9 @@ class ScriptedPolicy(ScriptDriver):
     def _same_object(self, cmd, found, last, img: int):
         """After a failed grasp, the object to try again is the one just tried: a can that tipped
         over or slid a little may no longer fit a relative description ("the can on the right"),
-        which then names its twin. Something of the object's colour near where it stood is it."""
-        if np.hypot(found[0] - last[0], found[1] - last[1]) < SAME_OBJECT_RADIUS:
+        which then names its twin, or none (``found`` None: a can lying down reads as a block).
+        Something of the object's colour near where it stood is it."""
+        if found is not None and np.hypot(found[0] - last[0], found[1] - last[1]) < SAME_OBJECT_RADIUS:
             return found
         ref = parse_reference(cmd.pick)
         colours = " ".join(sorted(ref.colors | ref.tints))
