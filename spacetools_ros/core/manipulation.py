@@ -50,13 +50,14 @@ BOX_PADDING_M = 0.003   # perception pads a seen block's box by this on every si
 # the wrist would have to stand above it); leaning the hand about its finger axis, which keeps the pads
 # on the same two faces, brings the wrist back towards the base
 LEAN_DEG = (10.0, 20.0)
+HALF_TURN = np.diag([-1.0, -1.0, 1.0])  # half a turn about the approach: the same grasp for a parallel gripper
 
 
 def _leaning(grasp: Pose, angle_rad: float) -> list[Pose]:
     """The grasp and its half-turned twin, each leaned ``angle_rad`` about its finger axis either way:
     the one whose approach points away from the robot base (its wrist nearer the base) first."""
     out = []
-    for r in (grasp.rotation, grasp.rotation @ np.diag([-1.0, -1.0, 1.0])):
+    for r in (grasp.rotation, grasp.rotation @ HALF_TURN):
         out += [Pose(grasp.position, r @ rot_x(sign * angle_rad), grasp.frame) for sign in (1.0, -1.0)]
     outward = grasp.position[:2] / max(float(np.linalg.norm(grasp.position[:2])), 1e-9)
     return sorted(out, key=lambda p: -float(p.rotation[:2, 2] @ outward))
@@ -177,7 +178,7 @@ class Manipulator:
         allowed = frozenset() if target is None else frozenset({frozenset({"robot", f"obj:{target.name}"})})
         tp = time.perf_counter()
         # a parallel gripper is symmetric: the same grasp turned half a turn about the approach axis
-        flipped = Pose(grasp.position, grasp.rotation @ np.diag([-1.0, -1.0, 1.0]), grasp.frame)
+        flipped = Pose(grasp.position, grasp.rotation @ HALF_TURN, grasp.frame)
         reachable, last_exc = [], None
         for cands in ((grasp, flipped), *(_leaning(grasp, np.deg2rad(a)) for a in LEAN_DEG)):
             for cand in cands:

@@ -38,8 +38,9 @@ class ActionResult:
         phase_times_s: seconds per phase (plan, approach, close, lift, ...).
         plan_times_s: planning time of each planner call, seconds.
         image: RGB image (H, W, 3) uint8 from the scene camera after the action, or None.
-        point_base: for a place, the point (base frame, m) its object was put at, when the world
-            moved the asked one (the middle of a dish, a free spot beside a crowd); else None.
+        point_base: for a place, the point (base frame, m) its object was put at, which the world
+            may have moved from the one asked for (the middle of a dish, a free spot beside a
+            crowd); None where the backend does not report it.
     """
 
     action: str

@@ -268,8 +268,9 @@ class PerceptionVerifier:
             if role in self._roles:
                 was = self._before[self._roles[role]]
                 i = _nearest(after, was, was.body.position, used)
-                standing = self._stands_where(after, was, used) if role == "anchor" else None
-                if role == "anchor" and cmd.relation in ("in", "on") and (i is None or (
+                container = role == "anchor" and cmd.relation in ("in", "on")
+                standing = self._stands_where(after, was, used) if container else None
+                if container and (i is None or (
                         np.linalg.norm(after[i].body.position[:2] - was.body.position[:2]) > FAR_FROM_PLACE_M
                         and standing is not None)):
                     # covered by what was put on it, or one segment with it (an orange block in a
