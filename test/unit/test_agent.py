@@ -276,33 +276,28 @@ def test_a_retry_goes_for_the_object_it_tried_not_the_one_the_words_now_fit():
     cmd = parse_command("put the black can on the right on the green plate")
     policy = ScriptedPolicy()
     tried, twin = (0.69, 0.51), (0.47, 0.51)
-    ask = policy._same_object(cmd, twin, tried, 1)
-    call = next(ask)
+
+    def retry(found, seen: str):
+        """The call the retry makes and the point it settles on when the pointer answers ``seen``."""
+        ask = policy._same_object(cmd, found, tried, 1)
+        call = next(ask)
+        with pytest.raises(StopIteration) as done:
+            ask.send(seen)
+        return call, done.value.value
+
+    call, got = retry(twin, "Detected 2 instance(s) of 'black object': [(0.724, 0.486), (0.47, 0.51)]")
     assert "roborefer.detect_all" in call and "black object" in call
-    with pytest.raises(StopIteration) as done:
-        ask.send("Detected 2 instance(s) of 'black object': [(0.724, 0.486), (0.47, 0.51)]")
-    assert done.value.value == (0.724, 0.486)
+    assert got == (0.724, 0.486)
     # nothing black near where it stood (it rolled away): the words decide
-    ask = policy._same_object(cmd, twin, tried, 1)
-    next(ask)
-    with pytest.raises(StopIteration) as done:
-        ask.send("Detected 1 instance(s) of 'black object': [(0.47, 0.51)]")
-    assert done.value.value == twin
+    assert retry(twin, "Detected 1 instance(s) of 'black object': [(0.47, 0.51)]")[1] == twin
     # found where it was tried: no extra question
     with pytest.raises(StopIteration) as done:
         next(policy._same_object(cmd, (0.70, 0.50), tried, 1))
     assert done.value.value == (0.70, 0.50)
     # nothing fits the words (tipped over, a can reads as a block): its colour where it stood, else none
-    ask = policy._same_object(cmd, None, tried, 1)
-    assert "black object" in next(ask)
-    with pytest.raises(StopIteration) as done:
-        ask.send("Detected 1 instance(s) of 'black object': [(0.71, 0.53)]")
-    assert done.value.value == (0.71, 0.53)
-    ask = policy._same_object(cmd, None, tried, 1)
-    next(ask)
-    with pytest.raises(StopIteration) as done:
-        ask.send("Detected 1 instance(s) of 'black object': [(0.47, 0.51)]")
-    assert done.value.value is None
+    call, got = retry(None, "Detected 1 instance(s) of 'black object': [(0.71, 0.53)]")
+    assert "black object" in call and got == (0.71, 0.53)
+    assert retry(None, "Detected 1 instance(s) of 'black object': [(0.47, 0.51)]")[1] is None
 
 
 def test_a_retry_finds_the_object_it_tipped_over_though_it_now_reads_as_another_shape():

@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 
 from spacetools_ros.core.errors import MotionFailure
-from spacetools_ros.core.geometry import Pose
+from spacetools_ros.core.geometry import Pose, quat_to_mat
 from spacetools_ros.core.grasping import top_down_rotation
 from spacetools_ros.core.scene import scene_from_dict
 
 
 def _tilt_deg(quat) -> float:
-    w, x, y, z = quat
-    return float(np.degrees(np.arccos(np.clip(1 - 2 * (x * x + y * y), -1.0, 1.0))))
+    """How far an object's up axis leans from vertical (its pose's quaternion, w x y z)."""
+    return float(np.degrees(np.arccos(np.clip(quat_to_mat(np.asarray(quat))[2, 2], -1.0, 1.0))))
 
 
 @pytest.mark.slow

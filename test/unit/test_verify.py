@@ -241,6 +241,37 @@ def test_a_task_found_done_by_the_last_look_after_a_failed_grasp_says_so_in_the_
     assert "failed to grasp" in out.answer and out.answer.endswith("Looking again, though: the red box is in the blue bowl.")
 
 
+@contextmanager
+def _checking(scene, command: str):
+    """A session on ``scene`` and a verifier that has begun checking ``command``."""
+    s = EmbeddedSession.create(scene)
+    try:
+        world = s.tool_world()
+        v = PerceptionVerifier(world.capture, world.cache)
+        assert v.begin(parse_command(command)) is None
+        yield s, v
+    finally:
+        s.close()
+
+
+def _put(s, name: str, pose) -> None:
+    """Move ``name`` to ``pose`` in the simulator (as if placed or dropped there) and let it settle."""
+    s.sim.set_object_pose(name, pose)
+    s.sim.step(300)
+
+
+def _placed_check(scene, command, pick, pose, place_point):
+    """The verifier's look after ``pick`` was put at ``pose`` (simulator pose, as if placed there)."""
+    with _checking(scene, command) as (s, v):
+        _put(s, pick, pose)
+        return v.check(np.array(place_point))
+
+
+# the evaluation's default camera, 1.3 m in front of the robot and 0.67 m up, with the modelled sensor
+FRONT_CAMERA = {"name": "scene", "position": [1.3043, 0.0, 0.6749], "look_at": [0.5, 0.0, 0.0],
+                "width": 640, "height": 480, "fov_y_deg": 58.0, "sensor": "structured_light"}
+
+
 def test_a_look_alike_where_it_stood_is_not_the_object_that_was_placed():
     """A brown can put on a yellow plate becomes one segment with it; the other brown can, still
     where it stood, is not mistaken for the placed one (the check looks at the plate instead)."""
@@ -250,32 +281,12 @@ def test_a_look_alike_where_it_stood_is_not_the_object_that_was_placed():
         {"name": "yellow_plate", "shape": "plate", "color": "yellow", "size": [0.18, 0.015], "position": [0.52, -0.15]},
         {"name": "brown_can_2", "shape": "cylinder", "color": "brown", "size": [0.05, 0.07], "position": [0.66, 0.02]},
     ]
-    s = EmbeddedSession.create(scene_from_dict(data))
-    try:
-        world = s.tool_world()
-        v = PerceptionVerifier(world.capture, world.cache)
-        assert v.begin(parse_command("put the brown can closest to the robot on the yellow plate")) is None
+    with _checking(scene_from_dict(data), "put the brown can closest to the robot on the yellow plate") as (s, v):
         s.sim.set_object_pose("brown_can", [0.52, -0.15, 0.016])  # as if placed on the plate
         s.sim.step(300)
         verdict = v.check(np.array([0.52, -0.15, 0.02]))
         assert verdict.verified is True, verdict
         assert np.linalg.norm(np.array(verdict.evidence["object_at"][:2]) - [0.52, -0.15]) < 0.05
-    finally:
-        s.close()
-
-
-def _placed_check(scene, command, pick, pose, place_point):
-    """The verifier's look after ``pick`` was put at ``pose`` (simulator pose, as if placed there)."""
-    s = EmbeddedSession.create(scene)
-    try:
-        world = s.tool_world()
-        v = PerceptionVerifier(world.capture, world.cache)
-        assert v.begin(parse_command(command)) is None
-        s.sim.set_object_pose(pick, pose)
-        s.sim.step(300)
-        return v.check(np.array(place_point))
-    finally:
-        s.close()
 
 
 def test_a_ball_in_a_bowl_of_its_own_colour_is_seen_standing_inside():
@@ -356,8 +367,7 @@ def test_a_plate_dropped_onto_another_is_judged_by_its_own_footprint_not_by_thei
     the black plate then measured 9.6 cm: the check said it was next to it. The object's footprint
     is the one first seen, standing alone."""
     data = scene_to_dict(load_scene(DEMO))
-    data["camera"] = {"name": "scene", "position": [1.3043, 0.0, 0.6749], "look_at": [0.5, 0.0, 0.0],
-                      "width": 640, "height": 480, "fov_y_deg": 58.0, "sensor": "structured_light"}
+    data["camera"] = FRONT_CAMERA
     data["appearance"] = {"table_color": [0.421, 0.343, 0.249], "light_intensity": 0.835,
                           "light_azimuth_deg": 29.5, "light_tilt_deg": 34.4}
     data["objects"] = [
@@ -365,22 +375,14 @@ def test_a_plate_dropped_onto_another_is_judged_by_its_own_footprint_not_by_thei
         {"name": "black_plate", "shape": "plate", "color": "black", "size": [0.111, 0.015], "position": [0.591, -0.272]},
         {"name": "orange_plate", "shape": "plate", "color": "orange", "size": [0.1155, 0.015], "position": [0.723, -0.008]},
     ]
-    s = EmbeddedSession.create(scene_from_dict(data))
-    try:
-        world = s.tool_world()
-        v = PerceptionVerifier(world.capture, world.cache)
-        assert v.begin(parse_command("put the brown dish next to the black dish")) is None
-        s.sim.set_object_pose("brown_plate", [0.752, -0.069, 0.02])  # fell onto the orange plate
-        s.sim.step(300)
+    with _checking(scene_from_dict(data), "put the brown dish next to the black dish") as (s, v):
+        _put(s, "brown_plate", [0.752, -0.069, 0.02])  # fell onto the orange plate
         verdict = v.check(np.array([0.70, -0.15, 0.0]))
         assert verdict.verified is False, verdict
         assert "between the footprints" in verdict.summary
-        s.sim.set_object_pose("brown_plate", [0.55, -0.10, 0.0])  # next to it on the table, 4 cm apart
-        s.sim.step(300)
+        _put(s, "brown_plate", [0.55, -0.10, 0.0])  # next to it on the table, 4 cm apart
         verdict = v.check(np.array([0.55, -0.10, 0.0]))
         assert verdict.verified is True, verdict
-    finally:
-        s.close()
 
 
 def test_a_can_in_a_dark_bowl_joined_with_it_into_one_segment_is_looked_for_inside_that_segment():
@@ -395,25 +397,16 @@ def test_a_can_in_a_dark_bowl_joined_with_it_into_one_segment_is_looked_for_insi
         {"name": "cyan_ball", "shape": "sphere", "color": "cyan", "size": [0.042], "position": [0.578, 0.166]},
         {"name": "orange_can_twin", "shape": "cylinder", "color": "orange", "size": [0.047, 0.053], "position": [0.33, -0.176]},
     ]
-    data["camera"] = {"name": "scene", "position": [1.3043, 0.0, 0.6749], "look_at": [0.5, 0.0, 0.0],
-                      "width": 640, "height": 480, "fov_y_deg": 58.0, "sensor": "structured_light"}
+    data["camera"] = FRONT_CAMERA
     data["appearance"] = {"table_color": [0.827, 0.874, 0.785], "light_intensity": 1.171,
                           "light_azimuth_deg": -126.6, "light_tilt_deg": 4.1}  # a pale table, light low and behind
-    s = EmbeddedSession.create(scene_from_dict(data))
-    try:
-        world = s.tool_world()
-        v = PerceptionVerifier(world.capture, world.cache)
-        assert v.begin(parse_command("put the orange can on the right in the black bowl")) is None
-        s.sim.set_object_pose("orange_can", [0.685, 0.006, 0.01])
-        s.sim.step(300)
+    with _checking(scene_from_dict(data), "put the orange can on the right in the black bowl") as (s, v):
+        _put(s, "orange_can", [0.685, 0.006, 0.01])
         verdict = v.check(np.array([0.685, 0.006, 0.008]))
         assert verdict.verified is True, verdict
         assert verdict.evidence.get("hidden_under_object") == ["black bowl"]
-        s.sim.set_object_pose("orange_can", [0.60, -0.12, 0.0])  # beside the bowl: not in it
-        s.sim.step(300)
+        _put(s, "orange_can", [0.60, -0.12, 0.0])  # beside the bowl: not in it
         assert v.check(np.array([0.685, 0.006, 0.008])).verified is not True
-    finally:
-        s.close()
 
 
 @contextmanager
@@ -422,14 +415,8 @@ def _begun(category: str, index: int, command: str):
     from spacetools_ros.evaluation.openworld import make_case
 
     case = make_case("dev", category, index, "structured_light", "camera")
-    session = EmbeddedSession.create(case.scene)
-    try:
-        world = session.tool_world()
-        v = PerceptionVerifier(world.capture, world.cache)
-        assert v.begin(parse_command(command)) is None
+    with _checking(case.scene, command) as (session, v):
         yield session, v
-    finally:
-        session.close()
 
 
 @pytest.mark.slow
@@ -510,17 +497,11 @@ def test_a_container_joined_with_what_was_put_in_it_is_not_a_look_alike_far_away
         verdict = _placed_check(_orange_block_and_black_dishes(seed), "put the orange block in the black bowl",
                                 "orange_box", [0.632, -0.196, 0.008], [0.628, -0.198, 0.01])
         assert verdict.verified is True, verdict
-    s = EmbeddedSession.create(_orange_block_and_black_dishes(0))
-    try:
-        world = s.tool_world()
-        v = PerceptionVerifier(world.capture, world.cache)
-        assert v.begin(parse_command("put the orange block in the black bowl")) is None
+    with _checking(_orange_block_and_black_dishes(0), "put the orange block in the black bowl") as (s, v):
         s.sim.set_object_pose("black_bowl", [0.40, 0.25, 0.0])
         s.sim.set_object_pose("orange_box", [0.628, -0.198, 0.02])
         s.sim.step(300)
         assert v.check(np.array([0.628, -0.198, 0.01])).verified is False
-    finally:
-        s.close()
 
 
 def test_a_look_alike_taken_after_the_object_fell_is_not_the_object_in_the_bowl():
@@ -534,11 +515,7 @@ def test_a_look_alike_taken_after_the_object_fell_is_not_the_object_in_the_bowl(
         {"name": "red_box", "shape": "box", "color": "red", "size": [0.039, 0.036, 0.056], "position": [0.671, -0.212]},
         {"name": "black_can_twin", "shape": "cylinder", "color": "black", "size": [0.04, 0.084], "position": [0.579, -0.019]},
     ]
-    s = EmbeddedSession.create(scene_from_dict(data))
-    try:
-        world = s.tool_world()
-        v = PerceptionVerifier(world.capture, world.cache)
-        assert v.begin(parse_command("put the black can on the left in the blue bowl")) is None
+    with _checking(scene_from_dict(data), "put the black can on the left in the blue bowl") as (s, v):
         s.sim.set_object_pose("black_can", [0.555, 0.168, 0.0])  # fell there
         s.sim.set_object_pose("black_can_twin", [-0.6, 0.0, 0.3])  # in the hand, out of view
         s.sim.step(300)
@@ -547,8 +524,6 @@ def test_a_look_alike_taken_after_the_object_fell_is_not_the_object_in_the_bowl(
         s.sim.step(300)
         verdict = v.check(np.array([0.36, 0.149, 0.01]))
         assert verdict.verified is not True, verdict
-    finally:
-        s.close()
 
 
 @pytest.mark.slow
