@@ -217,12 +217,12 @@ def test_an_unreachable_place_ends_with_the_object_put_back():
 
 
 
-class FakeSlippingWorld:
-    """A fake ToolWorld (named as such): the embedded world, except that every grasp slips out
-    without moving anything."""
+class FakeFailingWorld:
+    """A fake ToolWorld (named as such): the embedded world, except that every grasp fails with
+    ``reason`` without moving anything."""
 
-    def __init__(self, world) -> None:
-        self.world = world
+    def __init__(self, world, reason: str, message: str) -> None:
+        self.world, self.reason, self.message = world, reason, message
 
     def __getattr__(self, name):
         return getattr(self.world, name)
@@ -230,24 +230,32 @@ class FakeSlippingWorld:
     def execute_grasp(self, tcp_pose_base):
         from spacetools_ros.core.results import ActionResult
 
-        return ActionResult("grasp", False, "object_dropped", "the object slipped out during the lift")
+        return ActionResult("grasp", False, self.reason, self.message)
 
 
-def test_a_grasp_that_slipped_is_not_offered_again():
-    """After a grasp fails, the grasp tool offers a different one for the same object (another
-    finger direction or place), not the same pinch again."""
+SLIPPED = ("object_dropped", "the object slipped out during the lift")
+UNREACHED = ("ik_failed", "Cartesian path breaks at [0.264, -0.064, 0.06]")
+
+
+@pytest.mark.parametrize("failure, obj", [(SLIPPED, "red block"), (UNREACHED, "red block"), (UNREACHED, "blue bowl")],
+                         ids=["slipped", "block_out_of_reach", "bowl_rim_out_of_reach"])
+def test_a_grasp_that_failed_is_not_offered_again(failure, obj):
+    """After a grasp fails, the grasp tool offers a different one for the same object: another
+    finger direction or place. One the arm could not get to (a bowl's rim beside the robot base,
+    where the approach broke at the elbow's limit, and 3 cm round the rim it broke again) is
+    followed by one on another side of the object; a block has no other side: another direction."""
     from spacetools_ros.backends.tools.factory import build_toolshed
-    from spacetools_ros.backends.tools.toolshed import Episode
+    from spacetools_ros.backends.tools.toolshed import OUT_OF_REACH_M, Episode
     from spacetools_ros.core.tools.protocol import ToolCall
 
     session = EmbeddedSession.create(load_scene(DEMO))
     try:
-        shed, e = build_toolshed(FakeSlippingWorld(session.tool_world())), Episode()
+        shed, e = build_toolshed(FakeFailingWorld(session.tool_world(), *failure)), Episode()
 
         def grasp() -> np.ndarray:
             img = len(e.images)
             assert shed.execute(ToolCall("robot.capture_image", {}), e).ok
-            r = shed.execute(ToolCall("roborefer.detect_one", {"obj_name": "red block", "image_index": img}), e)
+            r = shed.execute(ToolCall("roborefer.detect_one", {"obj_name": obj, "image_index": img}), e)
             x, y = r.data["points"][0]
             shed.execute(ToolCall("sam2.segment_from_point", {"x": x, "y": y, "image_index": img}), e)
             shed.execute(ToolCall("depth_estimator.estimate_depth_with_pointcloud", {"image_index": img}), e)
@@ -257,12 +265,14 @@ def test_a_grasp_that_slipped_is_not_offered_again():
             assert r.text.startswith("Generated"), r.text
             r2 = shed.execute(ToolCall("robot.execute_grasp", {"grasp_pose": "$grasp_pose"}), e)
             assert r2.text.startswith("Grasp execution failed"), r2.text
-            return np.array(r.data["grasp_pose"])
+            return e.failed_grasps[-1][0]  # the TCP in the base frame
 
         a, b = grasp(), grasp()
-        same_place = np.linalg.norm(a[:3, 3] - b[:3, 3]) < 0.02
-        same_direction = abs(float(a[:3, 0] @ b[:3, 0])) > np.cos(np.radians(30))
-        assert not (same_place and same_direction), (a, b)
+        gap = float(np.linalg.norm(a.position[:2] - b.position[:2]))
+        if obj == "blue bowl":
+            assert gap > OUT_OF_REACH_M, gap
+        same_direction = abs(float(a.rotation[:, 0] @ b.rotation[:, 0])) > np.cos(np.radians(30))
+        assert not (gap < 0.02 and same_direction), (a, b)
         e.close()
     finally:
         session.close()

@@ -115,16 +115,31 @@ def test_held_object_is_part_of_collision_checking(planner):
     assert any("held" in (a, b) and "table" in (a, b) for a, b, _ in hits)
 
 
+# the hand above a bowl's rim beside the robot base: joint 4 at its lower limit
+BESIDE_BASE_Q = np.array([-0.676, -0.456, 0.481, ROBOT.position_lower_rad[3], 0.427, 2.616, 1.392])
+
+
 def test_a_start_a_hair_past_a_joint_limit_still_plans(planner):
-    """The servo can overshoot a limit by a fraction of a milliradian; planning from there (also around
-    an obstacle, through the sampler) must work, and the path starts inside the limits."""
+    """The servo can overshoot a goal at a limit (1.7 mrad seen after an approach at the elbow's
+    limit beside the base, which left every later plan refused); planning from there (also around
+    an obstacle, through the sampler, and along a line) must work, and the path starts at the limit."""
     planner.set_scene(PlanningScene((WALL,)))
-    q0 = ROBOT.home_rad.copy()
-    q0[3] = ROBOT.position_upper_rad[3] + 5e-4  # joint 4, just past its upper limit
     goal = planner.ik(Pose(np.array([0.5, -0.25, 0.1]), top_down_rotation(0.0)), ROBOT.home_rad)
-    plan = planner.plan_joints(q0, goal, finger_width_m=0.08)
-    assert all(ROBOT.within_limits(q) for q in plan.path)
-    with pytest.raises(MotionFailure):  # well past the limit: refused
-        q1 = q0.copy()
-        q1[3] = ROBOT.position_upper_rad[3] + 0.05
-        planner.plan_joints(q1, goal, finger_width_m=0.08)
+    for over in (5e-4, 2e-3):
+        q0 = ROBOT.home_rad.copy()
+        q0[3] = ROBOT.position_upper_rad[3] + over  # joint 4, just past its upper limit
+        plan = planner.plan_joints(q0, goal, finger_width_m=0.08)
+        assert all(ROBOT.within_limits(q) for q in plan.path)
+        assert plan.path[0][3] == pytest.approx(ROBOT.position_upper_rad[3])
+        q0 = BESIDE_BASE_Q.copy()
+        q0[3] -= over  # past its lower limit
+        up = planner.plan_cartesian(q0, planner.kin.fk(q0).translated([0.0, 0.0, 0.03]), finger_width_m=0.08)
+        assert all(ROBOT.within_limits(q) for q in up.path)
+    q1 = BESIDE_BASE_Q.copy()
+    q1[3] -= 0.05  # well past the limit: refused
+    for plan_from in (lambda: planner.plan_joints(q1, goal, finger_width_m=0.08),
+                      lambda: planner.plan_cartesian(q1, planner.kin.fk(q1).translated([0.0, 0.0, 0.03]),
+                                                     finger_width_m=0.08)):
+        with pytest.raises(MotionFailure) as err:
+            plan_from()
+        assert "outside joint limits" in str(err.value)

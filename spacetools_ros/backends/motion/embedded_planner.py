@@ -19,6 +19,9 @@ from .mujoco_kinematics import ROBOT_REACH_M, Clearances, MujocoKinematics
 
 
 LIMIT_TOL_RAD = 1e-3  # measured joints may overshoot a limit this much (the sim node accepts the same)
+# a measured start may sit past a limit by the servo's overshoot of a goal at the limit (1.7 mrad seen:
+# every later plan then refused to start, the arm stuck): a path from it starts at the limit
+START_OVERSHOOT_RAD = 0.01
 POLYLINE_CORNER_TOL_RAD = 0.01  # a joint path stops at turns above this (below: a spline, < 1/800 of a segment off)
 OFF_PATH_TOL_RAD = 2e-4  # timed positions farther than this from the checked path are checked again
 
@@ -148,16 +151,15 @@ class EmbeddedPlanner:
             MotionFailure: ``collision`` (start or goal in collision) or ``no_path``.
         """
         t0 = time.perf_counter()
-        q_start, q_goal = np.asarray(q_start, dtype=float), np.asarray(q_goal, dtype=float)
+        q_start, q_goal = self._measured_start(q_start), np.asarray(q_goal, dtype=float)
+        if not self.robot.within_limits(q_goal, tol=LIMIT_TOL_RAD):
+            raise MotionFailure(FailureReason.NO_PATH.value, "goal configuration outside joint limits")
         for label, q in (("start", q_start), ("goal", q_goal)):
-            if not self.robot.within_limits(q, tol=LIMIT_TOL_RAD):
-                raise MotionFailure(FailureReason.NO_PATH.value, f"{label} configuration outside joint limits")
             hits = self.kin.contacts(q, finger_width_m, allowed)
             if hits:
                 raise MotionFailure(FailureReason.COLLISION.value, f"{label} configuration in collision: {_fmt(hits)}")
-        # a measured start may sit a hair past a limit (servo overshoot): the sampler needs it inside
         lo, hi = np.asarray(self.robot.position_lower_rad), np.asarray(self.robot.position_upper_rad)
-        q_start, q_goal = np.clip(q_start, lo, hi), np.clip(q_goal, lo, hi)
+        q_goal = np.clip(q_goal, lo, hi)
         direct = np.stack([q_start, q_goal])
         if self.first_collision(direct, finger_width_m, allowed) is None:
             return self._timed(direct, t0, False, finger_width_m, allowed, speed_scale)
@@ -172,6 +174,18 @@ class EmbeddedPlanner:
                 return self._timed(path, t0, False, finger_width_m, allowed, speed_scale)
         detail = "" if last is None else f" (re-check found {_fmt(last[1])})"
         raise MotionFailure(FailureReason.NO_PATH.value, f"no collision-free path found{detail}")
+
+    def _measured_start(self, q_start) -> np.ndarray:
+        """The arm's measured joints as a path's first waypoint: one a servo's overshoot past a
+        limit is put at the limit (the sampler and the re-check need it inside).
+
+        Raises:
+            MotionFailure: ``no_path`` when it is farther out than an overshoot.
+        """
+        q = np.asarray(q_start, dtype=float)
+        if not self.robot.within_limits(q, tol=START_OVERSHOOT_RAD):
+            raise MotionFailure(FailureReason.NO_PATH.value, "start configuration outside joint limits")
+        return np.clip(q, np.asarray(self.robot.position_lower_rad), np.asarray(self.robot.position_upper_rad))
 
     def _rrt_connect(self, q_start, q_goal, width, allowed) -> np.ndarray | None:
         from ompl import base as ob
@@ -235,6 +249,7 @@ class EmbeddedPlanner:
                 ``collision`` (the line hits something).
         """
         t0 = time.perf_counter()
+        q_start = self._measured_start(q_start)
         try:
             return self._cartesian(q_start, goal, finger_width_m, allowed, t0)
         except MotionFailure as exc:

@@ -27,10 +27,15 @@ POINT_MATCH_TOL = 1e-3  # a copied point may have lost digits
 MAX_FAILED_GRASPS = 8
 SAME_GRASP_M = 0.02    # a grasp this close to a failed one ...
 SAME_GRASP_DEG = 30.0  # ... with its fingers this close in direction is the same grasp again
+# a grasp the arm could not get to (its approach broke at a joint limit beside the robot base): the
+# next one is on another side of the object, this far away (a rim grasp 3 cm round the same bowl broke too)
+OUT_OF_REACH_M = 0.06
 
 
 # place failures that leave the object in the hand (found before anything was let go)
 STILL_HELD = frozenset({FailureReason.IK_FAILED.value, FailureReason.NO_PATH.value, FailureReason.INVALID_TARGET.value})
+# grasp failures before the fingers closed: the arm could not follow the way to the grasp
+UNREACHED = frozenset({FailureReason.IK_FAILED.value, FailureReason.NO_PATH.value})
 EMPTY_HAND = frozenset({FailureReason.OBJECT_DROPPED.value, FailureReason.NOT_HOLDING.value})
 
 
@@ -44,17 +49,23 @@ class Episode:
     episode_id: str = "default"
     robot_views: set[int] = field(default_factory=set)
     reported_points: list[tuple[float, float, int]] = field(default_factory=list)
-    failed_grasps: list[Pose] = field(default_factory=list)  # TCP poses (base frame) that did not hold
+    # TCP poses (base frame) that did not hold, and whether the arm could not get to them at all
+    failed_grasps: list[tuple[Pose, bool]] = field(default_factory=list)
 
-    def grasp_failed(self, tcp: Pose) -> None:
-        """Remember a grasp that did not hold, so the next one offered for that object differs."""
-        self.failed_grasps.append(tcp)
+    def grasp_failed(self, tcp: Pose, unreached: bool = False) -> None:
+        """Remember a grasp that did not hold (``unreached``: the hand never got there), so the next
+        one offered for that object differs."""
+        self.failed_grasps.append((tcp, unreached))
         del self.failed_grasps[:-MAX_FAILED_GRASPS]
 
-    def like_a_failed_grasp(self, tcp: Pose) -> bool:
-        """A grasp at about the place and finger direction of one that failed in this episode."""
-        for f in self.failed_grasps:
-            near = float(np.linalg.norm(f.position[:2] - tcp.position[:2])) <= SAME_GRASP_M
+    def like_a_failed_grasp(self, tcp: Pose, by_reach: bool = True) -> bool:
+        """A grasp at about the place and finger direction of one that failed in this episode, or
+        (``by_reach``) on the same side of the object as one the arm could not get to."""
+        for f, unreached in self.failed_grasps:
+            gap = float(np.linalg.norm(f.position[:2] - tcp.position[:2]))
+            if by_reach and unreached and gap <= OUT_OF_REACH_M:
+                return True
+            near = gap <= SAME_GRASP_M
             cos = abs(float(f.rotation[:2, 0] @ tcp.rotation[:2, 0])) / max(
                 float(np.linalg.norm(f.rotation[:2, 0]) * np.linalg.norm(tcp.rotation[:2, 0])), 1e-9)
             if near and cos >= np.cos(np.radians(SAME_GRASP_DEG)):
@@ -356,7 +367,10 @@ class Toolshed:
             # pinch slips; turned, the same offset runs along the fingers, which centre the object)
             frame = e.images[int(a["image_index"])] if 0 <= int(a["image_index"]) < len(e.images) else None
             if frame is not None:
-                fresh = [g for g in grasps if not e.like_a_failed_grasp(grasp_tcp_in_base(frame.extrinsics, g[0]))]
+                tcps = [grasp_tcp_in_base(frame.extrinsics, g[0]) for g in grasps]
+                # another side first; a small object has none: another finger direction at least
+                fresh = [g for g, t in zip(grasps, tcps) if not e.like_a_failed_grasp(t)] or \
+                    [g for g, t in zip(grasps, tcps) if not e.like_a_failed_grasp(t, by_reach=False)]
                 if fresh:
                     pose, conf = fresh[0]
         e.variables.set("grasp_pose", pose.tolist(), image_index=int(a["image_index"]))
@@ -396,7 +410,7 @@ class Toolshed:
         world = self._need_world()
         res = world.execute_grasp(target.tcp)
         if not res.success:
-            e.grasp_failed(target.tcp)
+            e.grasp_failed(target.tcp, unreached=res.reason in UNREACHED)
         index, after = self._after_motion(e, world)
         text = "Grasp execution succeeded." if res.success else "Grasp execution failed."
         return ToolResponse("robot.execute_grasp", text, True, {"result": res.to_dict(), "image_index": index,
