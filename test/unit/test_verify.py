@@ -227,13 +227,13 @@ def test_a_task_found_done_by_the_last_look_after_a_failed_grasp_says_so_in_the_
     """Every grasp slips; the policy gives up, while the last look finds the command done (as when
     a plate fell from the hand next to where it was to go): the outcome is a success and the answer,
     besides the policy's words, says what the look found."""
-    from test_agent import FakeSlippingWorld
+    from test_agent import SLIPPED, FakeFailingWorld
 
     from spacetools_ros.backends.tools.factory import build_toolshed
     from spacetools_ros.backends.tools.toolshed import Episode
     from spacetools_ros.core.orchestrator import Orchestrator, ToolResult
 
-    shed, ep = build_toolshed(FakeSlippingWorld(session.tool_world())), Episode()
+    shed, ep = build_toolshed(FakeFailingWorld(session.tool_world(), *SLIPPED)), Episode()
     orch = Orchestrator(ScriptedPolicy(), lambda c: ToolResult(*(lambda r: (r.text, r.ok, r.data))(shed.execute(c, ep))),
                         shed.schemas, verifier=FakeSatisfiedVerifier())
     out = orch.run("put the red block in the blue bowl")
