@@ -56,6 +56,9 @@ class PerceptionConfig:
                                        # sensor returned no depth for (a block on a black block: 0.73)
     own_hole_chroma_dist: float = 0.05  # ... and so do those of the segment's own paint (its side
                                        # faces, too steep for depth)
+    own_holes_min_chroma: float = 0.08  # ... when that paint is this colourful (chromaticity from grey:
+                                       # 0.25 for a purple bowl half in glare; the dark grey bump of
+                                       # grazing depth at the table's edge, 0.03, over a floor as dark)
     split_hue_deg: float = 40.0        # two colour clusters this far apart in hue split a segment
     split_min_chroma: float = 15.0     # ... when both are this colourful (Lab a*b* radius)
     hole_join_px: int = 3              # two segments this close across missing depth ...
@@ -106,12 +109,14 @@ def _table_colour_mask(rgb: np.ndarray, table_mask: np.ndarray, max_chroma_dist:
 
 
 def _table_coloured(mask: np.ndarray, rgb: np.ndarray, table_mask: np.ndarray, ring_px: int, max_dist: float) -> bool:
-    """Whether the segment's median colour is the table's just around it (within ``max_dist``)."""
-    ring = _ring(mask, ring_px) & table_mask
-    if ring.sum() < 10:
-        return False
-    seg = np.median(rgb[mask].astype(float), axis=0)
-    return float(np.linalg.norm(seg - np.median(rgb[ring].astype(float), axis=0))) < max_dist
+    """Whether the segment's median colour is the table's just around it (within ``max_dist``); in a
+    glare spot, where the table around it returned no depth, the table's a little farther out."""
+    for width in (ring_px, 4 * ring_px, 16 * ring_px):
+        ring = _ring(mask, width) & table_mask
+        if ring.sum() >= 10:
+            seg = np.median(rgb[mask].astype(float), axis=0)
+            return float(np.linalg.norm(seg - np.median(rgb[ring].astype(float), axis=0))) < max_dist
+    return False
 
 
 @dataclass
@@ -427,7 +432,8 @@ class TabletopPerception:
                     continue
                 if obj.centroid_base is not None and not self._in_workspace(obj.centroid_base):
                     continue
-                if _around(part, table | above, cfg.ring_px) < cfg.min_table_around:
+                if _around(part, table | above | self._own_holes(part, frame.rgb, valid, table_mask),
+                           cfg.ring_px) < cfg.min_table_around:
                     continue
                 if (obj.height_m < cfg.table_like_max_height_m
                         and measured[part].mean() < cfg.table_like_max_coverage
@@ -439,6 +445,16 @@ class TabletopPerception:
         for o in objects:
             o.depth_coverage = float(measured[o.mask].mean())
         return TableScene(plane, table_mask, objects, frame, axes)
+
+    def _own_holes(self, m: np.ndarray, rgb: np.ndarray, valid: np.ndarray, table_mask: np.ndarray) -> np.ndarray:
+        """Pixels without depth of the segment's own paint (not the table's): more of it the sensor
+        did not see (glare from a camera straight above took half a purple bowl, whose seen half then
+        had 42% of its surroundings neither table nor objects, like the table's own edge)."""
+        own = np.median(rgb[m].astype(np.float32), axis=0)
+        if (_chroma_dist(own, np.ones(3, np.float32)) < self.cfg.own_holes_min_chroma
+                or _table_coloured(m, rgb, table_mask, self.cfg.ring_px, self.cfg.table_like_rgb_dist)):
+            return np.zeros(m.shape, bool)
+        return ~valid & (_chroma_dist(rgb, own) <= self.cfg.own_hole_chroma_dist)
 
     def _floats(self, m: np.ndarray, height: np.ndarray, table: np.ndarray, valid: np.ndarray, rgb: np.ndarray,
                 looking_down: bool, unseen_depth: np.ndarray) -> bool:
