@@ -350,12 +350,55 @@ def test_a_retry_finds_the_object_it_tipped_over_though_it_now_reads_as_another_
     assert not any("cannot find" in c for c in calls), calls[-1]
 
 
+@pytest.mark.parametrize("brown_at, found", [((0.37, 0.45), True), ((0.45, 0.45), False)],
+                         ids=["where_it_stood", "elsewhere"])
+def test_a_destination_found_before_is_taken_where_it_stood_when_its_words_no_longer_fit(brown_at, found):
+    """A brown block on a brown table, found before the grasp, read as "a bowl" once the arm held
+    the orange block (its top taken for table): "the brown brick" found nothing, and the agent put
+    the block back. Nothing moved the destination: what is brown where it stood is it; something
+    brown elsewhere is not."""
+    import json as _json
+    import re as _re
+
+    from spacetools_ros.backends.policy.scripted import ScriptedPolicy
+
+    def answer(call: str, grasps: int) -> str:
+        tool = _json.loads(_re.search(r"<tool_call>\s*(\{.*\})\s*</tool_call>", call, _re.S).group(1))
+        name, words = tool["name"], str(tool["arguments"].get("obj_name", ""))
+        if name == "robot.capture_image":
+            return "Captured image: 640x480 pixels."
+        if words == "brown brick":
+            return ("Detected 1 instance(s) of 'brown brick': [(0.366, 0.447)]" if grasps == 0
+                    else "Detected 0 instance(s) of 'brown brick': []")
+        if words == "brown object":
+            return f"Detected 1 instance(s) of 'brown object': [{brown_at}]"
+        if name.startswith("roborefer."):
+            return f"Detected 1 instance(s) of '{words}': [(0.53, 0.478)]"
+        if name == "grasp_generator.compute_grasp":
+            return "Generated collision-free grasp with confidence 0.789 from 340/232231 masked points."
+        if name == "robot.execute_grasp":
+            return "Grasp execution succeeded."
+        return f"{name} done."
+
+    gen = ScriptedPolicy()._script("take the orange brick and stick it on the brown brick please")
+    calls, grasps = [next(gen)], 0
+    while len(calls) < 40 and "<tool_call>" in calls[-1]:
+        grasps += "robot.execute_grasp" in calls[-1]
+        if "robot.place_object_at_2d_location" in calls[-1]:
+            break
+        calls.append(gen.send(answer(calls[-1], grasps)))
+    if found:
+        assert '"placement_point_2d": [0.37, 0.45]' in calls[-1], calls[-1]
+    else:
+        assert "cannot find the brown brick" in calls[-1], calls[-1]
+
+
 def test_between_asks_for_a_free_spot_between_the_two_not_the_middle_of_the_image():
     from spacetools_ros.backends.policy.scripted import ScriptedPolicy
 
     cmd = parse_command("put the orange ball between the cyan plate and the red can")
     policy = ScriptedPolicy()
-    policy.pick_across_cm, policy.failed_spots, policy.views_tried = None, [], 0  # as a new episode has them
+    policy._new_episode()
     where = policy._destination(cmd, 0)
     assert "cyan plate" in next(where)
     assert "red can" in where.send("Detected 1 instance(s) of 'cyan plate': [(0.61, 0.61)]")

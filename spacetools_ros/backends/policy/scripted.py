@@ -22,6 +22,7 @@ _RESPONSE = re.compile(r"<tool_response>\n(.*?)\n</tool_response>", re.S)
 SIDE_GAP = 0.03  # normalized image width between an anchor's edge and a small placed object's centre
 FREE_RADIUS = 0.06  # normalized image distance an object's point must keep from a free spot
 SAME_OBJECT_RADIUS = 0.1  # normalized image distance within which a retry takes an object for the one it tried
+ANCHOR_STILL_RADIUS = 0.03  # ... and a destination object not found again by its words, for the one found before
 NEAR_DIRECTIONS = 8  # "next to": the sides of the anchor tried for the most room
 
 
@@ -116,6 +117,19 @@ class ScriptedPolicy(ScriptDriver):
     def _feed(self, blocks: list[str], last: str) -> str:
         return blocks[-1] if blocks else last  # one call a turn: its response
 
+    def _new_episode(self) -> None:
+        """What the script knows at the start of an episode, after its first image."""
+        self.images = 1
+        self.views_tried = 0
+        self.fallback_pick = None
+        self.pick_half = None  # the object's half extent in the image (normalized), once measured
+        self.pick_across_cm = None  # ... and its width on the table
+        self.failed_spots: list = []  # places the robot could not put the object (still held)
+        self.grasps = 0
+        self.places = 0
+        self.last_pick = None  # (point, view) of the object the last grasp went for
+        self.anchors_seen: dict = {}  # where each destination object was last found: (point, view)
+
     # ------------------------------------------------------------------ the script
     def _script(self, text: str) -> Generator[str, str, None]:
         try:
@@ -130,15 +144,7 @@ class ScriptedPolicy(ScriptDriver):
         if "Captured image" not in resp:
             yield _answer("I cannot do that: no camera image.", "Capturing an image failed.")
             return
-        self.images = 1
-        self.views_tried = 0
-        self.fallback_pick = None
-        self.pick_half = None  # the object's half extent in the image (normalized), once measured
-        self.pick_across_cm = None  # ... and its width on the table
-        self.failed_spots: list = []  # places the robot could not put the object (still held)
-        self.grasps = 0
-        self.places = 0
-        self.last_pick = None  # (point, view) of the object the last grasp went for
+        self._new_episode()
         dest = None
         while True:
             outcome = yield from self._grasp(cmd, dest)
@@ -277,14 +283,21 @@ class ScriptedPolicy(ScriptDriver):
         Something of the object's colour near where it stood is it."""
         if found is not None and np.hypot(found[0] - last[0], found[1] - last[1]) < SAME_OBJECT_RADIUS:
             return found
-        ref = parse_reference(cmd.pick)
+        near = yield from self._colour_near(cmd.pick, last, img, SAME_OBJECT_RADIUS,
+                                            f"The {cmd.pick} I tried to grasp stood at {last[0]:.3f}, {last[1]:.3f}: "
+                                            "is it still there?")
+        return found if near is None else near
+
+    def _colour_near(self, name: str, last, img: int, radius: float, why: str):
+        """Something of ``name``'s colour within ``radius`` of the image point ``last`` (the nearest),
+        or None (also when the words name no colour)."""
+        ref = parse_reference(name)
         colours = " ".join(sorted(ref.colors | ref.tints))
         if not colours:
-            return found
-        resp = yield _call("roborefer.detect_all", {"obj_name": f"{colours} object", "image_index": img},
-                           f"The {cmd.pick} I tried to grasp stood at {last[0]:.3f}, {last[1]:.3f}: is it still there?")
-        near = [p for p in _points(resp) if np.hypot(p[0] - last[0], p[1] - last[1]) < SAME_OBJECT_RADIUS]
-        return min(near, key=lambda p: np.hypot(p[0] - last[0], p[1] - last[1])) if near else found
+            return None
+        resp = yield _call("roborefer.detect_all", {"obj_name": f"{colours} object", "image_index": img}, why)
+        near = [p for p in _points(resp) if np.hypot(p[0] - last[0], p[1] - last[1]) < radius]
+        return min(near, key=lambda p: np.hypot(p[0] - last[0], p[1] - last[1])) if near else None
 
     def _other_view(self, name: str):
         """Ask for the camera that shows ``name`` best; its image index (now the latest image), or None."""
@@ -303,6 +316,15 @@ class ScriptedPolicy(ScriptDriver):
         """The first point of ``name`` in an image, or None after answering that it is not there."""
         resp = yield _call("roborefer.detect_one", {"obj_name": name, "image_index": img}, f"Find the {name}.")
         pts = _points(resp)
+        seen = self.anchors_seen.get(name)
+        if not pts and seen is not None and seen[1] == self.views_tried:
+            # found before in this view, and nothing moved it since: a brown block on a brown table,
+            # its top read as table, became "a bowl" once the arm held the other block
+            near = yield from self._colour_near(name, seen[0], img, ANCHOR_STILL_RADIUS,
+                                                f"The {name} stood at {seen[0][0]:.3f}, {seen[0][1]:.3f}: is it still there?")
+            pts = [] if near is None else [near]
+        if pts:
+            self.anchors_seen[name] = (pts[0], self.views_tried)
         if not pts:
             other = yield from self._other_view(name)
             if other is not None:
