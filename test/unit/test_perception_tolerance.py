@@ -66,6 +66,28 @@ def test_a_dark_ball_read_as_a_block_from_its_sparse_depth_may_still_be_the_ball
     assert ground(parse_reference("black ball"), [ball, block]) == [ball]
 
 
+def test_a_far_block_read_as_a_ball_keeps_the_block_open_when_its_corners_and_outline_say_so():
+    """A 4 cm block 1.1 m from the camera in clutter fitted a ball (tall as wide, a smooth fit) and
+    "the green cube" was not found (held-out clutter 369); its corners (0.044) and its outline
+    (0.46 of a disc's) were a block's."""
+    from spacetools_ros.backends.perception.describe import BOXY_SILHOUETTE, silhouette_roundness
+
+    far_block = _obj(0, "green", "sphere", 0.044, rgb=(40, 166, 52))
+    far_block.mask[:] = False
+    far_block.mask[20:26, 100:118] = True  # a block's outline: a long strip of its faces
+    far_block.maybe_shapes = other_shapes(far_block)
+    assert silhouette_roundness(far_block.mask) < BOXY_SILHOUETTE and "box" in far_block.maybe_shapes
+    assert ground(parse_reference("green cube"), [far_block]) == [far_block]
+    ball = _obj(1, "green", "sphere", 0.044, rgb=(40, 166, 52), u=250)
+    v, u = np.mgrid[:60, :400]
+    ball.mask = (u - 255) ** 2 + (v - 25) ** 2 <= 12 ** 2  # a ball's outline is a disc from any view
+    ball.maybe_shapes = other_shapes(ball)
+    assert "box" not in ball.maybe_shapes and ground(parse_reference("green cube"), [ball]) == []
+    smooth = _obj(2, "green", "sphere", 0.02, rgb=(40, 166, 52), u=300)  # no corners: stays a ball
+    smooth.mask = far_block.mask.copy()
+    assert "box" not in other_shapes(smooth)
+
+
 def test_a_wide_low_can_may_be_a_bowl_whose_inside_the_camera_cannot_see():
     bowl_from_low = _obj(0, "green", "cylinder", 0.004, rgb=(30, 160, 40))
     bowl_from_low.footprint_size = np.array([0.161, 0.155])

@@ -74,6 +74,9 @@ ROUND_SILHOUETTE = 0.8     # mask area / its enclosing circle's from which on a 
                            # of them above 0.8; blocks and cans up to 0.77)
 
 
+BOXY_SILHOUETTE = 0.6      # a "ball" with a block's corners (BOX_SCORE) and an outline this far from a
+                           # disc may be a block: a far 4 cm block read as a ball at 0.46 (corners 0.044);
+                           # 78 balls in development clutter 0.65 and up
 CAN_MIN_ROUNDNESS = 0.72  # a lit "can" whose footprint's short side is under this part of its long
                           # side may be a block (136 lit cans on development scenes: 0.74 and up;
                           # blocks from 0.65; a block with faint corners read 0.69)
@@ -156,6 +159,8 @@ def other_shapes(o: DetectedObject) -> frozenset[str]:
         out.add("sphere")
     if o.shape == "sphere":
         out.add("cylinder")
+        if box_score(o) >= BOX_SCORE and silhouette_roundness(o.mask) < BOXY_SILHOUETTE:
+            out.add("box")  # a block's corners and an outline no ball shows
     return frozenset(out - {o.shape})
 
 
