@@ -38,7 +38,8 @@ class EmbeddedSession:
         sim = MujocoSim(scene, robot)
         arm = SimArm(sim, settings.monitor, real_time_factor=real_time_factor)
         motion = MOTION.create(EMBEDDED_MOTION, robot=robot, arm=arm, settings=settings)
-        man = Manipulator(motion, robot.gripper_max_width_m, robot.home_rad, settings.primitives)
+        man = Manipulator(motion, robot.gripper_max_width_m, robot.home_rad, settings.primitives,
+                          joint_limits=(robot.position_lower_rad, robot.position_upper_rad))
         session = EmbeddedSession(scene, robot, settings, sim, arm, motion, man)
         session.refresh_planning_scene()
         return session

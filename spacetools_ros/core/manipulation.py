@@ -54,11 +54,10 @@ HALF_TURN = np.diag([-1.0, -1.0, 1.0])  # half a turn about the approach: the sa
 
 
 def _leaning(grasp: Pose, angle_rad: float) -> list[Pose]:
-    """The grasp and its half-turned twin, each leaned ``angle_rad`` about its finger axis either way:
-    the one whose approach points away from the robot base (its wrist nearer the base) first."""
-    out = []
-    for r in (grasp.rotation, grasp.rotation @ HALF_TURN):
-        out += [Pose(grasp.position, r @ rot_x(sign * angle_rad), grasp.frame) for sign in (1.0, -1.0)]
+    """The grasp leaned ``angle_rad`` about its finger axis either way (each stands for its
+    half-turned twin too, which leans the same way): the one whose approach points away from the
+    robot base (its wrist nearer the base) first."""
+    out = [Pose(grasp.position, grasp.rotation @ rot_x(sign * angle_rad), grasp.frame) for sign in (1.0, -1.0)]
     outward = grasp.position[:2] / max(float(np.linalg.norm(grasp.position[:2])), 1e-9)
     return sorted(out, key=lambda p: -float(p.rotation[:2, 2] @ outward))
 
@@ -106,8 +105,11 @@ class Manipulator:
     """``execute_grasp`` and ``place_at`` with verification, over a MotionBackend."""
 
     def __init__(self, motion: "MotionBackend", max_gripper_width_m: float, home_q: np.ndarray,
-                 config: PrimitiveConfig | None = None, capture_images: bool = True) -> None:
+                 config: PrimitiveConfig | None = None, capture_images: bool = True,
+                 joint_limits: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         self.motion = motion
+        # (lower, upper) position limits: how far a posture stands from them (None: not known)
+        self.joint_limits = None if joint_limits is None else tuple(np.asarray(v, float) for v in joint_limits)
         self.max_width = max_gripper_width_m
         self.home_q = np.asarray(home_q, dtype=float)
         self.config = config or PrimitiveConfig()
@@ -147,6 +149,47 @@ class Manipulator:
             phases["plan"] = phases.get("plan", 0.0) + step.plan_time_s
         return step
 
+    def limit_margin(self, q: np.ndarray) -> float:
+        """How far a posture stands from its nearest joint limit, as a part of that joint's range
+        (0 at a limit, 0.5 mid-range; 0.5 when the limits are not known)."""
+        if self.joint_limits is None:
+            return 0.5
+        lo, hi = self.joint_limits
+        q = np.asarray(q, float)
+        return float(np.min(np.minimum(q - lo, hi - q) / np.maximum(hi - lo, 1e-9)))
+
+    def _reachable(self, grasp: Pose, allowed: frozenset) -> tuple[list[tuple[Pose, np.ndarray, float]], MotionFailure | None]:
+        """The grasp and its half-turned twin, where the arm reaches them (the pre-grasp too): each
+        with its pre-grasp posture and its posture's margin from the joint limits, the larger first;
+        and why one was not reached.
+        Beside the base, the twin nearer a limit (2% of a wrist's range) held a plate by its rim in a
+        posture from which the hand could not rise along a line, and the plate fell on the way."""
+        out, last_exc = [], None
+        for cand in (grasp, Pose(grasp.position, grasp.rotation @ HALF_TURN, grasp.frame)):
+            try:
+                q_pre = self.motion.ik(cand.translated(-cand.rotation[:, 2] * self.config.approach_distance_m),
+                                       finger_width_m=self.max_width)
+                q = self.motion.ik(cand, allowed=allowed, finger_width_m=self.max_width)
+            except MotionFailure as exc:
+                last_exc = exc
+                continue
+            out.append((cand, q_pre, self.limit_margin(q)))
+        out.sort(key=lambda r: -r[2])
+        return out, last_exc
+
+    def _target_of(self, grasp: Pose) -> tuple[CollisionObject | None, frozenset]:
+        """The obstacle a grasp at this pose takes, and the contacts it allows."""
+        target = self.object_at(grasp.position)
+        return target, (frozenset() if target is None else frozenset({frozenset({"robot", f"obj:{target.name}"})}))
+
+    def grasp_comfort(self, grasp: Pose) -> float | None:
+        """How far from its joint limits the arm would take this grasp (``limit_margin`` of the
+        better of the grasp and its half-turned twin), or None when it cannot reach either."""
+        if grasp_violation(grasp, self.config.workspace) is not None:
+            return None
+        reachable, _ = self._reachable(grasp, self._target_of(grasp)[1])
+        return reachable[0][2] if reachable else None
+
     # ------------------------------------------------------------------ grasp
     def execute_grasp(self, grasp: Pose, object_name: str | None = None) -> ActionResult:
         """Pre-grasp, approach, close, lift, verify held.
@@ -173,23 +216,17 @@ class Manipulator:
             except KeyError:
                 return self._result("grasp", t0, phases, plans, FailureReason.INVALID_TARGET.value,
                                     f"unknown object '{object_name}'")
+            allowed = frozenset({frozenset({"robot", f"obj:{target.name}"})})
         else:
-            target = self.object_at(grasp.position)
-        allowed = frozenset() if target is None else frozenset({frozenset({"robot", f"obj:{target.name}"})})
+            target, allowed = self._target_of(grasp)
         tp = time.perf_counter()
         # a parallel gripper is symmetric: the same grasp turned half a turn about the approach axis
-        flipped = Pose(grasp.position, grasp.rotation @ HALF_TURN, grasp.frame)
         reachable, last_exc = [], None
-        for cands in ((grasp, flipped), *(_leaning(grasp, np.deg2rad(a)) for a in LEAN_DEG)):
-            for cand in cands:
-                try:
-                    q_pre = self.motion.ik(cand.translated(-cand.rotation[:, 2] * cfg.approach_distance_m),
-                                           finger_width_m=self.max_width)
-                    self.motion.ik(cand, allowed=allowed, finger_width_m=self.max_width)
-                except MotionFailure as exc:
-                    last_exc = exc
-                    continue
-                reachable.append((cand, q_pre))
+        for group in ([grasp], *(_leaning(grasp, np.deg2rad(a)) for a in LEAN_DEG)):
+            for cand in group:
+                found, why = self._reachable(cand, allowed)
+                reachable += [(c, q_pre) for c, q_pre, _ in found]
+                last_exc = why or last_exc
             if reachable:  # leaning only where straight down is out of reach
                 break
         phases["ik"] = time.perf_counter() - tp

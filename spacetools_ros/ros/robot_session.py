@@ -48,7 +48,8 @@ class RobotSession:
         settings = settings or motion_settings()
         arm = RosArm(node, robot, cell.camera.extrinsics(), settings.monitor, arm_config)
         motion = MOTION.create(motion_kind, robot=robot, arm=arm, settings=settings, moveit_group=moveit_group)
-        man = Manipulator(motion, robot.gripper_max_width_m, robot.home_rad, settings.primitives)
+        man = Manipulator(motion, robot.gripper_max_width_m, robot.home_rad, settings.primitives,
+                          joint_limits=(robot.position_lower_rad, robot.position_upper_rad))
         return RobotSession(cell, robot, settings, arm, motion, man)
 
     def tool_world(self) -> PerceivedToolWorld:

@@ -27,6 +27,8 @@ POINT_MATCH_TOL = 1e-3  # a copied point may have lost digits
 MAX_FAILED_GRASPS = 8
 SAME_GRASP_M = 0.02    # a grasp this close to a failed one ...
 SAME_GRASP_DEG = 30.0  # ... with its fingers this close in direction is the same grasp again
+MAX_COMFORT_CHECKS = 12  # grasps, best first, whose posture a robot is asked about
+COMFORT_MARGIN = 0.08    # a posture this far inside every joint's range (a part of it) is taken as it comes
 # a grasp the arm could not get to (its approach broke at a joint limit beside the robot base): the
 # next one is on another side of the object, this far away (a rim grasp 3 cm round the same bowl broke too)
 OUT_OF_REACH_M = 0.06
@@ -37,6 +39,23 @@ STILL_HELD = frozenset({FailureReason.IK_FAILED.value, FailureReason.NO_PATH.val
 # grasp failures before the fingers closed: the arm could not follow the way to the grasp
 UNREACHED = frozenset({FailureReason.IK_FAILED.value, FailureReason.NO_PATH.value})
 EMPTY_HAND = frozenset({FailureReason.OBJECT_DROPPED.value, FailureReason.NOT_HOLDING.value})
+
+
+def comfortable_first(grasps: list, tcps: list[Pose], grasp_comforts=None) -> list:
+    """With a robot that can tell (``grasp_comforts``: the world's, for TCP poses in its base frame),
+    the first of the best few grasps it takes in a posture well inside its joint limits, else the
+    one farthest inside them: a plate's rim beside the robot base was pinched with a wrist at 2% of
+    its range, and the plate fell as the hand, unable to rise along a line, swung home. The order
+    is kept where none is reachable or nothing can tell."""
+    if grasp_comforts is None or not grasps:
+        return grasps
+    scores = grasp_comforts(tcps[:MAX_COMFORT_CHECKS])
+    ok = [i for i, c in enumerate(scores) if c is not None and c >= COMFORT_MARGIN]
+    reached = [i for i, c in enumerate(scores) if c is not None]
+    if not reached:
+        return grasps
+    best = ok[0] if ok else max(reached, key=lambda i: scores[i])
+    return [grasps[best], *grasps[:best], *grasps[best + 1:]]
 
 
 @dataclass
@@ -362,17 +381,18 @@ class Toolshed:
         grasps, tried = self.grasp.grasps(cloud, idx)
         if not grasps:
             raise RuntimeError("Grasp generation produced zero grasps")
-        pose, conf = grasps[0]
-        if e.failed_grasps:  # self-correction: not the grasp that just failed again (an off-centre
-            # pinch slips; turned, the same offset runs along the fingers, which centre the object)
-            frame = e.images[int(a["image_index"])] if 0 <= int(a["image_index"]) < len(e.images) else None
-            if frame is not None:
-                tcps = [grasp_tcp_in_base(frame.extrinsics, g[0]) for g in grasps]
+        frame = e.images[int(a["image_index"])] if 0 <= int(a["image_index"]) < len(e.images) else None
+        if frame is not None and frame.extrinsics is not None:
+            tcps = [grasp_tcp_in_base(frame.extrinsics, g[0]) for g in grasps]
+            if e.failed_grasps:  # self-correction: not the grasp that just failed again (an off-centre
+                # pinch slips; turned, the same offset runs along the fingers, which centre the object);
                 # another side first; a small object has none: another finger direction at least
-                fresh = [g for g, t in zip(grasps, tcps) if not e.like_a_failed_grasp(t)] or \
-                    [g for g, t in zip(grasps, tcps) if not e.like_a_failed_grasp(t, by_reach=False)]
-                if fresh:
-                    pose, conf = fresh[0]
+                keep = [i for i, t in enumerate(tcps) if not e.like_a_failed_grasp(t)] or \
+                    [i for i, t in enumerate(tcps) if not e.like_a_failed_grasp(t, by_reach=False)]
+                if keep:
+                    grasps, tcps = [grasps[i] for i in keep], [tcps[i] for i in keep]
+            grasps = comfortable_first(grasps, tcps, getattr(self.world, "grasp_comforts", None))
+        pose, conf = grasps[0]
         e.variables.set("grasp_pose", pose.tolist(), image_index=int(a["image_index"]))
         pts = (pose[:3, :3] @ GRIPPER_POINTS.T).T + pose[:3, 3]
         h, w = mask.shape

@@ -180,6 +180,12 @@ class PerceivedToolWorld:
         self._last = None
         return bool(np.abs(man.motion.current_joints() - before).max() > HOME_TOLERANCE_RAD)
 
+    def grasp_comforts(self, tcp_poses_base: list[Pose]) -> list[float | None]:
+        """How far from its joint limits the arm would take each grasp (None: out of reach), against
+        the perceived scene (``Manipulator.grasp_comfort``)."""
+        self._perceived_scene()
+        return [self.manipulator.grasp_comfort(p) for p in tcp_poses_base]
+
     def execute_grasp(self, tcp_pose_base: Pose) -> ActionResult:
         """Plan against the perceived scene, run the grasp primitive, clear the camera's view."""
         self._perceived_scene()
