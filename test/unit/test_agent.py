@@ -393,6 +393,51 @@ def test_a_destination_found_before_is_taken_where_it_stood_when_its_words_no_lo
         assert "cannot find the brown brick" in calls[-1], calls[-1]
 
 
+def test_after_a_spot_the_hand_could_not_reach_the_next_free_spot_asked_for_has_room_for_the_hand():
+    """A ball's spot between a bowl and a can fitted the ball, not the hand coming down with it (no
+    reachable place pose); the pointer's only spot was that one again, and the spot then taken from
+    the image alone lay 31 cm from the bowl (held-out side relations 399). Each failed spot asks
+    for 4 cm more room."""
+    import json as _json
+    import re as _re
+
+    from spacetools_ros.backends.policy.scripted import HAND_ROOM_CM, ScriptedPolicy
+
+    asked = []
+
+    def answer(call: str) -> str:
+        tool = _json.loads(_re.search(r"<tool_call>\s*(\{.*\})\s*</tool_call>", call, _re.S).group(1))
+        name, words = tool["name"], str(tool["arguments"].get("obj_name", ""))
+        if name == "robot.capture_image":
+            return "Captured image: 640x480 pixels."
+        if words.startswith("a free spot"):
+            asked.append(words)
+            return f"Detected 1 instance(s) of '{words}': [({0.6 if len(asked) < 3 else 0.55}, 0.5)]"
+        if name.startswith("roborefer."):
+            return f"Detected 1 instance(s) of '{words}': [(0.4, 0.4)]"
+        if name == "bounding_box.compute_bbox":
+            return ("Oriented bounding box computed from 180/300000 points.Corners in 3D: []\n"
+                    "Corners in normalized image coordinates: [[0.39, 0.39], [0.41, 0.39], [0.41, 0.41], [0.39, 0.41]]\n"
+                    "Edges: []\nExtent: [0.035, 0.035, 0.045]\nVolume: 0.000")
+        if name == "grasp_generator.compute_grasp":
+            return "Generated collision-free grasp with confidence 0.789 from 340/232231 masked points."
+        if name == "robot.execute_grasp":
+            return "Grasp execution succeeded."
+        if name == "robot.place_object_at_2d_location":
+            return ("Release operation failed. The object is still in the gripper: no reachable pose to place at "
+                    "[0.611, -0.196, 0.0].")
+        return f"{name} done."
+
+    gen = ScriptedPolicy()._script("I want the pink orb close to the yellow bowl")
+    call = next(gen)
+    for _ in range(60):
+        if "<tool_call>" not in call:
+            break
+        call = gen.send(answer(call))
+    sizes = [float(_re.search(r"for an object ([0-9.]+) cm across", w).group(1)) for w in asked[1:]]
+    assert len(sizes) >= 2 and sizes[1] == pytest.approx(sizes[0] + HAND_ROOM_CM), asked
+
+
 def test_between_asks_for_a_free_spot_between_the_two_not_the_middle_of_the_image():
     from spacetools_ros.backends.policy.scripted import ScriptedPolicy
 

@@ -22,6 +22,7 @@ _RESPONSE = re.compile(r"<tool_response>\n(.*?)\n</tool_response>", re.S)
 SIDE_GAP = 0.03  # normalized image width between an anchor's edge and a small placed object's centre
 FREE_RADIUS = 0.06  # normalized image distance an object's point must keep from a free spot
 SAME_OBJECT_RADIUS = 0.1  # normalized image distance within which a retry takes an object for the one it tried
+HAND_ROOM_CM = 4.0  # a free spot asked for after each place the hand could not reach is this much wider
 ANCHOR_STILL_RADIUS = 0.03  # ... and a destination object not found again by its words, for the one found before
 NEAR_DIRECTIONS = 8  # "next to": the sides of the anchor tried for the most room
 
@@ -339,7 +340,11 @@ class ScriptedPolicy(ScriptDriver):
     def _free_spot(self, cmd, img: int):
         """Ask the pointer for room beside the anchor (the relation's words, the object's size);
         the point, or None when it finds none (or only spots that failed already)."""
-        size = f" for an object {self.pick_across_cm:.1f} cm across" if self.pick_across_cm else ""
+        # after a spot the hand could not get down to (squeezed between a bowl and a can: the object
+        # fitted, the hand did not), ask for more room: the next spot taken from the image alone
+        # lay 31 cm from the bowl
+        across = self.pick_across_cm + HAND_ROOM_CM * len(self.failed_spots) if self.pick_across_cm else None
+        size = f" for an object {across:.1f} cm across" if across else ""
         where = f"{relation_words(cmd.relation)} the {cmd.anchor}"
         if cmd.relation == "between":
             where += f" and the {cmd.anchor2}"
