@@ -16,6 +16,9 @@ from ..core.shapes import support_height_m, support_radius_m
 
 SYN = {"box": ["block", "cube", "box"], "cylinder": ["can", "cylinder", "bottle"], "sphere": ["ball", "sphere"],
        "bowl": ["bowl"], "plate": ["plate", "dish"]}
+# the world is judged once at rest: time in the simulator passes only while the arm moves, and an
+# object that slipped out of the hand on its last way home was judged in mid-air
+JUDGE_SETTLE_S = 1.0
 KINDS = ("attribute", "synonym", "superlative", "relational", "clutter")
 
 
@@ -121,6 +124,7 @@ def run_task(scene: Scene, task: Task, progress=lambda s: None, policy=None, spa
     before = session.sim.object_poses()
     outcome, episode = run_command(session, task.command, policy or ScriptedPolicy(), progress=progress,
                                    spatial_frame=spatial_frame)
+    session.arm.wait(JUDGE_SETTLE_S)  # what slipped out last may still be falling: judge where it lands
     poses = session.sim.object_poses()
     held = session.manipulator.holding is not None
     ok, why = judge(scene, task, poses, held, spatial_frame)

@@ -19,7 +19,7 @@ GRASPED_M = 0.03  # the object to move ended this far from where it stood: the a
 def run_case(case: Case, policy_factory=None, spatial_frame: str = "camera") -> dict:
     """One case in a fresh embedded session; the row of the report (side words in ``spatial_frame``)."""
     from ..backends.policy.scripted import ScriptedPolicy
-    from ..cli.suite import run_task
+    from ..cli.suite import JUDGE_SETTLE_S, run_task
     from ..compose.episode import run_command
     from ..compose.session import EmbeddedSession
 
@@ -39,6 +39,7 @@ def run_case(case: Case, policy_factory=None, spatial_frame: str = "camera") -> 
         before = session.sim.object_poses()
         outcome, episode = run_command(session, case.command, make_policy(), spatial_frame=spatial_frame)
         episode.close()
+        session.arm.wait(JUDGE_SETTLE_S)
         after = session.sim.object_poses()
     finally:
         session.close()
