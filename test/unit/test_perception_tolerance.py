@@ -66,15 +66,16 @@ def test_a_dark_ball_read_as_a_block_from_its_sparse_depth_may_still_be_the_ball
     assert ground(parse_reference("black ball"), [ball, block]) == [ball]
 
 
-def test_a_far_block_read_as_a_ball_keeps_the_block_open_when_its_corners_and_outline_say_so():
+@pytest.mark.parametrize("rows, cols", [(6, 18), (12, 16)], ids=["strip_of_faces", "top_and_a_face"])
+def test_a_far_block_read_as_a_ball_keeps_the_block_open_when_its_corners_and_outline_say_so(rows, cols):
     """A 4 cm block 1.1 m from the camera in clutter fitted a ball (tall as wide, a smooth fit) and
     "the green cube" was not found (held-out clutter 369); its corners (0.044) and its outline
-    (0.46 of a disc's) were a block's."""
+    (0.46 of a disc's) were a block's; another's outline was its top and a face (0.63, corners 0.061)."""
     from spacetools_ros.backends.perception.describe import BOXY_SILHOUETTE, silhouette_roundness
 
     far_block = _obj(0, "green", "sphere", 0.044, rgb=(40, 166, 52))
     far_block.mask[:] = False
-    far_block.mask[20:26, 100:118] = True  # a block's outline: a long strip of its faces
+    far_block.mask[20:20 + rows, 100:100 + cols] = True  # a block's outline
     far_block.maybe_shapes = other_shapes(far_block)
     assert silhouette_roundness(far_block.mask) < BOXY_SILHOUETTE and "box" in far_block.maybe_shapes
     assert ground(parse_reference("green cube"), [far_block]) == [far_block]

@@ -74,9 +74,10 @@ ROUND_SILHOUETTE = 0.8     # mask area / its enclosing circle's from which on a 
                            # of them above 0.8; blocks and cans up to 0.77)
 
 
-BOXY_SILHOUETTE = 0.6      # a "ball" with a block's corners (BOX_SCORE) and an outline this far from a
-                           # disc may be a block: a far 4 cm block read as a ball at 0.46 (corners 0.044);
-                           # 78 balls in development clutter 0.65 and up
+BOXY_SILHOUETTE = 0.65     # a "ball" with a block's corners (BOX_SCORE) and an outline this far from a
+                           # disc may be a block: far 4 cm blocks read as balls at 0.46 and 0.63 (corners
+                           # 0.044, 0.061); of 148 balls on development scenes (clutter, cameras, look-alikes,
+                           # side relations) none with corners under 0.666
 CAN_MIN_ROUNDNESS = 0.72  # a lit "can" whose footprint's short side is under this part of its long
                           # side may be a block (136 lit cans on development scenes: 0.74 and up;
                           # blocks from 0.65; a block with faint corners read 0.69)
