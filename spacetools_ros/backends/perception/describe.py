@@ -131,6 +131,20 @@ def silhouette_roundness(mask: np.ndarray) -> float:
     return float(len(xs) / (np.pi * (r + 0.5) ** 2))
 
 
+def maybe_ball(o: DetectedObject) -> bool:
+    """Whether a segment read as a block or a can may be a ball: its outline in the image is a disc
+    (from any view), or its sphere fit is round with a footprint as wide as it is tall, or a noisy
+    fit is about as tall as wide (a ball seen from the side shows half its footprint, 4.7 by 3.2 cm
+    for a 4.8 cm ball, and a noisy sensor may fit it a little wide, 5.4 cm)."""
+    long_, short = o.footprint_size
+    h = o.height_m
+    if o.sphere_rms_m < SPHERE_LOOSE_RMS_M and short > 0.75 * long_ and abs(h - long_) < 0.3 * max(h, long_):
+        return True
+    if o.sphere_rms_m < SPHERE_NOISY_RMS_M and 0.78 * h <= 2 * o.sphere_radius_m <= SPHERE_WIDE_FIT * h:
+        return True
+    return silhouette_roundness(o.mask) >= ROUND_SILHOUETTE
+
+
 def other_shapes(o: DetectedObject) -> frozenset[str]:
     """Shapes the cues do not rule out besides ``o.shape`` (a real sensor's missing pixels clip a
     box's corners, roughen a sphere; a dark ball returns too little depth for its 3D shape, yet
@@ -139,7 +153,7 @@ def other_shapes(o: DetectedObject) -> frozenset[str]:
     small = {"box", "cylinder", "sphere"}
     if o.shape in small and o.area_px < SMALL_SEGMENT_PX * o.mask.size / (640 * 480):
         return frozenset(small - {o.shape})  # a few hundred noisy points: the shape is a guess
-    if o.shape in ("box", "cylinder") and silhouette_roundness(o.mask) >= ROUND_SILHOUETTE:
+    if o.shape in ("box", "cylinder") and maybe_ball(o):
         out.add("sphere")
     long_, short = o.footprint_size
     if o.shape == "cylinder" and long_ > DISH_MIN_WIDTH_M:
@@ -149,15 +163,6 @@ def other_shapes(o: DetectedObject) -> frozenset[str]:
     if o.shape in ("box", "cylinder") and (abs(box_score(o) - BOX_SCORE) < SHAPE_MARGIN
                                            or o.depth_coverage < SPARSE_DEPTH):
         out |= {"box", "cylinder"}  # near the corner threshold, or a dark object's 3D shape guessed
-    h = o.height_m
-    if (o.shape in ("box", "cylinder") and o.sphere_rms_m < SPHERE_LOOSE_RMS_M and short > 0.75 * long_
-            and abs(h - long_) < 0.3 * max(h, long_)):
-        out.add("sphere")
-    if (o.shape in ("box", "cylinder") and o.sphere_rms_m < SPHERE_NOISY_RMS_M
-            and 0.78 * h <= 2 * o.sphere_radius_m <= SPHERE_WIDE_FIT * h):
-        # a ball seen from the side shows half its footprint (4.7 by 3.2 cm for a 4.8 cm ball), and
-        # a noisy sensor may fit it a little wide (5.4 cm): its fit still says it may be a ball
-        out.add("sphere")
     if o.shape == "sphere":
         out.add("cylinder")
         if box_score(o) >= BOX_SCORE and silhouette_roundness(o.mask) < BOXY_SILHOUETTE:
